@@ -1,0 +1,71 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+Raw depth images to float32 metres plus a validity mask.
+
+REP 117/118: ``16UC1`` and ``mono16`` carry millimetres with 0 = no return; ``32FC1`` carries
+metres with NaN (no return) and -Inf/+Inf (too close / too far) as invalid. Some sensors use
+other integer scales (TUM: 5000 units per metre; the Depth2HHA demo: 10000): pass
+``depth_scale`` = metres per unit to override the encoding's default.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KNOWN_DEPTH_ENCODINGS = ('16UC1', 'mono16', '32FC1')
+
+# Metres per raw unit for each encoding (REP 117/118).
+_DEFAULT_SCALE = {'16UC1': 1e-3, 'mono16': 1e-3, '32FC1': 1.0}
+
+
+def depth_to_metres(
+    raw: np.ndarray, encoding: str, depth_scale: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Convert a raw depth image to metres.
+
+    :param raw: ``[H, W]`` uint16 (``16UC1``/``mono16``) or float32 (``32FC1``).
+    :param encoding: one of ``KNOWN_DEPTH_ENCODINGS``.
+    :param depth_scale: metres per raw unit; default from the encoding (1e-3 or 1.0).
+    :returns: ``(depth_m, valid)``: float32 ``[H, W]`` metres with 0 where invalid, and the bool
+        ``[H, W]`` mask of finite, positive depth.
+    """
+    if encoding not in _DEFAULT_SCALE:
+        raise ValueError(
+            f'unknown depth encoding {encoding!r}; expected one of {KNOWN_DEPTH_ENCODINGS}'
+        )
+    raw = np.asarray(raw)
+    if raw.ndim == 3 and raw.shape[2] == 1:
+        raw = raw[:, :, 0]
+    if raw.ndim != 2 or raw.size == 0:
+        raise ValueError(f'depth image must be a non-empty [H, W] array, got shape {raw.shape}')
+    scale = _DEFAULT_SCALE[encoding] if depth_scale is None else float(depth_scale)
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f'depth_scale must be a positive finite number, got {depth_scale}')
+    if encoding == '32FC1':
+        if not np.issubdtype(raw.dtype, np.floating):
+            raise ValueError(f'32FC1 depth must be a float array, got dtype {raw.dtype}')
+        depth = raw.astype(np.float32, copy=True)
+        if scale != 1.0:
+            depth *= np.float32(scale)
+    else:
+        if raw.dtype != np.uint16:
+            raise ValueError(f'{encoding} depth must be uint16, got dtype {raw.dtype}')
+        depth = raw.astype(np.float32) * np.float32(scale)
+    valid = np.isfinite(depth) & (depth > 0)
+    depth[~valid] = 0.0
+    return depth, valid
+
+
+def metres_to_depth_mm(depth_m: np.ndarray) -> np.ndarray:
+    """Float metres ``[H, W]`` to uint16 millimetres (0 for invalid, saturating at 65.535 m)."""
+    depth_m = np.asarray(depth_m, dtype=np.float32)
+    valid = np.isfinite(depth_m) & (depth_m > 0)
+    mm = np.where(valid, np.rint(depth_m * 1000.0), 0.0)
+    return np.clip(mm, 0, 65535).astype(np.uint16)
+
+
+def valid_ratio(valid: np.ndarray) -> float:
+    """Fraction of valid pixels in a bool mask (0.0 for an empty mask)."""
+    return float(np.count_nonzero(valid)) / valid.size if valid.size else 0.0
