@@ -17,7 +17,7 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export ROS_DOMAIN_ID ?= $(shell echo $$(( 100 + $$$$ % 100 )))
 
-.PHONY: venv test test-all lint demo gallery bench clean
+.PHONY: venv test test-all lint demo hha-demo gallery bench clean
 
 venv: $(STAMP)
 
@@ -42,13 +42,18 @@ test-all: venv
 	$(PY) -m pytest -q -m "not cuda"
 
 demo: venv
-	$(PY) -m rgbd_seg_ros.demo
+	$(PY) -m training.demo --out out/demo
+
+hha-demo: venv
+	$(PY) -m rgbd_seg_ros.hha_demo --out out/hha_demo.png
 
 gallery: venv
 	$(PY) -m training.gallery --out out/gallery.png
 
 bench: venv
 	$(PY) bench/hha.py
+	$(PY) bench/sim.py
+	$(PY) bench/models.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

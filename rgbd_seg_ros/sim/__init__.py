@@ -1,3 +1,12 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""rgbd_seg_ros.sim."""
+"""
+Synthetic RGB-D world (numpy + OpenCV, ROS-free): procedural rooms, a ray-casting renderer,
+RGB-D sensor models and ground-truth labels. See docs/datasets.md.
+"""
+
+from rgbd_seg_ros.sim.classes import SYNTHETIC_LABELS
+from rgbd_seg_ros.sim.sensor import SensorConfig
+from rgbd_seg_ros.sim.world import Frame, sample_frame, SyntheticSequence
+
+__all__ = ['Frame', 'SYNTHETIC_LABELS', 'SensorConfig', 'SyntheticSequence', 'sample_frame']

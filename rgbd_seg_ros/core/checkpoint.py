@@ -1,0 +1,496 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+Self-describing checkpoints: one ``NAME.safetensors`` file per model, never a pickle.
+
+The safetensors header's ``__metadata__`` holds one key, ``rgbd_seg_ros``, whose value is a JSON
+object (``CheckpointMeta.to_dict`` plus an integrity record)::
+
+    {"format_version": 1,
+     "model": {...ModelConfig...}, "modalities": ["rgb", "hha"],
+     "labels": {"name": ..., "names": [...], "colors": [[r, g, b], ...], "ignore_index": 255},
+     "normalization": {"mean": [...], "std": [...], "depth_max_m": 10.0, ...},
+     "hha": {...}, "input_size": [480, 640],
+     "provenance": {"method": ..., "dataset": ..., "metrics": {...}, "code_version": ...,
+                    "git_commit": ..., "created": ...},
+     "extra_tensors": ["extra/optimizer/...", ...],
+     "integrity": {"algorithm": "sha256", "digest": "..."}}
+
+The digest covers the metadata (without the integrity record) and every tensor's name, dtype,
+shape and bytes, so an edited header or a flipped bit is found at load time. Tensors named
+``extra/...`` (optimizer state for resuming, say) travel in the same file; ``load_checkpoint``
+ignores them and ``read_extra_tensors`` returns them.
+
+Command line: ``python -m rgbd_seg_ros.core.checkpoint inspect FILE`` prints the metadata;
+``... verify FILE`` loads and validates everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+import datetime
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+import struct
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+import torch
+from torch import nn
+
+from rgbd_seg_ros.core.labels import LabelSet
+from rgbd_seg_ros.core.models.config import ModelConfig
+from rgbd_seg_ros.core.preprocess import Normalization, hha_settings
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+METADATA_KEY = 'rgbd_seg_ros'
+EXTRA_PREFIX = 'extra/'
+_PICKLE_MAGIC = (b'PK\x03\x04', b'\x80')
+_MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """Everything needed to rebuild and run a model, stored beside its weights."""
+
+    model: ModelConfig  # architecture ('pretrained' is kept as provenance, never re-read)
+    labels: LabelSet  # class names, colours and ignore id of the outputs
+    input_size: tuple[int, int] = (480, 640)  # network input (H, W); images are fitted to it
+    normalization: Normalization = field(default_factory=Normalization)  # input encodings
+    hha: dict[str, Any] = field(default_factory=hha_settings)  # HHA encoding settings
+    provenance: dict[str, Any] = field(default_factory=dict)  # method, dataset, metrics, git
+    format_version: int = FORMAT_VERSION  # checkpoint layout version
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, ModelConfig):
+            raise ValueError(f'meta.model must be a ModelConfig, got {type(self.model).__name__}')
+        if not isinstance(self.labels, LabelSet):
+            raise ValueError(f'meta.labels must be a LabelSet, got {type(self.labels).__name__}')
+        if self.labels.num_classes != self.model.num_classes:
+            raise ValueError(
+                f'meta: label set {self.labels.name!r} has {self.labels.num_classes} classes '
+                f'but the model predicts {self.model.num_classes}'
+            )
+        size = tuple(self.input_size)
+        if len(size) != 2 or not all(isinstance(v, int) and v > 0 for v in size):
+            raise ValueError(f'meta.input_size must be (H, W) positive ints, got {size}')
+        object.__setattr__(self, 'input_size', size)
+        if not isinstance(self.provenance, dict) or not isinstance(self.hha, dict):
+            raise ValueError('meta.provenance and meta.hha must be dicts')
+        try:
+            json.dumps(self.provenance)
+            json.dumps(self.hha)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f'meta.provenance/hha must be JSON-serialisable: {exc}') from exc
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """Input modalities of the model, e.g. ``('rgb', 'hha')``."""
+        return self.model.modalities
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (without the integrity record)."""
+        return {
+            'format_version': self.format_version,
+            'model': self.model.to_dict(),
+            'modalities': list(self.modalities),
+            'labels': self.labels.to_dict(),
+            'normalization': self.normalization.to_dict(),
+            'hha': dict(self.hha),
+            'input_size': list(self.input_size),
+            'provenance': dict(self.provenance),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CheckpointMeta:
+        """Strict inverse of ``to_dict``; ``ValueError`` names the bad key."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f'metadata must be a JSON object, got {type(d).__name__}')
+        known = {'format_version', 'model', 'modalities', 'labels', 'normalization', 'hha',
+                 'input_size', 'provenance'}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f'metadata has unknown keys {unknown}')
+        missing = sorted({'model', 'labels'} - set(d))
+        if missing:
+            raise ValueError(f'metadata is missing keys {missing}')
+        try:
+            model = ModelConfig.from_dict(dict(d['model']))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f'metadata "model": {exc}') from exc
+        try:
+            labels = LabelSet.from_dict(dict(d['labels']))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f'metadata "labels": {exc}') from exc
+        kwargs: dict[str, Any] = {'model': model, 'labels': labels}
+        if 'normalization' in d:
+            kwargs['normalization'] = Normalization.from_dict(dict(d['normalization']))
+        if 'input_size' in d:
+            kwargs['input_size'] = tuple(d['input_size'])
+        for key in ('hha', 'provenance', 'format_version'):
+            if key in d:
+                kwargs[key] = d[key]
+        meta = cls(**kwargs)
+        if 'modalities' in d and tuple(d['modalities']) != model.modalities:
+            raise ValueError(
+                f'metadata "modalities" {d["modalities"]} disagree with the model config '
+                f'({list(model.modalities)})'
+            )
+        return meta
+
+
+def _git_commit() -> str:
+    """HEAD of the checkout this package runs from, or '' (not a checkout, no git)."""
+    try:
+        out = subprocess.run(
+            ['git', 'rev-parse', 'HEAD'], cwd=Path(__file__).resolve().parent,
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ''
+    return out.stdout.strip() if out.returncode == 0 else ''
+
+
+def _default_provenance() -> dict[str, Any]:
+    from rgbd_seg_ros import __version__
+
+    return {
+        'code_version': __version__,
+        'git_commit': _git_commit(),
+        'created': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+    }
+
+
+def _canonical_json(d: Any) -> bytes:
+    return json.dumps(d, sort_keys=True, separators=(',', ':')).encode('utf-8')
+
+
+def _digest(meta_dict: dict[str, Any], tensors: Mapping[str, torch.Tensor]) -> str:
+    """sha256 over the metadata (sans integrity) and each tensor's name, dtype, shape, bytes."""
+    h = hashlib.sha256()
+    body = {k: v for k, v in meta_dict.items() if k != 'integrity'}
+    h.update(_canonical_json(body))
+    for name in sorted(tensors):
+        t = tensors[name]
+        h.update(_canonical_json([name, str(t.dtype), list(t.shape)]))
+        data = t.detach().to('cpu').contiguous().reshape(-1)
+        if data.numel():
+            h.update(data.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _as_meta(meta: CheckpointMeta | Mapping[str, Any], model: nn.Module) -> CheckpointMeta:
+    cfg = getattr(model, 'cfg', None)
+    if isinstance(meta, CheckpointMeta):
+        out = meta
+    elif isinstance(meta, Mapping):
+        d = dict(meta)
+        if isinstance(d.get('labels'), LabelSet):
+            d['labels'] = d['labels'].to_dict()
+        if isinstance(d.get('normalization'), Normalization):
+            d['normalization'] = d['normalization'].to_dict()
+        if isinstance(d.get('model'), ModelConfig):
+            d['model'] = d['model'].to_dict()
+        if 'model' not in d:
+            if not isinstance(cfg, ModelConfig):
+                raise ValueError('meta has no "model" and the model carries no ModelConfig cfg')
+            d['model'] = cfg.to_dict()
+        out = CheckpointMeta.from_dict(d)
+    else:
+        raise ValueError(f'meta must be a CheckpointMeta or a dict, got {type(meta).__name__}')
+    if isinstance(cfg, ModelConfig) and cfg != out.model:
+        raise ValueError(f"meta.model {out.model} differs from the model's own config {cfg}")
+    return out
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: nn.Module,
+    meta: CheckpointMeta | Mapping[str, Any],
+    extra_tensors: Mapping[str, torch.Tensor] | None = None,
+) -> Path:
+    """
+    Write ``model``'s weights and ``meta`` to ``path`` atomically (temp file + ``os.replace``).
+
+    :param path: target ``.safetensors`` file; its folder must exist.
+    :param model: a ``Segmentor`` (its ``cfg`` must equal ``meta.model``).
+    :param meta: ``CheckpointMeta``, or a dict with ``labels`` and optionally ``input_size``,
+        ``normalization``, ``hha``, ``provenance`` (``model`` defaults to ``model.cfg``).
+        Missing provenance fields ``code_version``, ``git_commit``, ``created`` are filled in.
+    :param extra_tensors: more tensors to store, saved as ``extra/<name>``.
+    :returns: the written path.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    if path.suffix != '.safetensors':
+        raise ValueError(f'checkpoint path must end in .safetensors, got {path}')
+    meta = _as_meta(meta, model)
+    provenance = {**_default_provenance(), **meta.provenance}
+    meta = replace(meta, provenance=provenance)
+    tensors: dict[str, torch.Tensor] = {}
+    for name, t in model.state_dict().items():
+        if name.startswith(EXTRA_PREFIX):
+            raise ValueError(f'model tensor {name!r} uses the reserved prefix {EXTRA_PREFIX!r}')
+        tensors[name] = t.detach().to('cpu').contiguous().clone()
+    extra_names = []
+    for name, t in (extra_tensors or {}).items():
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f'extra tensor {name!r} is a {type(t).__name__}, not a tensor')
+        key = name if name.startswith(EXTRA_PREFIX) else EXTRA_PREFIX + name
+        if key in tensors:
+            raise ValueError(f'extra tensor {key!r} given twice')
+        tensors[key] = t.detach().to('cpu').contiguous().clone()
+        extra_names.append(key)
+    meta_dict = json.loads(json.dumps(meta.to_dict()))
+    meta_dict['extra_tensors'] = sorted(extra_names)
+    meta_dict['integrity'] = {'algorithm': 'sha256', 'digest': _digest(meta_dict, tensors)}
+    header = {METADATA_KEY: json.dumps(meta_dict), 'format': 'pt'}
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=header)
+        with open(tmp, 'rb') as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    logger.info('saved checkpoint %s (%d tensors, %d extra)', path, len(tensors),
+                len(extra_names))
+    return path
+
+
+def _read_header(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """
+    Parse and check a checkpoint's safetensors header without reading tensor data.
+
+    :returns: (tensor entries name -> {dtype, shape, data_offsets}, our metadata dict).
+    """
+    if not path.is_file():
+        raise ValueError(f'checkpoint {path} does not exist')
+    size = path.stat().st_size
+    with path.open('rb') as f:
+        head = f.read(8)
+        if any(head.startswith(m) for m in _PICKLE_MAGIC):
+            raise ValueError(
+                f'{path} is a pickle-based PyTorch file, not a safetensors checkpoint; refusing '
+                'to unpickle it'
+            )
+        if len(head) < 8:
+            raise ValueError(f'{path} is truncated or empty ({size} bytes): no safetensors header')
+        (n,) = struct.unpack('<Q', head)
+        if n > min(size - 8, _MAX_HEADER_BYTES):
+            raise ValueError(
+                f'{path} is truncated or not a safetensors file: the header claims {n} bytes, '
+                f'the file has {size - 8} after the length field'
+            )
+        raw = f.read(n)
+    try:
+        header = json.loads(raw.decode('utf-8'))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f'{path}: the safetensors header is not valid JSON (edited or '
+                         f'corrupt): {exc}') from exc
+    if not isinstance(header, dict):
+        raise ValueError(f'{path}: the safetensors header is not a JSON object')
+    metadata = header.pop('__metadata__', None) or {}
+    if METADATA_KEY not in metadata:
+        raise ValueError(
+            f'{path} is a safetensors file without {METADATA_KEY!r} metadata: not a checkpoint '
+            'written by rgbd_seg_ros.core.checkpoint.save_checkpoint'
+        )
+    try:
+        meta_dict = json.loads(metadata[METADATA_KEY])
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f'{path}: the {METADATA_KEY!r} metadata is not valid JSON: {exc}'
+        ) from exc
+    if not isinstance(meta_dict, dict):
+        raise ValueError(f'{path}: the {METADATA_KEY!r} metadata is not a JSON object')
+    end = 0
+    for name, entry in header.items():
+        try:
+            end = max(end, int(entry['data_offsets'][1]))
+        except (TypeError, KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f'{path}: header entry for tensor {name!r} is malformed') from exc
+    data_bytes = size - 8 - n
+    if end > data_bytes:
+        raise ValueError(
+            f'{path} is truncated: tensor data should be {end} bytes, the file holds {data_bytes}'
+        )
+    if end < data_bytes:
+        raise ValueError(f'{path} has {data_bytes - end} unexpected trailing bytes')
+    version = meta_dict.get('format_version')
+    if not isinstance(version, int):
+        raise ValueError(f'{path}: metadata has no integer "format_version"')
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f'{path} has checkpoint format version {version}, newer than this rgbd_seg_ros '
+            f'supports ({FORMAT_VERSION}); update rgbd_seg_ros'
+        )
+    if version < 1:
+        raise ValueError(f'{path}: unsupported checkpoint format version {version}')
+    return header, meta_dict
+
+
+def _parse_meta(path: Path, meta_dict: dict[str, Any]) -> CheckpointMeta:
+    body = {k: v for k, v in meta_dict.items() if k not in ('integrity', 'extra_tensors')}
+    try:
+        return CheckpointMeta.from_dict(body)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f'{path}: invalid metadata: {exc}') from exc
+
+
+def _load_tensors(path: Path, meta_dict: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """All tensors of a checked header, verified against the integrity digest."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ValueError(f'{path}: cannot read tensors: {exc}') from exc
+    integrity = meta_dict.get('integrity')
+    if not isinstance(integrity, dict) or integrity.get('algorithm') != 'sha256':
+        raise ValueError(f'{path}: metadata has no sha256 integrity record')
+    if _digest(meta_dict, tensors) != integrity.get('digest'):
+        raise ValueError(
+            f'{path}: content hash mismatch: tensor data or metadata changed after the file '
+            'was written (corrupt or tampered checkpoint)'
+        )
+    return tensors
+
+
+def load_meta(path: str | os.PathLike) -> CheckpointMeta:
+    """Validated metadata of a checkpoint, without reading the tensors (fast start-up checks)."""
+    path = Path(path)
+    _, meta_dict = _read_header(path)
+    return _parse_meta(path, meta_dict)
+
+
+def load_checkpoint(
+    path: str | os.PathLike, device: str | torch.device = 'cpu'
+) -> tuple[nn.Module, CheckpointMeta]:
+    """
+    Rebuild the model of a checkpoint and load its weights; validates everything.
+
+    :param path: a file written by ``save_checkpoint``.
+    :param device: where the model goes.
+    :returns: (model in eval mode, metadata). ``extra/`` tensors are ignored.
+    :raises ValueError: missing, truncated, tampered or incompatible file, with the reason.
+    """
+    from rgbd_seg_ros.core.models import create_model
+
+    path = Path(path)
+    header, meta_dict = _read_header(path)
+    meta = _parse_meta(path, meta_dict)
+    try:
+        model = create_model(replace(meta.model, pretrained=''))
+    except ValueError as exc:
+        raise ValueError(f'{path}: cannot build the model: {exc}') from exc
+    expected = model.state_dict()
+    stored = {k: v for k, v in header.items() if not k.startswith(EXTRA_PREFIX)}
+    missing = sorted(set(expected) - set(stored))
+    unexpected = sorted(set(stored) - set(expected))
+    if missing or unexpected:
+        raise ValueError(
+            f'{path}: tensors do not match the model {meta.model.backbone}/{meta.model.arch}: '
+            f'{len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected '
+            f'(e.g. {unexpected[:3]})'
+        )
+    for name, ref in expected.items():
+        shape = tuple(stored[name].get('shape', ()))
+        if shape != tuple(ref.shape):
+            raise ValueError(
+                f'{path}: tensor {name!r} has shape {shape}, the model expects {tuple(ref.shape)}'
+            )
+    tensors = _load_tensors(path, meta_dict)
+    state = {k: v for k, v in tensors.items() if not k.startswith(EXTRA_PREFIX)}
+    for name, ref in expected.items():
+        if state[name].dtype != ref.dtype:
+            raise ValueError(
+                f'{path}: tensor {name!r} has dtype {state[name].dtype}, expected {ref.dtype}'
+            )
+    model.load_state_dict(state, strict=True)
+    if any(m == 'hha' for m in meta.modalities) and meta.hha != hha_settings():
+        logger.warning('%s was written with HHA settings %s; this code computes %s', path,
+                       meta.hha, hha_settings())
+    return model.to(device).eval(), meta
+
+
+def read_extra_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """
+    The ``extra/`` tensors of a checkpoint (integrity-checked), names without the prefix.
+
+    :returns: e.g. ``{'optimizer/state/0/exp_avg': tensor, ...}`` on the CPU.
+    """
+    path = Path(path)
+    _, meta_dict = _read_header(path)
+    tensors = _load_tensors(path, meta_dict)
+    return {k[len(EXTRA_PREFIX):]: v for k, v in tensors.items() if k.startswith(EXTRA_PREFIX)}
+
+
+def inspect_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """
+    Metadata and a summary of a checkpoint, reading only its header.
+
+    :returns: ``{'path', 'file_bytes', 'num_tensors', 'num_parameters', 'extra_tensors',
+        'metadata'}``.
+    """
+    path = Path(path)
+    header, meta_dict = _read_header(path)
+    _parse_meta(path, meta_dict)
+    numel = 0
+    extra = []
+    for name, entry in header.items():
+        if name.startswith(EXTRA_PREFIX):
+            extra.append(name)
+            continue
+        n = 1
+        for d in entry.get('shape', []):
+            n *= int(d)
+        numel += n
+    return {
+        'path': str(path),
+        'file_bytes': path.stat().st_size,
+        'num_tensors': len(header) - len(extra),
+        'num_parameters': numel,
+        'extra_tensors': sorted(extra),
+        'metadata': meta_dict,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``inspect FILE`` prints the metadata as JSON; ``verify FILE`` fully loads the model."""
+    parser = argparse.ArgumentParser(prog='python -m rgbd_seg_ros.core.checkpoint',
+                                     description=__doc__.split('\n\n')[0])
+    parser.add_argument('command', choices=('inspect', 'verify'),
+                        help='inspect: print metadata; verify: rebuild the model and check all')
+    parser.add_argument('file', help='checkpoint .safetensors file')
+    args = parser.parse_args(argv)
+    try:
+        if args.command == 'inspect':
+            print(json.dumps(inspect_checkpoint(args.file), indent=2))
+        else:
+            model, meta = load_checkpoint(args.file)
+            n = sum(p.numel() for p in model.parameters())
+            print(f'OK {args.file}: {meta.model.arch}/{meta.model.backbone}, modalities '
+                  f'{list(meta.modalities)}, {meta.labels.num_classes} classes '
+                  f'({meta.labels.name}), {n} parameters')
+    except ValueError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

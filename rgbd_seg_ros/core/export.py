@@ -1,0 +1,97 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+ONNX export of a segmentation network (the part after preprocessing).
+
+The graph takes the normalised inputs named after the model's modalities (``rgb``
+``[B, 3, H, W]``, ``hha`` ``[B, 3, H, W]``, ``depth`` ``[B, 1, H, W]``, float32) at one fixed
+spatial size and returns ``logits`` ``[B, K, H, W]``; the batch dimension is dynamic. HHA and
+normalisation stay in ``core/preprocess.py``. With a ``Segmenter`` the checkpoint metadata is
+written into the ONNX file's ``metadata_props`` under ``rgbd_seg_ros``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from rgbd_seg_ros.core.models import MODALITY_CHANNELS
+
+DEFAULT_OPSET = 17
+
+
+class _PositionalInputs(nn.Module):
+    """ONNX needs positional tensors: ``forward(*inputs)`` -> ``model(dict(...))``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.modalities = tuple(model.modalities)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.model(dict(zip(self.modalities, inputs)))
+
+
+def export_onnx(
+    model_or_segmenter: nn.Module | object,
+    path: str | os.PathLike,
+    size: Sequence[int] | None = None,
+    batch_size: int = 1,
+    opset: int = DEFAULT_OPSET,
+) -> Path:
+    """
+    Write an ONNX file of the network.
+
+    :param model_or_segmenter: a ``Segmentor`` or a ``core.inference.Segmenter``.
+    :param path: output ``.onnx`` file.
+    :param size: (H, W) of the graph's inputs; default the Segmenter's ``meta.input_size``.
+    :param batch_size: batch of the example input (the batch axis is dynamic).
+    :param opset: ONNX opset version.
+    :returns: the written path.
+    """
+    from rgbd_seg_ros.core.inference import Segmenter
+
+    meta = None
+    if isinstance(model_or_segmenter, Segmenter):
+        model = model_or_segmenter.model
+        meta = model_or_segmenter.meta
+        size = size or meta.input_size
+    elif isinstance(model_or_segmenter, nn.Module) and hasattr(model_or_segmenter, 'modalities'):
+        model = model_or_segmenter
+    else:
+        raise ValueError('export_onnx needs a Segmentor or a Segmenter, got '
+                         f'{type(model_or_segmenter).__name__}')
+    if size is None or len(size) != 2 or min(size) <= 0:
+        raise ValueError(f'export_onnx needs size=(H, W) with positive sides, got {size}')
+    h, w = int(size[0]), int(size[1])
+    path = Path(path)
+    device = next(model.parameters()).device
+    wrapper = _PositionalInputs(model)
+    names = list(wrapper.modalities)
+    example = tuple(
+        torch.zeros(batch_size, MODALITY_CHANNELS[m], h, w, device=device) for m in names
+    )
+    was_training = model.training
+    model.eval()
+    try:
+        torch.onnx.export(
+            wrapper, example, str(path), input_names=names, output_names=['logits'],
+            opset_version=opset, dynamo=False,
+            dynamic_axes={**{m: {0: 'batch'} for m in names}, 'logits': {0: 'batch'}},
+        )
+    finally:
+        model.train(was_training)
+    if meta is not None:
+        import onnx
+
+        proto = onnx.load(str(path))
+        entry = proto.metadata_props.add()
+        entry.key = 'rgbd_seg_ros'
+        entry.value = json.dumps(meta.to_dict())
+        onnx.save(proto, str(path))
+    return path

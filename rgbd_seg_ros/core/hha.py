@@ -1,0 +1,534 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+HHA encoding of metric depth (Gupta et al., ECCV 2014), batched, on the input's device.
+
+One implementation serves training (on the fly or cached as lossless PNG) and the robot. It
+reproduces the reference (Depth2HHA-python = s-gupta/rcnn-depth, see ``HHA.md`` in the team's
+shared folder) step by step.
+
+Channels, in this order everywhere in the project (``[B, 3, H, W]`` / ``[H, W, 3]``):
+
+=====  ===========  ==================================================  ======================
+index  name         value (before rounding)                             range
+=====  ===========  ==================================================  ======================
+0      disparity    ``31000 / max(z_cm, 100)``                          0..255; 255 for
+                                                                        z <= 1.216 m and for
+                                                                        missing depth
+1      height       cm above the lowest point seen, or above a floor    0..255 (saturates
+                    assumed 130 cm below the camera when nothing seen   2.55 m above the
+                    is more than 90 cm below it                         floor estimate)
+2      angle        degrees between the surface normal (pointing away   38..218: floor 38,
+                    from the camera) and gravity (pointing down), + 38  wall 128, ceiling and
+                                                                        "no normal" 218
+=====  ===========  ==================================================  ======================
+
+Values are the reference's grey levels: rounded half to even (``np.rint``), clipped to 0..255.
+``compute_hha`` returns them as float32, ``hha_image`` as uint8. PNG files store the planes as
+R = disparity, G = height, B = angle (the reference's files): ``cv2.imwrite`` needs
+``hha[..., ::-1]``, and ``cv2.imread`` returns ``[angle, height, disparity]``.
+
+Algorithm (reference semantics, lengths in cm internally):
+
+* Point cloud ``P = z * ((u - cx) / fx, (v - cy) / fy, 1)`` from the geometry depth.
+* Surface normals by least squares of the plane ``n . P = 1`` over a (2R+1)^2 window, R = 3
+  for the output angle (``NORMAL_RADIUS``) and R = 10 for gravity
+  (``GRAVITY_NORMAL_RADIUS``); windows are truncated at the border, missing points are left out,
+  normals are oriented away from the camera; a window with no valid point gives no normal.
+* Gravity: start at the camera's y axis, 5 iterations with a 45 degree threshold, then 5 with
+  15 degrees (``GRAVITY_STAGES``); each iteration takes the eigenvector of
+  ``sum_wall n n^T - sum_floor n n^T`` with the smallest eigenvalue.
+* Height ``h = -P . g`` (g = gravity, unit, down); if g is within 0.1 degree of the camera's y
+  axis the reference skips the rotation and uses ``h = -P_y``. The floor is ``min(h)`` over all
+  pixels (missing depth sits at the camera centre, h = 0); if that is above -90 cm, -130 cm.
+
+Pixel convention: ``compute_hha`` takes ``CameraIntrinsics`` / ``K`` tensors in the project's
+**0-based** convention (ROS, OpenCV). The reference and the NYU toolbox calibration are 1-based
+(u = column + 1); ``hha_image`` takes such a 1-based ``K`` and converts it (cx - 1, cy - 1).
+
+Missing depth: NaN, +-Inf, zero and negative depth are all treated as missing (depth 0): such
+pixels take part in no normal, get disparity 255 and height ``0 - floor`` (the camera centre).
+``valid_mask`` (False = leave out of the normals, like the reference's raw depth ``RD == 0``)
+removes further pixels from the normal estimates only; geometry (disparity, height) always comes
+from ``depth_m``. All-missing depth gives the constant output (255, 130, 218): no normals, so
+gravity stays at the camera's y axis, every point is at h = 0, and the floor is assumed at
+-130 cm.
+
+Deviations from the reference, all where the reference itself is undefined:
+
+* A window whose valid points are collinear (1 or 2 points, or a line next to missing data)
+  has no normal here (angle 218, not used for gravity); the reference returns a numerically
+  arbitrary normal there (HHA.md: environment-dependent +-1 differences).
+* A gravity iteration with neither floor- nor wall-like normals keeps the previous estimate (the
+  reference returns a zero or arbitrary vector).
+* Depth that is 0 but not masked is missing here (the reference divides by zero).
+
+Numerics: float32 on every device. The least-squares sums are taken over window-relative pixel
+offsets (``sum m*du``, ``sum m*du^2``, ``sum m*du*dv``, ... with m the validity mask), which is
+well conditioned; the reference's uncentred sums fail in float32 (HHA.md). The mask moments are
+exact integers, so collinear windows are detected exactly. Box filters: OpenCV on the CPU,
+depthwise ``conv2d`` (PyTorch's native fp32 kernel, no TF32) elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rgbd_seg_ros.core.camera import CameraIntrinsics
+
+__all__ = [
+    'ANGLE_OFFSET_DEG',
+    'ASSUMED_FLOOR_CM',
+    'DISPARITY_MIN_DEPTH_CM',
+    'DISPARITY_NUMERATOR',
+    'GRAVITY_NORMAL_RADIUS',
+    'GRAVITY_STAGES',
+    'HHA_CHANNELS',
+    'KNOWN_BOX_FILTERS',
+    'LOW_CAMERA_THRESHOLD_CM',
+    'MISSING_NORMAL_ANGLE_DEG',
+    'NORMAL_RADIUS',
+    'ROTATION_SKIP_DEG',
+    'compute_hha',
+    'estimate_gravity',
+    'hha_image',
+    'surface_normals',
+]
+
+HHA_CHANNELS = ('disparity', 'height', 'angle')  # channel order of every HHA array
+DISPARITY_NUMERATOR = 31000.0  # disparity grey level = 31000 / max(z_cm, 100)
+DISPARITY_MIN_DEPTH_CM = 100.0  # depth clamp before the division, cm
+ANGLE_OFFSET_DEG = 38.0  # angle grey level = angle_deg + 128 - 90
+MISSING_NORMAL_ANGLE_DEG = 180.0  # angle of pixels without a normal (reference: NaN -> 180)
+NORMAL_RADIUS = 3  # window radius of the output normals (7x7)
+GRAVITY_NORMAL_RADIUS = 10  # window radius of the normals used for gravity (21x21)
+GRAVITY_STAGES = ((45.0, 5), (15.0, 5))  # (threshold degrees, iterations) per stage
+ROTATION_SKIP_DEG = 0.1  # heights use the camera's y axis if gravity is within this angle
+LOW_CAMERA_THRESHOLD_CM = -90.0  # if the lowest point is above this (cm, camera at 0) ...
+ASSUMED_FLOOR_CM = -130.0  # ... the floor is assumed here
+KNOWN_BOX_FILTERS = ('auto', 'opencv', 'torch')
+
+_CM_PER_M = 100.0
+_DepthLike = torch.Tensor | np.ndarray
+_IntrinsicsLike = CameraIntrinsics | Sequence[CameraIntrinsics] | torch.Tensor | np.ndarray
+
+
+# --------------------------------------------------------------------------- input checking
+
+
+def _as_depth_batch(depth_m: _DepthLike) -> torch.Tensor:
+    """``[H, W]``, ``[B, H, W]`` or ``[B, 1, H, W]`` metres -> float32 ``[B, H, W]``, 0 = missing."""
+    if isinstance(depth_m, np.ndarray):
+        if not np.issubdtype(depth_m.dtype, np.floating):
+            raise ValueError(
+                f'depth_m must be floating-point metres, got dtype {depth_m.dtype}; convert raw '
+                'sensor values first (rgbd_seg_ros.core.depth.depth_to_metres)'
+            )
+        depth_m = torch.from_numpy(np.ascontiguousarray(depth_m))
+    if not isinstance(depth_m, torch.Tensor):
+        raise ValueError(f'depth_m must be a torch.Tensor or numpy array, got {type(depth_m)}')
+    if not depth_m.is_floating_point():
+        raise ValueError(
+            f'depth_m must be floating-point metres, got dtype {depth_m.dtype}; convert raw '
+            'sensor values first (rgbd_seg_ros.core.depth.depth_to_metres)'
+        )
+    if depth_m.dim() == 4 and depth_m.shape[1] == 1:
+        depth_m = depth_m[:, 0]
+    elif depth_m.dim() == 2:
+        depth_m = depth_m[None]
+    if depth_m.dim() != 3:
+        raise ValueError(
+            f'depth_m must be [H, W], [B, H, W] or [B, 1, H, W], got shape {tuple(depth_m.shape)}'
+        )
+    if depth_m.numel() == 0:
+        raise ValueError(f'depth_m is empty, shape {tuple(depth_m.shape)}')
+    # NaN, +-Inf, 0 and negative depth are missing (float arithmetic: bool ops are slow on CPU).
+    depth = torch.nan_to_num(depth_m.to(torch.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    return depth.clamp_min(0.0).contiguous()
+
+
+def _fit_mask(valid_mask: _DepthLike | None, depth: torch.Tensor) -> torch.Tensor:
+    """Float 0/1 ``[B, H, W]``: pixels that enter the normal fits (depth > 0 and valid)."""
+    has_depth = torch.sign(depth)  # depth >= 0 here
+    if valid_mask is None:
+        return has_depth
+    if isinstance(valid_mask, np.ndarray):
+        valid_mask = torch.from_numpy(np.ascontiguousarray(valid_mask))
+    if not isinstance(valid_mask, torch.Tensor):
+        raise ValueError(f'valid_mask must be a bool tensor or array, got {type(valid_mask)}')
+    if valid_mask.dtype != torch.bool:
+        raise ValueError(f'valid_mask must have dtype bool, got {valid_mask.dtype}')
+    mask = valid_mask
+    if mask.dim() == 4 and mask.shape[1] == 1:
+        mask = mask[:, 0]
+    elif mask.dim() == 2:
+        mask = mask[None]
+    shape = depth.shape
+    if mask.dim() != 3 or mask.shape[-2:] != shape[-2:] or mask.shape[0] not in (1, shape[0]):
+        raise ValueError(
+            f'valid_mask shape {tuple(valid_mask.shape)} does not match depth_m '
+            f'[B, H, W] = {tuple(shape)}'
+        )
+    mask = mask.to(depth.device).contiguous().view(torch.uint8).to(torch.float32)
+    return has_depth * mask
+
+
+def _intrinsics_params(
+    intrinsics: _IntrinsicsLike, batch: int, height: int, width: int, device
+) -> torch.Tensor:
+    """0-based intrinsics -> float64 ``[B, 4]`` (fx, fy, cx, cy) on ``device``."""
+    if isinstance(intrinsics, CameraIntrinsics):
+        intrinsics = [intrinsics]
+    if isinstance(intrinsics, np.ndarray):
+        intrinsics = torch.from_numpy(np.asarray(intrinsics, dtype=np.float64))
+    if isinstance(intrinsics, torch.Tensor):
+        K = intrinsics.detach().to('cpu', torch.float64)  # noqa: N806
+        if K.dim() == 2:
+            K = K[None]  # noqa: N806
+        if K.dim() != 3 or K.shape[-2:] != (3, 3) or K.shape[0] not in (1, batch):
+            raise ValueError(
+                f'intrinsics tensor must be [3, 3] or [B, 3, 3] with B = {batch}, '
+                f'got shape {tuple(intrinsics.shape)}'
+            )
+        if not bool(torch.isfinite(K).all()):
+            raise ValueError('intrinsics matrix contains NaN or Inf')
+        params = torch.stack([K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2]], dim=1)
+    else:
+        cams = list(intrinsics)
+        if not cams or not all(isinstance(c, CameraIntrinsics) for c in cams):
+            raise ValueError(
+                'intrinsics must be a CameraIntrinsics, a sequence of them, or a [B, 3, 3] '
+                f'tensor, got {type(intrinsics)}'
+            )
+        if len(cams) not in (1, batch):
+            raise ValueError(f'got {len(cams)} intrinsics for a batch of {batch} depth images')
+        for cam in cams:
+            if (cam.width, cam.height) != (width, height):
+                raise ValueError(
+                    f'intrinsics are for {cam.width}x{cam.height} images but depth_m is '
+                    f'{width}x{height}; use CameraIntrinsics.scaled()/cropped() first'
+                )
+        params = torch.tensor([[c.fx, c.fy, c.cx, c.cy] for c in cams], dtype=torch.float64)
+    if bool((params[:, :2] <= 0).any()):
+        raise ValueError(f'focal lengths must be positive, got fx, fy = {params[:, :2].tolist()}')
+    return params.expand(batch, 4).to(device)
+
+
+def _as_gravity(gravity: _DepthLike, batch: int, device) -> torch.Tensor:
+    """User gravity ``[3]`` or ``[B, 3]`` -> unit float64 ``[B, 3]``."""
+    g = torch.as_tensor(gravity).detach().to(device, torch.float64)
+    if g.dim() == 1:
+        g = g[None]
+    if g.dim() != 2 or g.shape[1] != 3 or g.shape[0] not in (1, batch):
+        raise ValueError(f'gravity must be [3] or [B, 3] with B = {batch}, got {tuple(g.shape)}')
+    norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
+    if not bool(torch.isfinite(g).all()) or bool((norm == 0).any()):
+        raise ValueError('gravity must be finite and non-zero')
+    return (g / norm).expand(batch, 3)
+
+
+# --------------------------------------------------------------------------- box filters
+
+
+def _offsets(radius: int, dtype=torch.float32, device='cpu') -> torch.Tensor:
+    return torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+
+
+def _box_sums_torch(mask: torch.Tensor, mask_b: torch.Tensor, radius: int) -> torch.Tensor:
+    """
+    Window sums by depthwise separable convolution (zero padding = truncated windows).
+
+    Float32 depthwise convolutions run in PyTorch's own kernels (cuDNN, and with it TF32, is
+    only used for half precision or channels-last depthwise convolutions).
+
+    :param mask: float ``[B, H, W]`` validity (0/1).
+    :param mask_b: float ``[B, H, W]``, the validity times 1/depth.
+    :returns: ``[B, 9, H, W]``: S00, S01, S02, S10, S11, S20 (sums of m*du^i*dv^j; i for the
+        column offset du, j for the row offset dv), T00, T01, T10 (the same for m*b).
+    """
+    k = 2 * radius + 1
+    d = _offsets(radius, mask.dtype, mask.device)
+    one = torch.ones_like(d)
+    # Row pass (along x): m -> (1, du, du^2), m*b -> (1, du, unused du^2).
+    row_w = torch.stack([one, d, d * d]).repeat(2, 1).view(6, 1, 1, k)
+    rows = F.conv2d(torch.stack([mask, mask_b], 1), row_w, padding=(0, radius), groups=2)
+    # Column pass (along y): pick (row output, column kernel) pairs.
+    pick = torch.tensor([0, 0, 0, 1, 1, 2, 3, 3, 4], device=mask.device)
+    col_w = torch.stack([one, d, d * d, one, d, one, one, d, one]).view(9, 1, k, 1)
+    return F.conv2d(rows.index_select(1, pick), col_w, padding=(radius, 0), groups=9)
+
+
+def _box_sums_opencv(mask: torch.Tensor, mask_b: torch.Tensor, radius: int) -> torch.Tensor:
+    """The same as ``_box_sums_torch`` with OpenCV's filters (several times faster on CPU)."""
+    import cv2
+
+    k = 2 * radius + 1
+    dtype = np.float64 if mask.dtype == torch.float64 else np.float32
+    d = np.arange(-radius, radius + 1, dtype=dtype)
+    one, d2 = np.ones_like(d), d * d
+    out = torch.empty((mask.shape[0], 9, *mask.shape[1:]), dtype=mask.dtype)
+    border = cv2.BORDER_CONSTANT
+    for i in range(mask.shape[0]):
+        m = mask[i].contiguous().numpy()
+        mb = mask_b[i].contiguous().numpy()
+        o = out[i].numpy()
+        filters = ((m, None, None), (m, one, d), (m, one, d2), (m, d, one), (m, d, d),
+                   (m, d2, one), (mb, None, None), (mb, one, d), (mb, d, one))
+        for j, (src, kx, ky) in enumerate(filters):
+            if kx is None:
+                cv2.boxFilter(src, -1, (k, k), dst=o[j], normalize=False, borderType=border)
+            else:
+                cv2.sepFilter2D(src, -1, kx, ky, dst=o[j], borderType=border)
+    return out
+
+
+def _box_sums(mask, mask_b, radius: int, box_filter: str) -> torch.Tensor:
+    if box_filter == 'auto':
+        box_filter = 'opencv' if mask.device.type == 'cpu' else 'torch'
+    if box_filter == 'opencv':
+        if mask.device.type != 'cpu':
+            raise ValueError('box_filter="opencv" needs CPU tensors')
+        return _box_sums_opencv(mask, mask_b, radius)
+    return _box_sums_torch(mask, mask_b, radius)
+
+
+# --------------------------------------------------------------------------- normals
+
+
+def _pixel_grid(params: torch.Tensor, height: int, width: int, dtype):
+    """Column and row offsets from the principal point: ``[B, 1, W]`` and ``[B, H, 1]``."""
+    device = params.device
+    cols = torch.arange(width, dtype=torch.float64, device=device)
+    rows = torch.arange(height, dtype=torch.float64, device=device)
+    du = (cols[None, None, :] - params[:, 2, None, None]).to(dtype)
+    dv = (rows[None, :, None] - params[:, 3, None, None]).to(dtype)
+    return du, dv
+
+
+def _normals(
+    depth: torch.Tensor,
+    fit_mask: torch.Tensor,
+    params: torch.Tensor,
+    radius: int,
+    box_filter: str,
+) -> torch.Tensor:
+    """
+    Least-squares plane normals ``[B, 3, H, W]`` (unit, away from the camera; NaN = none).
+
+    Window-relative form of the reference's fit ``n . (x_k, y_k, 1) = 1/z_k`` with
+    x_k = (u_k - cx)/fx: for the pixel (u, v) and offsets (du, dv) = (u_k - u, v_k - v),
+    ``(x_k, y_k, 1) = M (du, dv, 1)`` with ``M = [[1/fx, 0, x], [0, 1/fy, y], [0, 0, 1]]``, so
+    the fit ``m . (du, dv, 1) = b`` (b = 1/depth) gives ``n = M^-T m``, solved through the
+    window centroid (2x2 Schur complement).
+
+    :param depth: float32 ``[B, H, W]`` metres, 0 = missing.
+    :param fit_mask: float 0/1 ``[B, H, W]``, zero wherever depth is 0.
+    """
+    # Mask moments up to (2R+1)^2 * sum(du^2) are exact float32 integers for R <= 10.
+    dtype = torch.float32 if radius <= 10 else torch.float64
+    mask = fit_mask.to(dtype)
+    inv_depth = mask * depth.clamp_min(1e-30).reciprocal().to(dtype)
+    sums = _box_sums(mask, inv_depth, radius, box_filter)
+    s00, s01, s02, s10, s11, s20, t00, t01, t10 = sums.unbind(1)
+    # Covariances of the offsets times S00 (exact), and their determinant times S00^2: zero
+    # exactly when the window's points are collinear (or fewer than 3); such windows get NaN.
+    dxx = s00 * s20 - s10 * s10
+    dyy = s00 * s02 - s01 * s01
+    dxy = s00 * s11 - s10 * s01
+    inv_delta = (dxx * dyy - dxy * dxy).clamp_min(0.0).reciprocal()  # inf where degenerate
+    poison = inv_delta * 0.0  # NaN where degenerate, else 0
+    # Plane fit through the window centroid, then moved back to the centre pixel.
+    ex = s00 * t10 - s10 * t00
+    ey = s00 * t01 - s01 * t00
+    m0 = (dyy * ex - dxy * ey) * inv_delta
+    m1 = (dxx * ey - dxy * ex) * inv_delta
+    m2 = (t00 - m0 * s10 - m1 * s01) / s00
+    du, dv = _pixel_grid(params, depth.shape[1], depth.shape[2], dtype)
+    fx = params[:, 0, None, None].to(dtype)
+    fy = params[:, 1, None, None].to(dtype)
+    n = torch.stack([fx * m0, fy * m1, m2 - du * m0 - dv * m1], 1) + poison[:, None]
+    n = n * torch.rsqrt((n * n).sum(1, keepdim=True))
+    # Reference orientation: sign(n . P) with P the unmasked point, i.e. sign(m2) where
+    # depth > 0; where that is 0, n_z >= 0 (sign 0 counts as +).
+    sign = torch.sign(m2) * torch.sign(depth).to(dtype)
+    sign_z = torch.sign(torch.sign(n[:, 2]) + 0.5)
+    sign = sign + (1.0 - sign.abs()) * sign_z
+    return (n * sign[:, None]).to(torch.float32)
+
+
+def _matvec(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``[B, K, P] x [B, P] -> [B, K]`` in plain float32 (no TF32 on GPUs)."""
+    if a.device.type == 'cpu':
+        return torch.bmm(a, v[:, :, None])[:, :, 0]
+    return (a * v[:, None, :]).sum(-1)
+
+
+def _gravity_from_normals(normals: torch.Tensor) -> torch.Tensor:
+    """Gravity (unit, down, float64 ``[B, 3]``) from normals ``[B, 3, H, W]`` (NaN = none)."""
+    batch = normals.shape[0]
+    n = torch.nan_to_num(normals.flatten(2), nan=0.0)  # missing normals contribute nothing
+    n_t = n.transpose(1, 2).contiguous()  # [B, P, 3]
+    outer = torch.stack([n[:, 0] * n[:, 0], n[:, 0] * n[:, 1], n[:, 0] * n[:, 2],
+                         n[:, 1] * n[:, 1], n[:, 1] * n[:, 2], n[:, 2] * n[:, 2]], 1)
+    y = torch.zeros(batch, 3, dtype=torch.float64, device=normals.device)
+    y[:, 1] = 1.0
+    tri = torch.tensor([[0, 1, 2], [1, 3, 4], [2, 4, 5]], device=normals.device)
+    for thresh_deg, iterations in GRAVITY_STAGES:
+        cos_t = math.cos(math.radians(thresh_deg))
+        sin_t = math.sin(math.radians(thresh_deg))
+        for _ in range(iterations):
+            sim = _matvec(n_t, y.to(n.dtype)).abs()
+            # +1 for wall-like normals (|n.y| < sin), -1 for floor-like ones (|n.y| > cos).
+            wall = torch.sign(sin_t - sim).clamp_min(0.0)
+            floor = torch.sign(sim - cos_t).clamp_min(0.0)
+            a6 = _matvec(outer, wall - floor).to(torch.float64)
+            a = a6[:, tri]  # [B, 3, 3]
+            _, vecs = torch.linalg.eigh(a)
+            y_new = vecs[:, :, 0]
+            flip = (y_new * y).sum(1, keepdim=True) < 0
+            y_new = torch.where(flip, -y_new, y_new)
+            empty = (a6 == 0).all(1, keepdim=True)  # no floor or wall normal: keep y
+            y = torch.where(empty, y, y_new)
+    return y
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def surface_normals(
+    depth_m: _DepthLike,
+    intrinsics: _IntrinsicsLike,
+    valid_mask: _DepthLike | None = None,
+    radius: int = NORMAL_RADIUS,
+    box_filter: str = 'auto',
+) -> torch.Tensor:
+    """
+    Reference surface normals (see the module docstring), float32 ``[B, 3, H, W]``.
+
+    Unit vectors in the camera frame (x right, y down, z forward) pointing away from the
+    camera; NaN where the ``(2 radius + 1)^2`` window holds no usable (non-collinear) points.
+    """
+    depth = _as_depth_batch(depth_m)
+    if radius < 1:
+        raise ValueError(f'radius must be >= 1, got {radius}')
+    if box_filter not in KNOWN_BOX_FILTERS:
+        raise ValueError(f'unknown box_filter {box_filter!r}; expected one of {KNOWN_BOX_FILTERS}')
+    batch, height, width = depth.shape
+    params = _intrinsics_params(intrinsics, batch, height, width, depth.device)
+    fit_mask = _fit_mask(valid_mask, depth)
+    return _normals(depth, fit_mask, params, radius, box_filter)
+
+
+def estimate_gravity(
+    depth_m: _DepthLike,
+    intrinsics: _IntrinsicsLike,
+    valid_mask: _DepthLike | None = None,
+    box_filter: str = 'auto',
+) -> torch.Tensor:
+    """
+    The reference's gravity estimate: unit vector ``[B, 3]`` (float32) pointing down.
+
+    In camera coordinates (x right, y down, z forward). ``(0, 1, 0)`` when the depth has no
+    normals at all.
+    """
+    normals = surface_normals(depth_m, intrinsics, valid_mask, GRAVITY_NORMAL_RADIUS, box_filter)
+    return _gravity_from_normals(normals).to(torch.float32)
+
+
+def compute_hha(
+    depth_m: _DepthLike,
+    intrinsics: _IntrinsicsLike,
+    valid_mask: _DepthLike | None = None,
+    *,
+    gravity: _DepthLike | None = None,
+    box_filter: str = 'auto',
+) -> torch.Tensor:
+    """
+    HHA grey levels of a batch of depth maps, float32 ``[B, 3, H, W]`` on the input's device.
+
+    :param depth_m: metres, ``[B, H, W]``, ``[B, 1, H, W]`` or ``[H, W]`` (tensor or array);
+        NaN/Inf/0/negative = missing.
+    :param intrinsics: ``CameraIntrinsics`` (one, or one per image) or a ``[3, 3]``/``[B, 3, 3]``
+        camera matrix, **0-based** pixel centres.
+    :param valid_mask: optional bool, same layout as ``depth_m``: False leaves a pixel out of the
+        normal estimates (the reference's raw-depth mask); geometry still uses ``depth_m``.
+    :param gravity: optional known gravity (down, camera frame) ``[3]`` or ``[B, 3]``, e.g. from
+        an IMU; skips the estimate. The reference's 0.1 degree rule still applies to heights.
+    :param box_filter: ``'auto'`` (OpenCV on CPU, torch elsewhere), ``'opencv'`` or ``'torch'``.
+    :returns: channels ``[disparity, height, angle]``, rounded, clipped to 0..255.
+    """
+    depth = _as_depth_batch(depth_m)
+    if box_filter not in KNOWN_BOX_FILTERS:
+        raise ValueError(f'unknown box_filter {box_filter!r}; expected one of {KNOWN_BOX_FILTERS}')
+    batch, height, width = depth.shape
+    device = depth.device
+    params = _intrinsics_params(intrinsics, batch, height, width, device)
+    fit_mask = _fit_mask(valid_mask, depth)
+    if gravity is None:
+        normals_g = _normals(depth, fit_mask, params, GRAVITY_NORMAL_RADIUS, box_filter)
+        g = _gravity_from_normals(normals_g)
+        del normals_g
+    else:
+        g = _as_gravity(gravity, batch, device)
+    normals = _normals(depth, fit_mask, params, NORMAL_RADIUS, box_filter)
+
+    # Angle between the normal and gravity; no normal -> 180 degrees.
+    g32 = g.to(torch.float32)
+    cos_angle = _matvec(normals.flatten(2).transpose(1, 2), g32).view(batch, height, width)
+    angle = torch.rad2deg(torch.acos(cos_angle.clamp(-1.0, 1.0)))
+    angle = torch.nan_to_num(angle, nan=MISSING_NORMAL_ANGLE_DEG)
+
+    # Height above the floor: h = -P . g, or -P_y when g is within 0.1 degree of the y axis.
+    tilt_deg = torch.rad2deg(torch.atan2(torch.hypot(g[:, 0], g[:, 2]), g[:, 1]))
+    e_y = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64, device=device)
+    g_h = torch.where((tilt_deg > ROTATION_SKIP_DEG)[:, None], g, e_y)
+    z_cm = depth * _CM_PER_M
+    du, dv = _pixel_grid(params, height, width, torch.float64)
+    along_x = (g_h[:, 0, None, None] * du / params[:, 0, None, None]).to(torch.float32)
+    along_y = (g_h[:, 1, None, None] * dv / params[:, 1, None, None]).to(torch.float32)
+    h = -z_cm * (along_x + along_y + g_h[:, 2, None, None].to(torch.float32))
+    floor = h.amin((1, 2), keepdim=True)
+    floor = torch.where(floor > LOW_CAMERA_THRESHOLD_CM, torch.full_like(floor, ASSUMED_FLOOR_CM),
+                        floor)
+    height_cm = h - floor
+
+    disparity = DISPARITY_NUMERATOR / z_cm.clamp_min(DISPARITY_MIN_DEPTH_CM)
+    hha = torch.stack([disparity, height_cm, angle + ANGLE_OFFSET_DEG], 1)
+    return torch.round(hha).clamp_(0.0, 255.0)
+
+
+def hha_image(
+    depth_m: np.ndarray,
+    K: np.ndarray,  # noqa: N803
+    valid_mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """
+    Reference-compatible HHA of one depth map: uint8 ``[H, W, 3]``, [disparity, height, angle].
+
+    :param depth_m: float ``[H, W]`` metres (missing: 0, NaN, Inf or negative).
+    :param K: 3x3 camera matrix in the reference's **1-based** pixel convention (as the NYU
+        toolbox / ``K_nyu_color.txt``); converted to 0-based internally.
+    :param valid_mask: optional bool ``[H, W]``; ``raw_depth > 0`` reproduces the reference's
+        ``getHHA(C, D, RD)``; None reproduces ``getHHA(C, D, D)``.
+    :returns: the array PIL would read from the reference's PNG (``cv2.imwrite`` needs
+        ``[..., ::-1]``).
+    """
+    depth_np = np.asarray(depth_m)
+    if depth_np.ndim != 2:
+        raise ValueError(f'depth_m must be [H, W], got shape {depth_np.shape}')
+    height, width = depth_np.shape
+    cam = CameraIntrinsics.from_matrix(K, width, height)
+    cam = CameraIntrinsics(cam.fx, cam.fy, cam.cx - 1.0, cam.cy - 1.0, width, height)
+    if valid_mask is not None and np.asarray(valid_mask).shape != depth_np.shape:
+        raise ValueError(
+            f'valid_mask shape {np.asarray(valid_mask).shape} does not match depth_m '
+            f'{depth_np.shape}'
+        )
+    with torch.inference_mode():
+        hha = compute_hha(depth_np, cam, valid_mask)
+    return hha[0].permute(1, 2, 0).to(torch.uint8).numpy()

@@ -1,0 +1,310 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+``Segmenter``: the deployment path (node, replay) and the evaluation path in one object.
+
+``predict`` takes numpy images as the ROS layer delivers them; ``predict_logits`` takes tensors
+as ``training/evaluate.py`` has them. Both run the same steps:
+
+1. Fit the image into the checkpoint's ``input_size`` keeping its aspect ratio (scale
+   ``min(H_in / H, W_in / W)``, up or down): RGB bilinear, depth and valid mask nearest,
+   intrinsics scaled (``core.preprocess.resize_inputs``).
+2. ``core.preprocess.build_inputs`` at that network resolution: HHA is computed there, on the
+   model's device, with the scaled intrinsics (as in training, where HHA is computed on the
+   augmented crop), then normalised.
+3. The model (padding to its stride internally), under ``torch.inference_mode()`` and, on CUDA
+   only, autocast to fp16/bf16.
+4. Logits (float32) upsampled bilinearly to the input resolution; labels are their argmax,
+   confidence the largest softmax probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import contextlib
+import logging
+import os
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.core.checkpoint import CheckpointMeta, load_checkpoint
+from rgbd_seg_ros.core.labels import LabelSet
+from rgbd_seg_ros.core.preprocess import build_inputs, fit_size, resize_inputs
+
+logger = logging.getLogger(__name__)
+
+KNOWN_PRECISIONS = ('fp32', 'fp16', 'bf16')
+_AUTOCAST_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
+_DEPTH_MODALITIES = ('hha', 'depth')
+
+
+def _resolve_device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f'invalid device {device!r}: {exc}') from exc
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f'device {device!r} requested but CUDA is not available (use "cpu")')
+    if dev.type not in ('cpu', 'cuda'):
+        raise ValueError(f'device {device!r}: only cpu and cuda are supported')
+    return dev
+
+
+class Segmenter:
+    """
+    Runs a segmentation model on RGB(-D) images with the checkpoint's preprocessing.
+
+    :param model: a ``Segmentor`` (moved to ``device`` and set to eval mode).
+    :param meta: its ``CheckpointMeta`` (labels, normalisation, input size).
+    :param device: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+    :param precision: ``'fp32'``, or ``'fp16'``/``'bf16'`` autocast (CUDA only).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        meta: CheckpointMeta,
+        device: str | torch.device = 'cpu',
+        precision: str = 'fp32',
+    ) -> None:
+        if not isinstance(meta, CheckpointMeta):
+            raise ValueError(f'meta must be a CheckpointMeta, got {type(meta).__name__}')
+        if precision not in KNOWN_PRECISIONS:
+            raise ValueError(f'unknown precision {precision!r}; expected one of '
+                             f'{KNOWN_PRECISIONS}')
+        self._device = _resolve_device(device)
+        if precision != 'fp32' and self._device.type != 'cuda':
+            raise ValueError(f'precision {precision!r} needs a CUDA device; use fp32 on the CPU')
+        modalities = tuple(getattr(model, 'modalities', ()))
+        if modalities != meta.modalities:
+            raise ValueError(
+                f'model reads {modalities} but the metadata says {meta.modalities}'
+            )
+        self._model = model.to(self._device).eval()
+        self._meta = meta
+        self._precision = precision
+        self._host_buffers: dict[str, torch.Tensor] = {}
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | os.PathLike, device: str | torch.device = 'cpu', precision: str = 'fp32'
+    ) -> Segmenter:
+        """Load and validate a checkpoint (``core.checkpoint.load_checkpoint``)."""
+        model, meta = load_checkpoint(path, device='cpu')
+        return cls(model, meta, device=device, precision=precision)
+
+    @property
+    def model(self) -> nn.Module:
+        """The wrapped model (eval mode, on ``device``)."""
+        return self._model
+
+    @property
+    def meta(self) -> CheckpointMeta:
+        """The checkpoint metadata."""
+        return self._meta
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """Input modalities, e.g. ``('rgb',)`` or ``('rgb', 'hha')``."""
+        return self._meta.modalities
+
+    @property
+    def labels(self) -> LabelSet:
+        """Output classes."""
+        return self._meta.labels
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs."""
+        return self._device
+
+    @property
+    def precision(self) -> str:
+        """``'fp32'``, ``'fp16'`` or ``'bf16'``."""
+        return self._precision
+
+    @property
+    def needs_depth(self) -> bool:
+        """Whether ``predict`` needs ``depth_m`` (HHA or depth input)."""
+        return any(m in _DEPTH_MODALITIES for m in self.modalities)
+
+    @property
+    def needs_intrinsics(self) -> bool:
+        """Whether ``predict`` needs ``intrinsics`` (HHA input)."""
+        return 'hha' in self.modalities
+
+    def network_size(self, height: int, width: int) -> tuple[int, int]:
+        """Network input (H, W) for an image of ``height`` x ``width``."""
+        return fit_size(height, width, self._meta.input_size)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self._precision == 'fp32':
+            return contextlib.nullcontext()
+        return torch.autocast('cuda', dtype=_AUTOCAST_DTYPES[self._precision])
+
+    def _to_device(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """Host tensor -> device, through a reused pinned buffer on CUDA."""
+        if self._device.type != 'cuda' or x.device.type != 'cpu':
+            return x.to(self._device)
+        buf = self._host_buffers.get(name)
+        if buf is None or buf.shape != x.shape or buf.dtype != x.dtype:
+            buf = torch.empty(x.shape, dtype=x.dtype, pin_memory=True)
+            self._host_buffers[name] = buf
+        buf.copy_(x)
+        return buf.to(self._device, non_blocking=True)
+
+    @torch.inference_mode()
+    def predict_logits(
+        self,
+        rgb: torch.Tensor,
+        depth_m: torch.Tensor | None = None,
+        K: torch.Tensor | None = None,  # noqa: N803
+        valid: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """
+        Logits at the input resolution, with the deployment preprocessing.
+
+        :param rgb: uint8 ``[B, 3, H, W]`` (any device).
+        :param depth_m: float metres ``[B, 1, H, W]``, 0 = invalid; needed for HHA/depth models.
+        :param K: ``[B, 3, 3]`` 0-based intrinsics of this image size; needed for HHA models.
+        :param valid: optional bool ``[B, 1, H, W]`` (default: finite depth > 0).
+        :returns: float32 ``[B, K, H, W]`` on ``device`` (an inference-mode tensor).
+        """
+        if not isinstance(rgb, torch.Tensor) or rgb.ndim != 4 or rgb.shape[1] != 3:
+            got = tuple(rgb.shape) if isinstance(rgb, torch.Tensor) else type(rgb).__name__
+            raise ValueError(f'rgb must be a uint8 tensor [B, 3, H, W], got {got}')
+        if rgb.dtype != torch.uint8:
+            raise ValueError(f'rgb must be uint8 (0..255), got dtype {rgb.dtype}')
+        if self.needs_depth and depth_m is None:
+            raise ValueError(
+                f'this model reads {self.modalities} and needs depth_m; without depth use an '
+                'RGB-only model'
+            )
+        if self.needs_intrinsics and K is None:
+            raise ValueError(f'this model reads {self.modalities} and needs the intrinsics K')
+        h, w = rgb.shape[-2:]
+        rgb = rgb.to(self._device, non_blocking=True)
+        if self.needs_depth:
+            depth_m = depth_m.to(self._device, torch.float32, non_blocking=True)
+            if depth_m.ndim == 3:
+                depth_m = depth_m[:, None]
+            if valid is not None:
+                valid = valid.to(self._device, non_blocking=True)
+                if valid.ndim == 3:
+                    valid = valid[:, None]
+            if K is not None:
+                K = K.to(self._device, torch.float32)  # noqa: N806
+        else:
+            depth_m = K = valid = None  # noqa: N806
+        size = self.network_size(h, w)
+        rgb, depth_m, K, valid = resize_inputs(rgb, depth_m, K, valid, size)  # noqa: N806
+        inputs = build_inputs(rgb, depth_m, K, self.modalities, valid=valid,
+                              normalization=self._meta.normalization)
+        with self._autocast():
+            logits = self._model(inputs)
+        logits = logits.float()
+        if size != (h, w):
+            logits = F.interpolate(logits, size=(h, w), mode='bilinear', align_corners=False)
+        return logits
+
+    def _intrinsics_tensor(
+        self, intrinsics: CameraIntrinsics | Sequence[CameraIntrinsics], batch: int,
+        height: int, width: int,
+    ) -> torch.Tensor:
+        items = [intrinsics] if isinstance(intrinsics, CameraIntrinsics) else list(intrinsics)
+        if len(items) == 1:
+            items = items * batch
+        if len(items) != batch:
+            raise ValueError(f'{len(items)} intrinsics for a batch of {batch} images')
+        for c in items:
+            if not isinstance(c, CameraIntrinsics):
+                raise ValueError(f'intrinsics must be CameraIntrinsics, got {type(c).__name__}')
+            if (c.width, c.height) != (width, height):
+                raise ValueError(
+                    f'intrinsics are for {c.width}x{c.height} images but the image is '
+                    f'{width}x{height}; pass intrinsics.scaled({width}, {height})'
+                )
+        return torch.from_numpy(np.stack([c.K for c in items]).astype(np.float32))
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        rgb: np.ndarray,
+        depth_m: np.ndarray | None = None,
+        intrinsics: CameraIntrinsics | Sequence[CameraIntrinsics] | None = None,
+        return_confidence: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """
+        Segment one image or a batch.
+
+        :param rgb: uint8 ``[H, W, 3]`` or ``[B, H, W, 3]``, RGB order.
+        :param depth_m: float metres ``[H, W]`` or ``[B, H, W]`` registered to ``rgb``, 0/NaN =
+            invalid; needed for HHA/depth models, ignored by RGB-only ones.
+        :param intrinsics: ``CameraIntrinsics`` of the ``rgb`` size (one, or one per image);
+            needed for HHA models.
+        :param return_confidence: also return the largest softmax probability per pixel.
+        :returns: labels uint8 (uint16 for more than 256 classes) ``[H, W]`` or ``[B, H, W]``,
+            and with ``return_confidence`` float32 confidence of the same shape.
+        """
+        rgb = np.asarray(rgb)
+        if rgb.dtype != np.uint8:
+            raise ValueError(f'rgb must be uint8, got dtype {rgb.dtype}')
+        single = rgb.ndim == 3
+        if rgb.ndim not in (3, 4) or rgb.shape[-1] != 3:
+            raise ValueError(f'rgb must be [H, W, 3] or [B, H, W, 3], got shape {rgb.shape}')
+        if single:
+            rgb = rgb[None]
+        b, h, w = rgb.shape[:3]
+        rgb_t = self._to_device('rgb', torch.from_numpy(np.ascontiguousarray(rgb)))
+        rgb_t = rgb_t.permute(0, 3, 1, 2)
+        depth_t = k_t = None
+        if self.needs_depth:
+            if depth_m is None:
+                raise ValueError(
+                    f'this model reads {self.modalities} and needs depth_m; without depth use '
+                    'an RGB-only model'
+                )
+            depth_m = np.asarray(depth_m)
+            if not np.issubdtype(depth_m.dtype, np.floating):
+                raise ValueError(
+                    f'depth_m must be float metres, got dtype {depth_m.dtype} (convert raw '
+                    'depth with core.depth.depth_to_metres)'
+                )
+            expected = (h, w) if single else (b, h, w)
+            if depth_m.shape not in (expected, (b, h, w)):
+                raise ValueError(
+                    f'depth_m must have shape {expected} like rgb, got {depth_m.shape}'
+                )
+            depth = np.ascontiguousarray(depth_m, dtype=np.float32).reshape(b, 1, h, w)
+            depth_t = self._to_device('depth', torch.from_numpy(depth))
+            if self.needs_intrinsics:
+                if intrinsics is None:
+                    raise ValueError(
+                        f'this model reads {self.modalities} and needs the camera intrinsics'
+                    )
+                k_t = self._intrinsics_tensor(intrinsics, b, h, w)
+        logits = self.predict_logits(rgb_t, depth_t, k_t)
+        labels = logits.argmax(dim=1)
+        out_dtype = np.uint8 if self.labels.num_classes <= 256 else np.uint16
+        labels_np = labels.to(torch.int32).cpu().numpy().astype(out_dtype)
+        if single:
+            labels_np = labels_np[0]
+        if not return_confidence:
+            return labels_np
+        conf = torch.softmax(logits, dim=1).amax(dim=1).cpu().numpy().astype(np.float32)
+        return labels_np, conf[0] if single else conf
+
+    def warmup(self, iterations: int = 2, batch_size: int = 1) -> None:
+        """Run ``predict`` on synthetic input of the checkpoint's size (allocations, kernels)."""
+        h, w = self._meta.input_size
+        rgb = np.zeros((batch_size, h, w, 3), np.uint8)
+        depth = np.full((batch_size, h, w), 2.0, np.float32)
+        intr = CameraIntrinsics(float(w), float(w), (w - 1) / 2.0, (h - 1) / 2.0, w, h)
+        for _ in range(max(1, iterations)):
+            self.predict(rgb, depth, intr)
+        if self._device.type == 'cuda':
+            torch.cuda.synchronize(self._device)

@@ -1,0 +1,260 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+segmentation_node: RGB-D semantic segmentation with automatic fallback to an RGB-only model.
+
+Subscribes ``rgb/image_rect_color``, ``depth_registered/image_rect`` and ``rgb/camera_info``;
+publishes ``segmentation/labels`` (mono8/mono16, input size, RGB header), optional
+``segmentation/colored``, ``/overlay``, ``/confidence``, ``segmentation/mode`` and
+``segmentation/classes`` (transient local) and ``/diagnostics``. Callbacks only convert and
+enqueue; one worker thread takes the newest synchronised frame and runs the model.
+
+Run: ``ros2 launch rgbd_seg_ros segment.launch.py`` or
+``python -m rgbd_seg_ros.nodes.segmentation_node --ros-args --params-file config/segment.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import String
+
+from rgbd_seg_ros.core.depth import valid_ratio
+from rgbd_seg_ros.core.sync import (
+    LatestSlot,
+    RgbdSynchronizer,
+    RgbHealthCheck,
+    SyncedFrame,
+    match_intrinsics,
+    resize_nearest,
+)
+from rgbd_seg_ros.ros import conversions as conv
+from rgbd_seg_ros.ros.diagnostics import DDS_FIX, PipelineMonitor, diagnostic_status
+from rgbd_seg_ros.ros.model_set import ModelSet
+from rgbd_seg_ros.ros.params import SegmentationParams, declare_params
+from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
+
+_WARN_PERIOD_S = 10.0
+
+
+class SegmentationNode(Node):
+    """Wiring only: parameters, models, subscriptions, the worker and the publishers."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('segmentation_node', **kwargs)
+        p = self.params = declare_params(self, SegmentationParams)
+        self.models = ModelSet.from_paths(p.fusion_model, p.rgb_model, p.depth_model,
+                                          p.device, p.precision)
+        self.labels = self.models.labels
+        self.sync = RgbdSynchronizer(p.sync_config())
+        self.rgb_check = RgbHealthCheck(p.rgb_black_level, p.rgb_frozen_frames)
+        self.monitor = PipelineMonitor()
+        self.slot: LatestSlot[SyncedFrame] = LatestSlot()
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._last_warn: dict[str, float] = {}
+        self._declare_class_params()
+
+        q_in, q_out = qos_profile(p.input_qos, p.queue_size), qos_profile(p.output_qos, 1)
+        overrides = QoSOverridingOptions.with_default_policies()
+        self.pub_labels = self.create_publisher(Image, 'segmentation/labels', q_out)
+        self.pub_colored = p.publish_colored and self.create_publisher(
+            Image, 'segmentation/colored', q_out)
+        self.pub_overlay = p.publish_overlay and self.create_publisher(
+            Image, 'segmentation/overlay', q_out)
+        self.pub_conf = p.publish_confidence and self.create_publisher(
+            Image, 'segmentation/confidence', q_out)
+        self.pub_mode = self.create_publisher(String, 'segmentation/mode', latched_qos())
+        self.pub_classes = self.create_publisher(String, 'segmentation/classes', latched_qos())
+        from diagnostic_msgs.msg import DiagnosticArray
+        self._diag_array = DiagnosticArray
+        self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.pub_classes.publish(String(data=json.dumps(self.labels.to_dict())))
+        self._publish_mode()
+
+        self.create_subscription(Image, p.rgb_topic, self._on_rgb, q_in,
+                                 qos_overriding_options=overrides)
+        self.create_subscription(Image, p.depth_topic, self._on_depth, q_in,
+                                 qos_overriding_options=overrides)
+        self.create_subscription(CameraInfo, p.camera_info_topic, self._on_info, q_in)
+        self.create_timer(min(0.05, p.depth_timeout / 4), self._tick)
+        self.create_timer(p.diagnostics_period, self._publish_diagnostics)
+        self.worker = threading.Thread(target=self._work, name='segmentation_worker',
+                                       daemon=True)
+        self.worker.start()
+        self.get_logger().info(
+            f'models for modes {self.models.modes} on {p.device} ({p.precision}), '
+            f'{self.labels.num_classes} classes; rgb={self.resolve_topic_name(p.rgb_topic)} '
+            f'depth={self.resolve_topic_name(p.depth_topic)}')
+
+    # -- inputs (executor thread): convert, check, enqueue -------------------------------------
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _on_rgb(self, msg: Image) -> None:
+        try:
+            rgb = conv.image_to_rgb(msg)
+        except ValueError as exc:
+            return self._reject('rgb', exc)
+        now, stamp = self._now(), conv.header_seconds(msg.header)
+        self.monitor.observe_input('rgb', stamp, now)
+        ok = self.rgb_check(rgb) if 'depth' in self.models.modes else True
+        with self.lock:
+            self.sync.add_rgb(stamp, msg.header.frame_id, (msg.header, rgb), now=now, rgb_ok=ok)
+            self._flush(now)
+
+    def _on_depth(self, msg: Image) -> None:
+        try:
+            depth_m, valid = conv.image_to_depth_m(msg, self.params.depth_scale or None)
+        except ValueError as exc:
+            return self._reject('depth', exc)
+        now, stamp = self._now(), conv.header_seconds(msg.header)
+        self.monitor.observe_input('depth', stamp, now)
+        with self.lock:
+            self.sync.add_depth(stamp, msg.header.frame_id, depth_m, valid_ratio(valid), now=now)
+            self._flush(now)
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        try:
+            intrinsics = conv.camera_info_to_intrinsics(msg)
+        except ValueError as exc:
+            return self._reject('camera_info', exc)
+        with self.lock:
+            self.sync.add_camera_info(msg.header.frame_id, intrinsics)
+
+    def _reject(self, topic: str, exc: Exception) -> None:
+        self.monitor.reject(topic)
+        self._warn(f'reject:{topic}', f'dropped malformed {topic} message: {exc}')
+
+    def _tick(self) -> None:
+        with self.lock:
+            self._flush(self._now())
+
+    def _flush(self, now: float) -> None:
+        """Hand ready frames to the worker and announce mode switches (lock held)."""
+        for frame in self.sync.pop_ready(now):
+            self.slot.put(frame)
+        for event in self.sync.pop_events():
+            self.get_logger().info(
+                f'mode {event.from_mode} -> {event.to_mode} at {event.t:.3f} s: {event.reason}')
+            self._publish_mode()
+
+    # -- worker thread: inference and outputs ---------------------------------------------------
+
+    def _work(self) -> None:
+        min_period = 1.0 / self.params.max_rate if self.params.max_rate > 0 else 0.0
+        while not self._stop.is_set():
+            frame = self.slot.get(timeout=0.1)
+            if frame is None:
+                continue
+            started = time.perf_counter()
+            try:
+                self._process(frame)
+            except Exception as exc:  # noqa: BLE001 - the node must outlive any bad frame
+                self.monitor.errors += 1
+                self._warn('worker', f'inference failed on a frame: {exc!r}')
+            rest = min_period - (time.perf_counter() - started)
+            if rest > 0:
+                self._stop.wait(rest)
+
+    def _process(self, frame: SyncedFrame) -> None:
+        header, rgb = frame.rgb
+        height, width = rgb.shape[:2]
+        mode = frame.mode if frame.mode in self.models.modes else 'rgb'
+        depth_m = intrinsics = None
+        if mode != 'rgb':
+            depth_m = resize_nearest(frame.depth, width, height)
+            intrinsics = match_intrinsics(frame.intrinsics, width, height)
+        started = time.perf_counter()
+        out = self.models.for_mode(mode).predict(
+            rgb, depth_m, intrinsics, return_confidence=bool(self.pub_conf))
+        labels, confidence = out if self.pub_conf else (out, None)
+        processing = time.perf_counter() - started
+        self.pub_labels.publish(conv.labels_to_image(labels, self.labels.num_classes, header))
+        if self.pub_colored:
+            self.pub_colored.publish(conv.rgb_to_image(self.labels.colorize(labels), header))
+        if self.pub_overlay:
+            overlay = self.labels.overlay(rgb, labels, self.params.overlay_alpha)
+            self.pub_overlay.publish(conv.rgb_to_image(overlay, header))
+        if self.pub_conf:
+            self.pub_conf.publish(conv.numpy_to_image(confidence, '32FC1', header))
+        now = self._now()
+        self.monitor.observe_output(mode, now, now - frame.stamp, processing)
+
+    # -- metadata, mode, diagnostics ------------------------------------------------------------
+
+    def _declare_class_params(self) -> None:
+        from rcl_interfaces.msg import ParameterDescriptor
+
+        ro = ParameterDescriptor(read_only=True, description='class names of the models')
+        self.declare_parameter('class_names', list(self.labels.names), ro, ignore_override=True)
+        ro = ParameterDescriptor(read_only=True, description='RGB class colours, flat r,g,b')
+        colors = [int(v) for c in self.labels.colors for v in c]
+        self.declare_parameter('class_colors', colors, ro, ignore_override=True)
+
+    def _publish_mode(self) -> None:
+        mode = self.sync.mode if self.sync.mode in self.models.modes else 'rgb'
+        self.pub_mode.publish(String(data=mode))
+
+    def _warn(self, key: str, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last_warn.get(key, -1e9) >= _WARN_PERIOD_S:
+            self._last_warn[key] = now
+            self.get_logger().warning(text)
+
+    def _publish_diagnostics(self) -> None:
+        now = self._now()
+        with self.lock:
+            stats, mode = self.sync.stats.as_dict(), self.sync.mode
+        values = {'mode': mode, **self.monitor.snapshot(now, self.params.diagnostics_period),
+                  'dropped (worker busy)': self.slot.dropped,
+                  **{f'sync {k}': v for k, v in stats.items()}}
+        problems = self.monitor.late_or_lost(self.params.max_input_age)
+        if problems:
+            self._warn('dds', '; '.join(problems) + ' - likely ' + DDS_FIX)
+        degraded = mode != 'rgbd' and 'rgbd' in self.models.modes
+        message = '; '.join(problems) or (f'fallback mode {mode}' if degraded else 'ok')
+        array = self._diag_array()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status = [diagnostic_status(f'{self.get_name()}: segmentation',
+                                          degraded or bool(problems), message, values)]
+        self.pub_diag.publish(array)
+
+    def close(self) -> None:
+        """Stop the worker thread."""
+        self._stop.set()
+        self.slot.close()
+        self.worker.join(timeout=5.0)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Console script ``segmentation_node``; returns the process exit status."""
+    rclpy.init(args=args)
+    try:
+        node = SegmentationNode()
+    except ValueError as exc:
+        rclpy.logging.get_logger('segmentation_node').fatal(f'bad configuration: {exc}')
+        rclpy.try_shutdown()
+        return 2
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.close()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,250 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+Per-frame records of a replay and the summary that becomes ``report.json``.
+
+Shared by the offline evaluation (``evaluate.py``) and the live evaluator node (``live.py``),
+so both write the same report. ROS-free and torch-free.
+
+Metrics: a confusion matrix ``[K, K]`` (rows = ground truth, columns = prediction) accumulated
+over the frames; pixels whose ground truth is the ignore id are left out. IoU of a class is
+``TP / (TP + FP + FN)``; mIoU is the mean over the classes with a non-empty union (present in
+the ground truth or predicted), the usual convention. Pixel accuracy is ``trace / sum``.
+Both are fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+import math
+from typing import Any
+
+import numpy as np
+
+FALLBACK_KEY = 'fallback_frames'  # confusion of what the pipeline output while not in rgbd mode
+FUSION_ONLY_KEY = 'fusion_only_fallback_frames'  # the fusion model alone on those frames
+
+
+def confusion_matrix(
+    gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int = 255
+) -> np.ndarray:
+    """
+    Confusion counts of one label image.
+
+    :param gt: ``[H, W]`` integer class ids, ``ignore_index`` = unlabeled.
+    :param pred: ``[H, W]`` predicted class ids (same size).
+    :returns: int64 ``[K, K]``, rows ground truth, columns prediction.
+    """
+    gt = np.asarray(gt)
+    pred = np.asarray(pred)
+    if gt.shape != pred.shape:
+        raise ValueError(f'ground truth {gt.shape} and prediction {pred.shape} differ in size')
+    keep = (gt != ignore_index) & (gt < num_classes)
+    g = gt[keep].astype(np.int64)
+    p = pred[keep].astype(np.int64)
+    p = np.where((p >= 0) & (p < num_classes), p, num_classes)  # out-of-range -> wrong class
+    counts = np.bincount(g * (num_classes + 1) + p, minlength=num_classes * (num_classes + 1))
+    return counts.reshape(num_classes, num_classes + 1)[:, :num_classes].astype(np.int64)
+
+
+def iou_per_class(conf: np.ndarray) -> np.ndarray:
+    """IoU of each class from a ``[K, K]`` confusion; NaN where the union is empty."""
+    conf = np.asarray(conf, dtype=np.float64)
+    tp = np.diag(conf)
+    union = conf.sum(0) + conf.sum(1) - tp
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(union > 0, tp / np.maximum(union, 1), np.nan)
+
+
+def mean_iou(conf: np.ndarray) -> float | None:
+    """mIoU over classes with a non-empty union; None when nothing was scored."""
+    if conf is None or np.asarray(conf).sum() == 0:
+        return None
+    return float(np.nanmean(iou_per_class(conf)))
+
+
+def pixel_accuracy(conf: np.ndarray) -> float | None:
+    """Correct / scored pixels; None when nothing was scored."""
+    if conf is None:
+        return None
+    total = float(np.asarray(conf).sum())
+    return float(np.trace(conf)) / total if total else None
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """``q``-th percentile (linear interpolation), None for an empty list."""
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if values else None
+
+
+@dataclass
+class FrameRecord:
+    """What happened to one RGB frame of the bag."""
+
+    stamp_ns: int  # header stamp of the RGB message (the output carries the same stamp)
+    t_ns: int  # bag time at which the RGB message arrived
+    mode: str | None = None  # mode that produced the output ('rgbd', 'rgb', 'depth'); None = none
+    latency_ms: float | None = None  # input to output, milliseconds
+    depth_ratio: float | None = None  # valid-pixel fraction of the paired depth; None = no depth
+    miou: float | None = None  # this frame's mIoU against ground truth
+    pixel_acc: float | None = None  # this frame's pixel accuracy
+    fusion_only_miou: float | None = None  # fusion model alone (no fallback), fallback frames
+    note: str | None = None  # why there is no output, when there is none
+
+    def to_dict(self, start_ns: int) -> dict[str, Any]:
+        """JSON form with times in seconds (``t``: bag time, ``t_rel``: since bag start)."""
+        return {
+            't': self.t_ns / 1e9,
+            't_rel': round((self.t_ns - start_ns) / 1e9, 6),
+            'stamp': self.stamp_ns / 1e9,
+            'mode': self.mode,
+            'latency_ms': _round(self.latency_ms),
+            'depth_valid_ratio': _round(self.depth_ratio),
+            'miou': _round(self.miou),
+            'pixel_acc': _round(self.pixel_acc),
+            'fusion_only_miou': _round(self.fusion_only_miou),
+            'note': self.note,
+        }
+
+
+@dataclass
+class ModeSwitch:
+    """A change of the node's mode at bag time ``t_ns``."""
+
+    t_ns: int
+    from_mode: str
+    to_mode: str
+    reason: str = ''
+
+    def to_dict(self, start_ns: int) -> dict[str, Any]:
+        """JSON form: ``t`` bag time in seconds, ``t_rel`` seconds since the bag start."""
+        return {
+            't': self.t_ns / 1e9,
+            't_rel': round((self.t_ns - start_ns) / 1e9, 6),
+            'from': self.from_mode,
+            'to': self.to_mode,
+            'reason': self.reason,
+        }
+
+
+@dataclass
+class ReplayResult:
+    """Everything a report is made of; filled by the offline or the live evaluator."""
+
+    bag: str
+    start_ns: int
+    end_ns: int
+    label_names: tuple[str, ...]
+    ignore_index: int = 255
+    source: str = 'offline'  # 'offline' (deterministic, no DDS) or 'live' (over DDS)
+    frames: list[FrameRecord] = field(default_factory=list)
+    mode_switches: list[ModeSwitch] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> messages skipped
+    confusion: dict[str, np.ndarray] = field(default_factory=dict)  # 'all', 'mode:rgb', ...
+    settings: dict[str, Any] = field(default_factory=dict)  # models, topics, sync parameters
+    transport: dict[str, Any] = field(default_factory=dict)  # live only: sent/received/lost
+    examples: list[dict[str, Any]] = field(default_factory=list)  # images for the overlay plot
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes K of the label set."""
+        return len(self.label_names)
+
+    def add_confusion(self, key: str, conf: np.ndarray) -> None:
+        """Accumulate a frame's ``[K, K]`` confusion under ``key``."""
+        if key in self.confusion:
+            self.confusion[key] += conf
+        else:
+            self.confusion[key] = conf.astype(np.int64).copy()
+
+    def score_frame(
+        self, record: FrameRecord, gt: np.ndarray, pred: np.ndarray,
+        fusion_only_pred: np.ndarray | None = None,
+    ) -> None:
+        """Score ``pred`` (and the fusion-only prediction on fallback frames) against ``gt``."""
+        conf = confusion_matrix(gt, pred, self.num_classes, self.ignore_index)
+        record.miou = mean_iou(conf)
+        record.pixel_acc = pixel_accuracy(conf)
+        self.add_confusion('all', conf)
+        self.add_confusion(f'mode:{record.mode}', conf)
+        if fusion_only_pred is not None:
+            self.add_confusion(FALLBACK_KEY, conf)
+            only = confusion_matrix(gt, fusion_only_pred, self.num_classes, self.ignore_index)
+            record.fusion_only_miou = mean_iou(only)
+            self.add_confusion(FUSION_ONLY_KEY, only)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``report.json`` dictionary (fractions, seconds, milliseconds)."""
+        frames = self.frames
+        with_output = [f for f in frames if f.mode is not None]
+        latencies = [f.latency_ms for f in with_output if f.latency_ms is not None]
+        modes = sorted({f.mode for f in with_output})
+        all_conf = self.confusion.get('all')
+        fallback = self.confusion.get(FALLBACK_KEY)
+        fusion_only = self.confusion.get(FUSION_ONLY_KEY)
+        gain = None
+        if fallback is not None and fusion_only is not None:
+            gain = _diff(mean_iou(fallback), mean_iou(fusion_only))
+        iou = iou_per_class(all_conf) if all_conf is not None else None
+        out: dict[str, Any] = {
+            'bag': self.bag,
+            'source': self.source,
+            'start_time': self.start_ns / 1e9,
+            'end_time': self.end_ns / 1e9,
+            'duration_s': round((self.end_ns - self.start_ns) / 1e9, 6),
+            'frames': len(frames),
+            'frames_with_output': len(with_output),
+            'frames_without_output': len(frames) - len(with_output),
+            'frames_scored': int(sum(f.miou is not None for f in frames)),
+            'miou': _round(mean_iou(all_conf)),
+            'pixel_acc': _round(pixel_accuracy(all_conf)),
+            'miou_by_mode': {
+                m: _round(mean_iou(self.confusion.get(f'mode:{m}'))) for m in modes
+            },
+            'pixel_acc_by_mode': {
+                m: _round(pixel_accuracy(self.confusion.get(f'mode:{m}'))) for m in modes
+            },
+            'frames_by_mode': {m: sum(f.mode == m for f in frames) for m in modes},
+            'iou_per_class': (
+                {n: (None if math.isnan(v) else round(float(v), 6))
+                 for n, v in zip(self.label_names, iou)} if iou is not None else None
+            ),
+            'latency_ms': {
+                'p50': _round(percentile(latencies, 50), 3),
+                'p95': _round(percentile(latencies, 95), 3),
+                'max': _round(max(latencies) if latencies else None, 3),
+                'mean': _round(float(np.mean(latencies)) if latencies else None, 3),
+            },
+            'latency_ms_by_mode': {
+                m: {
+                    'p50': _round(percentile(
+                        [f.latency_ms for f in with_output if f.mode == m], 50), 3),
+                    'p95': _round(percentile(
+                        [f.latency_ms for f in with_output if f.mode == m], 95), 3),
+                } for m in modes
+            },
+            'mode_switches': [s.to_dict(self.start_ns) for s in self.mode_switches],
+            'fallback': {
+                'frames': int(sum(f.fusion_only_miou is not None or (
+                    f.mode not in (None, 'rgbd')) for f in frames)),
+                'miou_with_fallback': _round(mean_iou(fallback)),
+                'pixel_acc_with_fallback': _round(pixel_accuracy(fallback)),
+                'miou_fusion_only': _round(mean_iou(fusion_only)),
+                'pixel_acc_fusion_only': _round(pixel_accuracy(fusion_only)),
+                'miou_gain': _round(gain),
+            },
+            'skipped_messages': dict(sorted(self.skipped.items())),
+            'settings': self.settings,
+        }
+        if self.transport:
+            out['transport'] = self.transport
+        out['per_frame'] = [f.to_dict(self.start_ns) for f in frames]
+        return out
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(float(value), digits)

@@ -1,0 +1,95 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+The node's models, one per mode, loaded and cross-checked at start-up.
+
+No rclpy here: bag replay builds the same set. Every problem (missing file, wrong input
+modality, class sets that differ between the fusion and the fallback models) raises
+``ModelSetError`` (a ``ValueError``) with a message that names the parameter and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import os
+from typing import Any
+
+# Modalities each mode's model must read.
+_EXPECTED = {
+    'rgbd': (('rgb', 'hha'), ('rgb', 'depth')),
+    'rgb': (('rgb',),),
+    'depth': (('hha',), ('depth',)),
+}
+_PARAM = {'rgbd': 'fusion_model', 'rgb': 'rgb_model', 'depth': 'depth_model'}
+
+
+class ModelSetError(ValueError):
+    """Bad model configuration (missing checkpoint, wrong modality, differing classes)."""
+
+
+@dataclass
+class ModelSet:
+    """Segmenters by mode: 'rgb' always, 'rgbd' and 'depth' when configured."""
+
+    segmenters: dict[str, Any]
+
+    @classmethod
+    def from_paths(cls, fusion_model: str, rgb_model: str, depth_model: str = '',
+                   device: str = 'cpu', precision: str = 'fp32') -> ModelSet:
+        """Load and check the checkpoints (empty path: that mode is not available)."""
+        paths = {'rgbd': fusion_model, 'rgb': rgb_model, 'depth': depth_model}
+        if not rgb_model:
+            raise ModelSetError('rgb_model is required: the RGB-only checkpoint used as fallback')
+        for mode, path in paths.items():
+            if path and not os.path.isfile(path):
+                raise ModelSetError(f'{_PARAM[mode]}: no such checkpoint file {path!r}')
+        from rgbd_seg_ros.core.inference import Segmenter
+
+        segmenters = {}
+        for mode, path in paths.items():
+            if not path:
+                continue
+            try:
+                segmenters[mode] = Segmenter.from_checkpoint(path, device=device,
+                                                             precision=precision)
+            except (ValueError, KeyError, OSError) as exc:
+                raise ModelSetError(f'{_PARAM[mode]} {path!r}: {exc}') from exc
+        return cls.from_segmenters(segmenters)
+
+    @classmethod
+    def from_segmenters(cls, segmenters: dict[str, Any]) -> ModelSet:
+        """Check already loaded segmenters (modalities and class sets)."""
+        unknown = set(segmenters) - set(_EXPECTED)
+        if unknown:
+            raise ModelSetError(f'unknown modes {sorted(unknown)}; expected {tuple(_EXPECTED)}')
+        if 'rgb' not in segmenters:
+            raise ModelSetError('rgb_model is required: the RGB-only checkpoint used as fallback')
+        for mode, seg in segmenters.items():
+            modalities = tuple(seg.modalities)
+            if modalities not in _EXPECTED[mode]:
+                raise ModelSetError(
+                    f'{_PARAM[mode]} reads {modalities} but {mode} mode needs one of '
+                    f'{_EXPECTED[mode]}; check which checkpoint you passed to {_PARAM[mode]}')
+        reference = segmenters['rgb'].labels
+        for mode, seg in segmenters.items():
+            labels = seg.labels
+            if tuple(labels.names) != tuple(reference.names):
+                raise ModelSetError(
+                    f'class sets differ: {_PARAM[mode]} has {labels.num_classes} classes '
+                    f'({labels.name}) but rgb_model has {reference.num_classes} '
+                    f'({reference.name}); all models of the node must share one label set')
+        return cls(dict(segmenters))
+
+    @property
+    def labels(self) -> Any:
+        """The shared LabelSet."""
+        return self.segmenters['rgb'].labels
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """Available modes."""
+        return tuple(m for m in ('rgbd', 'rgb', 'depth') if m in self.segmenters)
+
+    def for_mode(self, mode: str) -> Any:
+        """The segmenter of ``mode`` (the RGB one when ``mode`` has no model)."""
+        return self.segmenters.get(mode, self.segmenters['rgb'])

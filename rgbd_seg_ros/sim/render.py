@@ -1,0 +1,418 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+Vectorised ray casting of a Scene in numpy, with deferred Lambertian + Blinn-Phong shading.
+
+One ray per pixel through its centre (0-based pixel coordinates), direction
+``((u - cx) / fx, (v - cy) / fy, 1)`` in the camera frame, so the ray parameter at a hit *is*
+the z-depth in metres. Passes:
+
+1. room: exit distance of the rays from the room box (floor, ceiling, 4 walls);
+2. primitives: each one is projected to a screen rectangle and its analytic ray intersection
+   (slab test for boxes, quadratic for cylinders and spheres) runs only on the rays inside that
+   rectangle; a z-buffer keeps the nearest hit and its surface id;
+3. geometry: per visible surface, normals and texture coordinates of its pixels;
+4. materials: per material, the albedo texture of its pixels;
+5. lighting: ambient (hemispheric) + point lights with inverse-square falloff, Lambertian
+   diffuse and Blinn-Phong specular; no shadows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+import numpy as np
+
+from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.sim import classes as C
+from rgbd_seg_ros.sim.camera import CameraPose
+from rgbd_seg_ros.sim.materials import ir_albedo, texture
+from rgbd_seg_ros.sim.scene import Box, Cylinder, Scene, Sphere
+
+_NEAR = 0.02  # metres; hits closer than this along z are ignored
+_ROOM_LABELS = (C.WALL, C.WALL, C.WALL, C.WALL, C.FLOOR, C.CEILING)
+# inward normals of walls y=0, x=sx, y=sy, x=0, floor, ceiling
+_ROOM_NORMALS = np.array(
+    [[0, 1, 0], [-1, 0, 0], [0, -1, 0], [1, 0, 0], [0, 0, 1], [0, 0, -1]], np.float32)
+
+
+@dataclass
+class RenderBuffers:
+    """Noise-free render of one view; all arrays ``[H, W]`` unless noted."""
+
+    radiance: np.ndarray  # float32 [H, W, 3] linear scene radiance (before exposure)
+    depth_m: np.ndarray  # float32 z-depth, metres (every pixel hits a surface)
+    label: np.ndarray  # uint8 class ids, 255 unlabeled
+    surface: np.ndarray  # int32 surface id (primitive index; room faces after the primitives)
+    ir_albedo: np.ndarray  # float32 near-infrared albedo 0..1 of the surface's material
+    specular: np.ndarray  # float32 specular highlight strength (saturates the IR projector)
+    transparent: np.ndarray  # bool, glass
+    normal_cam: np.ndarray  # float32 [H, W, 3] unit normals in the camera frame (toward camera)
+
+
+def _camera_rays(intr: CameraIntrinsics, R: np.ndarray  # noqa: N803
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """World-frame ray directions (dx, dy, dz), each float32 ``[H, W]``, with camera z = 1."""
+    xc = ((np.arange(intr.width, dtype=np.float64) - intr.cx) / intr.fx)[None, :]
+    yc = ((np.arange(intr.height, dtype=np.float64) - intr.cy) / intr.fy)[:, None]
+    out = []
+    for k in range(3):
+        d = (R[k, 0] * xc + R[k, 1] * yc + R[k, 2]).astype(np.float32)
+        d[d == 0.0] = 1e-12  # keep 1/d finite-signed
+        out.append(d)
+    return out[0], out[1], out[2]
+
+
+def _bounds(p: Box | Cylinder | Sphere) -> np.ndarray:
+    """The 8 corners ``[8, 3]`` of a primitive's world bounding box."""
+    if isinstance(p, Box):
+        c, s = math.cos(p.yaw), math.sin(p.yaw)
+        hx, hy, hz = p.half
+        lx = np.array([-hx, hx, hx, -hx] * 2)
+        ly = np.array([-hy, -hy, hy, hy] * 2)
+        lz = np.array([-hz] * 4 + [hz] * 4)
+        return np.stack([p.center[0] + c * lx - s * ly, p.center[1] + s * lx + c * ly,
+                         p.center[2] + lz], axis=1)
+    if isinstance(p, Cylinder):
+        x, y = p.center_xy
+        r = p.radius
+        lo, hi = (x - r, y - r, p.z0), (x + r, y + r, p.z1)
+    else:
+        r = p.radius
+        lo = tuple(v - r for v in p.center)
+        hi = tuple(v + r for v in p.center)
+    return np.array([[lo[0] if i & 1 == 0 else hi[0], lo[1] if i & 2 == 0 else hi[1],
+                      lo[2] if i & 4 == 0 else hi[2]] for i in range(8)])
+
+
+def _screen_rects(scene: Scene, intr: CameraIntrinsics, R: np.ndarray,  # noqa: N803
+                  origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Per primitive the ``[r0, r1, c0, c1]`` pixel window containing it (empty if not visible),
+    and a lower bound of its z-depth (metres).
+    """
+    n = len(scene.primitives)
+    rects = np.zeros((n, 4), np.int64)
+    if n == 0:
+        return rects, np.zeros(0)
+    corners = np.stack([_bounds(p) for p in scene.primitives])  # [n, 8, 3]
+    cam = (corners - origin) @ R  # [n, 8, 3] camera coordinates
+    z = cam[..., 2]
+    in_front = z > _NEAR
+    zs = np.where(in_front, z, 1.0)
+    u = intr.fx * cam[..., 0] / zs + intr.cx
+    v = intr.fy * cam[..., 1] / zs + intr.cy
+    rects[:, 0] = np.floor(v.min(axis=1)) - 1
+    rects[:, 1] = np.ceil(v.max(axis=1)) + 2
+    rects[:, 2] = np.floor(u.min(axis=1)) - 1
+    rects[:, 3] = np.ceil(u.max(axis=1)) + 2
+    straddle = in_front.any(axis=1) & ~in_front.all(axis=1)
+    rects[straddle] = (0, intr.height, 0, intr.width)
+    behind = ~in_front.any(axis=1)
+    rects[behind] = 0
+    rects[:, 0:2] = np.clip(rects[:, 0:2], 0, intr.height)
+    rects[:, 2:4] = np.clip(rects[:, 2:4], 0, intr.width)
+    return rects, np.where(straddle, 0.0, z.min(axis=1))
+
+
+def _slab(o: float, inv: np.ndarray, lo: float, hi: float
+          ) -> tuple[np.ndarray, np.ndarray]:
+    t1 = (lo - o) * inv
+    t2 = (hi - o) * inv
+    return np.minimum(t1, t2), np.maximum(t1, t2)
+
+
+def _hit_box(p: Box, o: tuple[float, float, float], d: tuple[np.ndarray, ...], inv: tuple[np.ndarray, ...]
+             ) -> np.ndarray:
+    hx, hy, hz = p.half
+    q = p.yaw % (math.pi / 2)
+    quarter = int(round((p.yaw - q) / (math.pi / 2)))
+    if q < 1e-9 or math.pi / 2 - q < 1e-9:  # axis aligned: use the shared inverses
+        if math.pi / 2 - q < 1e-9:
+            quarter += 1
+        if quarter % 2:
+            hx, hy = hy, hx
+        cx, cy, cz = p.center
+        n0, f0 = _slab(o[0], inv[0], cx - hx, cx + hx)
+        n1, f1 = _slab(o[1], inv[1], cy - hy, cy + hy)
+    else:
+        c, s = math.cos(p.yaw), math.sin(p.yaw)
+        ex, ey = o[0] - p.center[0], o[1] - p.center[1]
+        olx, oly = c * ex + s * ey, -s * ex + c * ey
+        dlx = c * d[0] + s * d[1]
+        dly = c * d[1] - s * d[0]
+        with np.errstate(divide='ignore'):
+            n0, f0 = _slab(olx, 1.0 / dlx, -hx, hx)
+            n1, f1 = _slab(oly, 1.0 / dly, -hy, hy)
+        cz = p.center[2]
+    n2, f2 = _slab(o[2], inv[2], cz - hz, cz + hz)
+    tn = np.maximum(np.maximum(n0, n1), n2)
+    tf = np.minimum(np.minimum(f0, f1), f2)
+    return np.where((tn <= tf) & (tn > _NEAR), tn, np.inf)
+
+
+def _hit_cylinder(p: Cylinder, o: tuple[float, float, float], d: tuple[np.ndarray, ...],
+                  inv: tuple[np.ndarray, ...]) -> np.ndarray:
+    ex, ey = o[0] - p.center_xy[0], o[1] - p.center_xy[1]
+    r2 = p.radius * p.radius
+    a = d[0] * d[0] + d[1] * d[1]
+    bh = d[0] * ex + d[1] * ey
+    disc = bh * bh - a * (ex * ex + ey * ey - r2)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        t = (-bh - np.sqrt(disc)) / a
+        z = o[2] + t * d[2]
+        t = np.where((disc >= 0) & (t > _NEAR) & (z >= p.z0) & (z <= p.z1), t, np.inf)
+    cap = p.z1 if o[2] > p.z1 else (p.z0 if o[2] < p.z0 else None)
+    if cap is not None:
+        tc = (cap - o[2]) * inv[2]
+        x = ex + tc * d[0]
+        y = ey + tc * d[1]
+        tc = np.where((tc > _NEAR) & (x * x + y * y <= r2), tc, np.inf)
+        t = np.minimum(t, tc)
+    return t
+
+
+def _hit_sphere(p: Sphere, o: tuple[float, float, float], d: tuple[np.ndarray, ...],
+                inv: tuple[np.ndarray, ...]) -> np.ndarray:
+    e = [o[k] - p.center[k] for k in range(3)]
+    a = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+    bh = d[0] * e[0] + d[1] * e[1] + d[2] * e[2]
+    disc = bh * bh - a * (e[0] * e[0] + e[1] * e[1] + e[2] * e[2] - p.radius * p.radius)
+    with np.errstate(invalid='ignore'):
+        t = (-bh - np.sqrt(disc)) / a
+    return np.where((disc >= 0) & (t > _NEAR), t, np.inf)
+
+
+_HIT = {Box: _hit_box, Cylinder: _hit_cylinder, Sphere: _hit_sphere}
+
+
+def render(scene: Scene, intr: CameraIntrinsics, pose: CameraPose) -> RenderBuffers:
+    """Ray-cast ``scene`` from ``pose`` with pinhole ``intr``; noise-free buffers."""
+    R = pose.rotation  # noqa: N806
+    o = tuple(float(v) for v in pose.position)  # python floats keep the arrays float32
+    h, w = intr.height, intr.width
+    dx, dy, dz = _camera_rays(intr, R)
+    inv = (1.0 / dx, 1.0 / dy, 1.0 / dz)
+    sx, sy, sz = (float(v) for v in scene.size)
+    n_prims = len(scene.primitives)
+
+    # 1. room box from inside: the nearest exit plane per ray
+    tx = np.where(dx > 0, sx - o[0], -o[0]).astype(np.float32) * inv[0]
+    ty = np.where(dy > 0, sy - o[1], -o[1]).astype(np.float32) * inv[1]
+    tz = np.where(dz > 0, sz - o[2], -o[2]).astype(np.float32) * inv[2]
+    zbuf = np.minimum(np.minimum(tx, ty), tz)
+    face = np.where(tz <= np.minimum(tx, ty), np.where(dz > 0, 5, 4),
+                    np.where(tx <= ty, np.where(dx > 0, 1, 3), np.where(dy > 0, 2, 0)))
+    surf = (face + n_prims).astype(np.int16 if n_prims < 32000 else np.int32)
+
+    # 2. primitives inside their screen rectangles, nearest first; skip occluded ones
+    rects, zmin = _screen_rects(scene, intr, R, np.asarray(o))
+    for i in np.argsort(zmin, kind='stable'):
+        r0, r1, c0, c1 = rects[i]
+        if r1 <= r0 or c1 <= c0:
+            continue
+        win = (slice(r0, r1), slice(c0, c1))
+        zwin = zbuf[win]
+        if zmin[i] > zwin.max():
+            continue
+        p = scene.primitives[i]
+        t = _HIT[type(p)](p, o, (dx[win], dy[win], dz[win]),
+                          (inv[0][win], inv[1][win], inv[2][win]))
+        closer = t < zwin
+        np.copyto(zwin, t, where=closer)
+        np.copyto(surf[win], i, where=closer, casting='unsafe')
+
+    # 3. sort the pixels by (material, surface) so that every surface and every material is
+    # one contiguous run; all deferred shading works on these runs
+    n_pix = h * w
+    n_surf = n_prims + 6
+    sid = surf.ravel()
+    mat_of = np.array([p.material for p in scene.primitives]
+                      + list(scene.wall_materials)
+                      + [scene.floor_material, scene.ceiling_material], np.int64)
+    label_of = np.array([p.label for p in scene.primitives] + list(_ROOM_LABELS), np.uint8)
+    rank_order = np.lexsort((np.arange(n_surf), mat_of))
+    rank = np.empty(n_surf, np.int64)
+    rank[rank_order] = np.arange(n_surf)
+    key = rank[sid].astype(np.int16 if n_surf < 32000 else np.int32)
+    order = np.argsort(key, kind='stable')
+    counts = np.bincount(key, minlength=n_surf)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    ddx, ddy, ddz = dx.ravel()[order], dy.ravel()[order], dz.ravel()[order]
+    depth = zbuf.ravel()[order]
+    px = depth * ddx + o[0]
+    py = depth * ddy + o[1]
+    pz = depth * ddz + o[2]
+    nx = np.empty(n_pix, np.float32)
+    ny = np.empty(n_pix, np.float32)
+    nz = np.empty(n_pix, np.float32)
+    u = np.empty(n_pix, np.float32)
+    v = np.empty(n_pix, np.float32)
+    un = np.zeros(n_pix, np.float32)
+    vn = np.zeros(n_pix, np.float32)
+    for r in np.nonzero(counts)[0]:
+        a, b = starts[r], starts[r + 1]
+        s = int(rank_order[r])
+        pts = (px[a:b], py[a:b], pz[a:b])
+        if s >= n_prims:  # room face: constant normal, world-anchored uv
+            nrm = tuple(float(c) for c in _ROOM_NORMALS[s - n_prims])
+            nx[a:b], ny[a:b], nz[a:b] = nrm
+            u[a:b], v[a:b] = _world_uv_from_normal(pts, nrm)
+            continue
+        p = scene.primitives[s]
+        nrm, suv, suvn = _surface_geometry(p, pts)
+        nx[a:b], ny[a:b], nz[a:b] = nrm
+        un[a:b], vn[a:b] = suvn
+        if scene.materials[p.material].world_uv:
+            suv = _world_uv_from_normal(pts, nrm)
+        u[a:b], v[a:b] = suv
+
+    # 4. materials, one contiguous run each
+    albedo = np.empty((n_pix, 3), np.float32)
+    emission = np.zeros(n_pix, np.float32)
+    spec_w = np.zeros(n_pix, np.float32)
+    shin = np.ones(n_pix, np.float32)
+    ir_lum = np.ones(n_pix, np.float32)
+    transparent = np.zeros(n_pix, bool)
+    mcounts = np.bincount(mat_of[rank_order], weights=counts, minlength=len(scene.materials))
+    mstarts = np.concatenate([[0], np.cumsum(mcounts)]).astype(np.int64)
+    for m in np.nonzero(mcounts)[0]:
+        a, b = mstarts[m], mstarts[m + 1]
+        mat = scene.materials[m]
+        albedo[a:b], e = texture(mat, u[a:b], v[a:b], un[a:b], vn[a:b])
+        ir_lum[a:b] = ir_albedo(mat)
+        if mat.emission > 0:
+            emission[a:b] = e
+        if mat.specular > 0:
+            spec_w[a:b] = mat.specular
+            shin[a:b] = mat.shininess
+        if mat.transparent:
+            transparent[a:b] = True
+
+    # 5. lighting (structure of arrays, float32)
+    amb = np.float32(scene.ambient) * (0.75 + 0.25 * nz)
+    lr, lg, lb = amb.copy(), amb.copy(), amb
+    spec_idx = np.nonzero(spec_w > 0)[0]
+    spec = np.zeros(n_pix, np.float32)
+    if spec_idx.size:
+        inv_len = 1.0 / np.sqrt(ddx[spec_idx] ** 2 + ddy[spec_idx] ** 2 + ddz[spec_idx] ** 2)
+        vx, vy, vz = -ddx[spec_idx] * inv_len, -ddy[spec_idx] * inv_len, -ddz[spec_idx] * inv_len
+        snx, sny, snz = nx[spec_idx], ny[spec_idx], nz[spec_idx]
+        sshin = shin[spec_idx]
+    for lt in scene.lights:
+        lx = float(lt.position[0]) - px
+        ly = float(lt.position[1]) - py
+        lz = float(lt.position[2]) - pz
+        dist2 = lx * lx + ly * ly + lz * lz
+        inv_d = 1.0 / np.sqrt(dist2)
+        wgt = np.maximum(nx * lx + ny * ly + nz * lz, 0.0) * (inv_d / (1.0 + dist2))
+        lr += wgt * float(lt.power[0])
+        lg += wgt * float(lt.power[1])
+        lb += wgt * float(lt.power[2])
+        if spec_idx.size:
+            k = inv_d[spec_idx]
+            hx, hy, hz = lx[spec_idx] * k + vx, ly[spec_idx] * k + vy, lz[spec_idx] * k + vz
+            hn = 1.0 / np.maximum(np.sqrt(hx * hx + hy * hy + hz * hz), 1e-6)
+            ndoth = np.maximum((snx * hx + sny * hy + snz * hz) * hn, 0.0)
+            lit = wgt[spec_idx] > 0
+            spec[spec_idx] += (np.power(ndoth, sshin) * lit / (1.0 + dist2[spec_idx])
+                               * float(np.mean(lt.power)))
+    spec *= spec_w
+    emissive = emission > 0
+    lr = np.where(emissive, emission, lr)
+    lg = np.where(emissive, emission, lg)
+    lb = np.where(emissive, emission, lb)
+    shaded = np.empty((n_pix, 3), np.float32)
+    shaded[:, 0] = albedo[:, 0] * lr + spec
+    shaded[:, 1] = albedo[:, 1] * lg + spec
+    shaded[:, 2] = albedo[:, 2] * lb + spec
+    Rf = R.astype(np.float32)  # noqa: N806
+    per_pixel = np.empty((n_pix, 8), np.float32)  # unsorted in one scatter
+    per_pixel[order, 0:3] = shaded
+    per_pixel[order, 3] = ir_lum
+    per_pixel[order, 4] = spec
+    per_pixel[order, 5] = nx * Rf[0, 0] + ny * Rf[1, 0] + nz * Rf[2, 0]
+    per_pixel[order, 6] = nx * Rf[0, 1] + ny * Rf[1, 1] + nz * Rf[2, 1]
+    per_pixel[order, 7] = nx * Rf[0, 2] + ny * Rf[1, 2] + nz * Rf[2, 2]
+    glass = np.empty(n_pix, bool)
+    glass[order] = transparent
+    per_pixel = per_pixel.reshape(h, w, 8)
+    return RenderBuffers(
+        radiance=per_pixel[..., 0:3],
+        depth_m=zbuf,
+        label=label_of[sid].reshape(h, w),
+        surface=surf.astype(np.int32),
+        ir_albedo=per_pixel[..., 3],
+        specular=per_pixel[..., 4],
+        transparent=glass.reshape(h, w),
+        normal_cam=per_pixel[..., 5:8],
+    )
+
+
+def _world_uv_from_normal(pts: Vec3, nrm: Vec3) -> tuple[np.ndarray, np.ndarray]:
+    """
+    World-anchored texture coordinates (metres): floor-like faces use (x, y), faces whose
+    normal is along +-x use (+-y, z) and along +-y use (-+x, z), i.e. u runs along up x normal,
+    so coplanar surfaces (a wall and a cabinet front painted like it) share one pattern.
+    """
+    px, py, pz = pts
+    nx, ny, nz = nrm
+    ax, ay, az = np.abs(nx), np.abs(ny), np.abs(nz)
+    zdom = (az >= ax) & (az >= ay)
+    xdom = ax >= ay
+    u = np.where(zdom, px, np.where(xdom, np.sign(nx) * py, -np.sign(ny) * px))
+    v = np.where(zdom, py, pz)
+    return u.astype(np.float32), v.astype(np.float32)
+
+
+def _surface_geometry(p: Box | Cylinder | Sphere, pts: Vec3
+                      ) -> tuple[Vec3, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """World normals, uv (metres) and uvn (0..1) of hit points ``pts`` (x, y, z) on ``p``."""
+    px, py, pz = pts
+    if isinstance(p, Box):
+        c, s = math.cos(p.yaw), math.sin(p.yaw)
+        ex = px - p.center[0]
+        ey = py - p.center[1]
+        qx, qy, qz = c * ex + s * ey, c * ey - s * ex, pz - p.center[2]
+        hx, hy, hz = (float(v) for v in p.half)
+        ax, ay, az = np.abs(qx) / hx, np.abs(qy) / hy, np.abs(qz) / hz
+        axis = np.where((ax >= ay) & (ax >= az), 0, np.where(ay >= az, 1, 2))
+        q_axis = np.choose(axis, [qx, qy, qz])
+        sign = np.where(q_axis >= 0, np.float32(1.0), np.float32(-1.0))
+        # face coordinates; u runs to the viewer's right on side faces (u = up x normal)
+        u = np.choose(axis, [sign * qy, -sign * qx, qx])
+        v = np.choose(axis, [qz, qz, sign * qy])
+        hu = np.choose(axis, [hy, hx, hx]).astype(np.float32)
+        hv = np.choose(axis, [hz, hz, hy]).astype(np.float32)
+        nlx = np.where(axis == 0, sign, 0.0)
+        nly = np.where(axis == 1, sign, 0.0)
+        nlz = np.where(axis == 2, sign, 0.0).astype(np.float32)
+        nrm = ((c * nlx - s * nly).astype(np.float32), (s * nlx + c * nly).astype(np.float32),
+               nlz)
+        return nrm, (u + hu, v + hv), ((u + hu) / (2 * hu), (v + hv) / (2 * hv))
+    if isinstance(p, Cylinder):
+        ex = px - p.center_xy[0]
+        ey = py - p.center_xy[1]
+        rr = np.sqrt(ex * ex + ey * ey)
+        dcap = np.minimum(np.abs(pz - p.z1), np.abs(pz - p.z0))
+        side = np.abs(rr - p.radius) < dcap
+        rs = np.maximum(rr, 1e-9)
+        nrm = (np.where(side, ex / rs, 0.0).astype(np.float32),
+               np.where(side, ey / rs, 0.0).astype(np.float32),
+               np.where(side, 0.0, np.where(pz > 0.5 * (p.z0 + p.z1), 1.0, -1.0)
+                        ).astype(np.float32))
+        ang = np.arctan2(ey, ex)
+        height = max(p.z1 - p.z0, 1e-6)
+        uv = (np.where(side, ang * p.radius, ex + p.radius),
+              np.where(side, pz - p.z0, ey + p.radius))
+        uvn = (np.where(side, ang / (2 * math.pi) + 0.5, (ex / p.radius + 1) / 2),
+               np.where(side, (pz - p.z0) / height, (ey / p.radius + 1) / 2))
+        return nrm, uv, uvn
+    r = p.radius
+    ex, ey, ez = (px - p.center[0]) / r, (py - p.center[1]) / r, (pz - p.center[2]) / r
+    norm = 1.0 / np.maximum(np.sqrt(ex * ex + ey * ey + ez * ez), 1e-9)
+    nrm = (ex * norm, ey * norm, ez * norm)
+    ang = np.arctan2(nrm[1], nrm[0])
+    pol = np.arccos(np.clip(nrm[2], -1.0, 1.0))
+    return nrm, (ang * r, pol * r), (ang / (2 * math.pi) + 0.5, 1.0 - pol / math.pi)

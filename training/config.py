@@ -1,0 +1,406 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+The training configuration: one tree of frozen dataclasses, loaded strictly from YAML.
+
+``load_config(path, overrides)`` reads a YAML file, applies ``a.b=value`` overrides (values parsed
+with ``ast.literal_eval``, falling back to the raw string) and builds ``TrainConfig``. Every key
+is checked against the dataclass fields: an unknown key, a wrong type or a bad choice raises
+``ValueError`` naming the full key path (``optim.lr``). Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+import dataclasses
+from dataclasses import dataclass, field
+import types
+import typing
+from typing import Any, TypeVar
+
+import yaml
+
+from rgbd_seg_ros.core.models.config import ModelConfig
+from training.data import DataConfig
+
+KNOWN_METHODS = ('supervised', 'primkd', 'cmkd', 'crodino')
+KNOWN_AMP = ('off', 'bf16', 'fp16')
+KNOWN_ALIGNERS = ('conv1x1', 'masked')
+KNOWN_ORTHO = ('cos2_pixel', 'pooled_cos')
+KNOWN_GEOMETRY = ('shared', 'independent')
+
+T = TypeVar('T')
+
+
+def _check_choice(path: str, value: str, known: Sequence[str]) -> None:
+    if value not in known:
+        raise ValueError(f'{path}: unknown value {value!r}; expected one of {tuple(known)}')
+
+
+def _check_range(path: str, value: float, low: float, high: float | None = None) -> None:
+    if value < low or (high is not None and value > high):
+        bound = f'[{low}, {high}]' if high is not None else f'>= {low}'
+        raise ValueError(f'{path} must be {bound}, got {value}')
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with a per-iteration linear warm-up then poly decay (METHODS.md §1)."""
+
+    lr: float = 6e-5  # peak learning rate, reached at the end of warm-up
+    betas: tuple[float, float] = (0.9, 0.999)  # AdamW (beta1, beta2)
+    weight_decay: float = 0.01  # decoupled decay on conv/linear weights; none on biases, norms
+    eps: float = 1e-8  # AdamW epsilon
+    warmup_iters: int = 0  # linear warm-up length in iterations (0 = none)
+    warmup_start: float = 1e-3  # lr factor at iteration 0 of the warm-up
+    poly_power: float = 0.9  # after warm-up: factor (1 - progress) ** poly_power
+    min_lr: float = 0.0  # floor of the learning rate at the end of the schedule
+    grad_clip: float = 0.0  # max global gradient L2 norm; 0 disables clipping
+
+    def __post_init__(self) -> None:
+        _check_range('optim.lr', self.lr, 0.0)
+        _check_range('optim.weight_decay', self.weight_decay, 0.0)
+        _check_range('optim.warmup_iters', self.warmup_iters, 0)
+        _check_range('optim.warmup_start', self.warmup_start, 0.0, 1.0)
+        _check_range('optim.poly_power', self.poly_power, 0.0)
+        _check_range('optim.min_lr', self.min_lr, 0.0)
+        _check_range('optim.grad_clip', self.grad_clip, 0.0)
+        for i, b in enumerate(self.betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f'optim.betas[{i}] must be in [0, 1), got {b}')
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The training loop: length, batch, evaluation and checkpoint cadence, precision."""
+
+    max_iters: int = 2000  # optimisation steps; the lr schedule spans exactly these
+    batch_size: int = 8  # global batch size, split evenly over the ranks
+    eval_every: int = 500  # validate every N steps (and at the end); 0 = only at the end
+    checkpoint_every: int = 500  # write last.safetensors every N steps (and at the end)
+    log_every: int = 10  # append training losses to metrics.csv every N steps
+    seed: int = 0  # seeds the model initialisation, data order and augmentation
+    device: str = 'auto'  # 'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'
+    amp: str = 'bf16'  # mixed precision on CUDA: 'off' | 'bf16' | 'fp16' (CPU always fp32)
+    num_workers: int = 2  # DataLoader worker processes per rank (0 = load in the main process)
+    val_batch_size: int = 4  # images per rank per validation batch
+    sync_bn: bool = False  # convert BatchNorm to SyncBatchNorm under multi-GPU training
+    freeze_bn: bool = False  # keep BatchNorm layers in eval mode (fixed running statistics)
+
+    def __post_init__(self) -> None:
+        _check_range('train.max_iters', self.max_iters, 1)
+        _check_range('train.batch_size', self.batch_size, 1)
+        _check_range('train.eval_every', self.eval_every, 0)
+        _check_range('train.checkpoint_every', self.checkpoint_every, 0)
+        _check_range('train.log_every', self.log_every, 1)
+        _check_range('train.num_workers', self.num_workers, 0)
+        _check_range('train.val_batch_size', self.val_batch_size, 1)
+        _check_choice('train.amp', self.amp, KNOWN_AMP)
+        if not (self.device in ('auto', 'cpu', 'cuda') or self.device.startswith('cuda:')):
+            raise ValueError(
+                f"train.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}"
+            )
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Teacher/student distillation: PrimKD (§2) and cross-modal KD (§3); 0 disables a term."""
+
+    teacher: str = ''  # frozen teacher checkpoint (.safetensors); set with --set distill.teacher=
+    logit_weight: float = 1.0  # weight of the logit KL term (PrimKD alpha)
+    temperature: float = 1.0  # softmax temperature of the KL term (loss scaled by T^2)
+    kl_exclude_ignore: bool = False  # average the KL over labelled pixels only (PrimKD: all)
+    feat_weight: float = 0.1  # weight of the aligned stage-feature MSE term (PrimKD beta)
+    feat_select: str = 'max'  # per-sample stage choice: 'max' | 'min' | 'mean' | 'stage:K'
+    feat_stages: tuple[int, ...] = ()  # stages (1-based) taking part; () = all stages
+    aligner: str = 'conv1x1'  # student->teacher feature map: 'conv1x1' | 'masked' (multilayer)
+    aligner_keep: float = 0.75  # 'masked' aligner: fraction of pixels kept by the random mask
+    mgd_weight: float = 0.0  # weight of masked generative distillation (MGD, cross-modal KD)
+    mgd_mask_ratio: float = 0.5  # MGD: fraction of student feature pixels masked out
+    mgd_stages: tuple[int, ...] = (4,)  # stages (1-based) that get an MGD generator
+
+    def __post_init__(self) -> None:
+        for name in ('logit_weight', 'feat_weight', 'mgd_weight'):
+            _check_range(f'distill.{name}', getattr(self, name), 0.0)
+        if self.temperature <= 0:
+            raise ValueError(f'distill.temperature must be > 0, got {self.temperature}')
+        _check_choice('distill.aligner', self.aligner, KNOWN_ALIGNERS)
+        if not 0.0 < self.aligner_keep <= 1.0:
+            raise ValueError(f'distill.aligner_keep must be in (0, 1], got {self.aligner_keep}')
+        if not 0.0 <= self.mgd_mask_ratio < 1.0:
+            raise ValueError(
+                f'distill.mgd_mask_ratio must be in [0, 1), got {self.mgd_mask_ratio}'
+            )
+        sel = self.feat_select
+        if sel not in ('max', 'min', 'mean') and not (
+            sel.startswith('stage:') and sel[6:].isdigit() and int(sel[6:]) >= 1
+        ):
+            raise ValueError(
+                f"distill.feat_select must be 'max', 'min', 'mean' or 'stage:K' (K >= 1), "
+                f'got {sel!r}'
+            )
+        for name in ('feat_stages', 'mgd_stages'):
+            for s in getattr(self, name):
+                if s < 1:
+                    raise ValueError(f'distill.{name}: stages are counted from 1, got {s}')
+
+
+@dataclass(frozen=True)
+class CrodinoConfig:
+    """
+    CroDiNo-KD (§4). Items marked (R) reconstruct unpublished details.
+
+    (R) The deepest stage is split in channel halves, invariant first; the depth model reads
+    ``model.depth_modality`` (HHA by default).
+    """
+
+    mixup: bool = True  # (R) mix own/other invariant parts before each decoder (shared geometry)
+    seg_weight: float = 1.0  # CE of each model's own prediction
+    ortho_weight: float = 1.0  # orthogonality between invariant and specific parts
+    ortho_mode: str = 'cos2_pixel'  # (R) 'cos2_pixel' (per position) | 'pooled_cos' (DisCoM-KD)
+    contrast_weight: float = 1.0  # cross-modal InfoNCE on the invariant parts
+    contrast_temperature: float = 0.1  # (R) InfoNCE temperature tau
+    proj_dim: int = 256  # (R) output width of the 2-layer projection MLP
+    shared_projection: bool = False  # (R) one projection head for both modalities
+    aux_weight: float = 1.0  # (R) CE of the shared auxiliary decoder, per part
+    aux_channels: int = 64  # (R) hidden width of the shared auxiliary decoder
+    geometry: str = 'shared'  # (R) 'shared' or 'independent' geometric augmentation
+
+    def __post_init__(self) -> None:
+        for name in ('seg_weight', 'ortho_weight', 'contrast_weight', 'aux_weight'):
+            _check_range(f'crodino.{name}', getattr(self, name), 0.0)
+        if self.contrast_temperature <= 0:
+            raise ValueError(
+                f'crodino.contrast_temperature must be > 0, got {self.contrast_temperature}'
+            )
+        _check_range('crodino.proj_dim', self.proj_dim, 1)
+        _check_range('crodino.aux_channels', self.aux_channels, 1)
+        _check_choice('crodino.ortho_mode', self.ortho_mode, KNOWN_ORTHO)
+        _check_choice('crodino.geometry', self.geometry, KNOWN_GEOMETRY)
+        if self.geometry == 'independent' and self.mixup:
+            raise ValueError(
+                "crodino.mixup needs spatially aligned RGB and depth features: set "
+                "crodino.mixup=False with crodino.geometry='independent'"
+            )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``python -m training.train`` needs; written resolved to the run directory."""
+
+    method: str = 'supervised'  # 'supervised' | 'primkd' | 'cmkd' | 'crodino'
+    model: ModelConfig = field(default_factory=ModelConfig)  # the trained (student) model
+    data: DataConfig = field(default_factory=DataConfig)  # training and validation data
+    optim: OptimConfig = field(default_factory=OptimConfig)  # optimiser and lr schedule
+    train: LoopConfig = field(default_factory=LoopConfig)  # loop length, cadence, precision
+    distill: DistillConfig = field(default_factory=DistillConfig)  # primkd / cmkd settings
+    crodino: CrodinoConfig = field(default_factory=CrodinoConfig)  # crodino settings
+
+    def __post_init__(self) -> None:
+        _check_choice('method', self.method, KNOWN_METHODS)
+        arch = self.model.arch
+        if self.method == 'primkd' and arch != 'fusion':
+            raise ValueError("method 'primkd' trains a fusion student: set model.arch=fusion")
+        if self.method in ('cmkd', 'crodino') and arch != 'single':
+            raise ValueError(
+                f"method {self.method!r} trains single-modality models: set model.arch=single"
+            )
+        if self.method == 'cmkd' and self.model.modality not in ('rgb', 'hha', 'depth'):
+            raise ValueError(f'model.modality {self.model.modality!r} cannot be a cmkd student')
+
+
+# --------------------------------------------------------------------------------------------
+# Strict dict <-> dataclass conversion
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, '__name__', None) or str(tp).replace('typing.', '')
+
+
+def _coerce(value: Any, tp: Any, path: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` and convert lists/ints where lossless."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, path)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, path)
+            except ValueError as exc:
+                errors.append(str(exc))
+        raise ValueError(f'{path}: {value!r} matches none of {_type_name(tp)}')
+    if origin is typing.Literal:
+        if value not in args:
+            raise ValueError(f'{path}: {value!r} is not one of {args}')
+        return value
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f'{path}: expected a boolean (true/false), got {value!r}')
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError(f'{path}: expected an integer, got {value!r}')
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            # PyYAML (YAML 1.1) reads '6e-5' as a string; accept what float() reads exactly.
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ValueError(f'{path}: expected a number, got {value!r}')
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError(f'{path}: expected a string, got {value!r}')
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f'{path}: expected a list, got {value!r}')
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(v, args[0], f'{path}[{i}]') for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ValueError(f'{path}: expected {len(args)} items, got {len(value)}')
+        return tuple(_coerce(v, a, f'{path}[{i}]') for i, (v, a) in enumerate(zip(value, args)))
+    if origin in (dict, Mapping) or tp is dict:
+        if not isinstance(value, Mapping):
+            raise ValueError(f'{path}: expected a mapping, got {value!r}')
+        return dict(value)
+    raise ValueError(f'{path}: unsupported field type {_type_name(tp)}')
+
+
+def from_dict(cls: type[T], data: Any, path: str = '') -> T:
+    """
+    Build dataclass ``cls`` from a mapping, strictly.
+
+    Unknown keys, wrong types and failed validation raise ``ValueError`` with the key path.
+    Missing keys take the field defaults.
+    """
+    where = path or cls.__name__
+    if isinstance(data, cls):
+        return data
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ValueError(f'{where}: expected a mapping, got {type(data).__name__}')
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        key = f'{path}.{unknown[0]}' if path else str(unknown[0])
+        raise ValueError(f'unknown config key {key!r}; valid keys here: {names}')
+    kwargs = {}
+    for name in names:
+        if name in data:
+            kwargs[name] = _coerce(data[name], hints[name], f'{path}.{name}' if path else name)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f'{where}: {exc}') from exc
+    except ValueError as exc:
+        message = str(exc)
+        if path and not message.startswith(path):
+            message = f'{path}: {message}'
+        raise ValueError(message) from exc
+
+
+def to_dict(cfg: Any) -> Any:
+    """Plain nested dict/list form of a config tree (tuples become lists), for YAML and JSON."""
+    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+        return {f.name: to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    if isinstance(cfg, (list, tuple)):
+        return [to_dict(v) for v in cfg]
+    if isinstance(cfg, Mapping):
+        return {k: to_dict(v) for k, v in cfg.items()}
+    return cfg
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``'optim.lr=3e-4'`` -> (``['optim', 'lr']``, ``3e-4``); the value via ``literal_eval``."""
+    if '=' not in text:
+        raise ValueError(f'override {text!r} must look like key.path=value')
+    key, raw = text.split('=', 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split('.')):
+        raise ValueError(f'override {text!r} has an empty key')
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError):
+        value = raw.strip()  # a bare string such as a path or a backbone name
+    return key.split('.'), value
+
+
+def apply_overrides(cls: type, data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """
+    Return a copy of ``data`` with each ``a.b=value`` override set.
+
+    Each key path must name a field of ``cls`` (checked here, so the error names the override).
+    Types are checked when the config is built.
+    """
+    result = to_dict(data)
+    for text in overrides:
+        keys, value = parse_override(text)
+        node_cls: Any = cls
+        node = result
+        for depth, key in enumerate(keys):
+            path = '.'.join(keys[: depth + 1])
+            if not dataclasses.is_dataclass(node_cls):
+                raise ValueError(
+                    f'override {text!r}: {".".join(keys[:depth])!r} is not a section'
+                )
+            names = [f.name for f in dataclasses.fields(node_cls) if f.init]
+            if key not in names:
+                raise ValueError(
+                    f'override {text!r}: unknown config key {path!r}; valid keys here: {names}'
+                )
+            hint = typing.get_type_hints(node_cls)[key]
+            if depth == len(keys) - 1:
+                node[key] = value
+            else:
+                child = node.get(key)
+                if child is None:
+                    child = {}
+                    node[key] = child
+                if not isinstance(child, dict):
+                    raise ValueError(f'override {text!r}: {path!r} is not a section')
+                node, node_cls = child, hint
+    return result
+
+
+def load_config(path: str | None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read YAML ``path`` (or start from defaults when None), apply overrides, validate."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, encoding='utf-8') as f:
+                loaded = yaml.safe_load(f)
+        except OSError as exc:
+            raise ValueError(f'cannot read config {path}: {exc}') from exc
+        except yaml.YAMLError as exc:
+            raise ValueError(f'config {path} is not valid YAML: {exc}') from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f'config {path} must be a mapping at the top level')
+        data = loaded
+    data = apply_overrides(TrainConfig, data, overrides)
+    try:
+        return from_dict(TrainConfig, data)
+    except ValueError as exc:
+        where = f'{path}: ' if path else ''
+        raise ValueError(f'{where}{exc}') from exc
+
+
+def dump_config(cfg: Any) -> str:
+    """YAML text of a config tree (sorted as declared, readable by ``load_config``)."""
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None)

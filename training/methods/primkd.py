@@ -1,0 +1,135 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+PrimKD (Hao et al., ACM MM 2024): an RGB-only teacher guides an RGB-D fusion student.
+
+``L = CE + alpha * KL(teacher || student) + beta * select_i(L_i)`` (METHODS.md §2):
+
+- the teacher is a frozen single-stream RGB model in eval mode, fed the student's augmented RGB;
+- KL: per pixel over classes at the input resolution, temperature 1 in the paper (configurable),
+  averaged over all ``B * H * W`` pixels as in the released code (``kl_exclude_ignore`` option);
+- feature term: per stage an aligner maps the student's *fused* feature to the teacher's stage
+  feature; ``L_i`` is the MSE over ``C, H, W`` per sample, the stage is selected per sample
+  (``max`` by default) and the result averaged over the batch. Aligners are a side branch: the
+  decoder consumes the un-aligned fused features.
+
+A weight of 0 removes its term, and the teacher is not run when no term needs it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn, Tensor
+
+from rgbd_seg_ros.core.labels import IGNORE_INDEX
+from training.config import DistillConfig
+from training.losses import kl_distillation, segmentation_ce, stage_feature_loss
+from training.methods.aligners import create_aligner
+from training.methods.base import check_same_classes, freeze, make_inputs, Task, weighted
+
+
+def resolve_stages(stages: tuple[int, ...], num_stages: int, field: str) -> list[int]:
+    """1-based stage numbers from the config -> sorted 0-based indices (all when empty)."""
+    if not stages:
+        return list(range(num_stages))
+    bad = [s for s in stages if not 1 <= s <= num_stages]
+    if bad:
+        raise ValueError(f'{field}: stages {bad} outside 1..{num_stages}')
+    return sorted({s - 1 for s in stages})
+
+
+def resolve_selection(
+    select: str, stages: tuple[int, ...], num_stages: int
+) -> tuple[list[int], str]:
+    """
+    Stages that need an aligner and the selection rule over them.
+
+    A fixed ``'stage:K'`` keeps only stage K (no aligner is built for the others); otherwise the
+    configured stages (all when empty) with ``select`` as given.
+    """
+    if select.startswith('stage:'):
+        k = int(select[6:])
+        if not 1 <= k <= num_stages or (stages and k not in stages):
+            raise ValueError(
+                f'distill.feat_select {select!r}: stage {k} is not among the used stages '
+                f'{list(stages) or list(range(1, num_stages + 1))}'
+            )
+        return [k - 1], 'mean'
+    return resolve_stages(stages, num_stages, 'distill.feat_stages'), select
+
+
+class PrimKDTask(Task):
+    """Fusion ``student`` trained with a frozen RGB ``teacher``."""
+
+    def __init__(
+        self, student: nn.Module, teacher: nn.Module, cfg: DistillConfig, teacher_path: str = ''
+    ) -> None:
+        super().__init__()
+        if tuple(teacher.modalities) != ('rgb',):
+            raise ValueError(
+                f'PrimKD needs an RGB-only teacher; {teacher_path or "the teacher"} reads '
+                f'{tuple(teacher.modalities)}'
+            )
+        if len(student.modalities) < 2:
+            raise ValueError(
+                f'PrimKD trains a fusion student; model reads only {tuple(student.modalities)}'
+            )
+        check_same_classes(student, teacher, teacher_path)
+        self.cfg = cfg
+        self.student = student
+        self.teacher = freeze(teacher)
+        self.stages, self.select = resolve_selection(
+            cfg.feat_select, cfg.feat_stages, len(student.feature_channels)
+        )
+        if cfg.feat_weight > 0:
+            if len(teacher.feature_channels) != len(student.feature_channels):
+                raise ValueError(
+                    f'teacher has {len(teacher.feature_channels)} stages, student '
+                    f'{len(student.feature_channels)}'
+                )
+            self.aligners = nn.ModuleList(
+                create_aligner(cfg.aligner, student.feature_channels[i],
+                               teacher.feature_channels[i], cfg.aligner_keep)
+                for i in self.stages
+            )
+            # Only the selected stage's aligner gets a gradient in a step.
+            self.find_unused_parameters = self.select != 'mean' and len(self.stages) > 1
+        else:
+            self.aligners = None
+
+    def students(self) -> dict[str, nn.Module]:
+        """The fusion student is the exported model."""
+        return {'model': self.student}
+
+    def teachers(self) -> list[nn.Module]:
+        """The frozen RGB teacher."""
+        return [self.teacher]
+
+    def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """CE + alpha * KL + beta * selected stage MSE."""
+        cfg = self.cfg
+        label = batch['label']
+        size = tuple(label.shape[-2:])
+        inputs = make_inputs(batch, self.student.modalities)
+        student_feats = self.student.forward_features(inputs)
+        student_logits = self.student.decode(student_feats, size)
+        parts = {'ce': segmentation_ce(student_logits, label)}
+        weights = {'ce': 1.0, 'kl': cfg.logit_weight, 'feat': cfg.feat_weight}
+        if cfg.logit_weight > 0 or cfg.feat_weight > 0:
+            with torch.no_grad():
+                teacher_feats = self.teacher.forward_features({'rgb': inputs['rgb']})
+                teacher_logits = (
+                    self.teacher.decode(teacher_feats, size) if cfg.logit_weight > 0 else None
+                )
+            if teacher_logits is not None:
+                valid = (label != IGNORE_INDEX) if cfg.kl_exclude_ignore else None
+                parts['kl'] = kl_distillation(student_logits, teacher_logits,
+                                              cfg.temperature, valid)
+            if self.aligners is not None:
+                aligned = [
+                    aligner(student_feats[i], tuple(teacher_feats[i].shape[-2:]))
+                    for aligner, i in zip(self.aligners, self.stages)
+                ]
+                targets = [teacher_feats[i] for i in self.stages]
+                parts['feat'] = stage_feature_loss(aligned, targets, self.select)
+        return weighted(parts, weights)
