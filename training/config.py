@@ -22,13 +22,12 @@ from typing import Any, TypeVar
 import yaml
 
 from rgbd_seg_ros.core.models.config import ModelConfig
-from training.data import DataConfig
+from training.data.config import DataConfig
 
 KNOWN_METHODS = ('supervised', 'primkd', 'cmkd', 'crodino')
 KNOWN_AMP = ('off', 'bf16', 'fp16')
 KNOWN_ALIGNERS = ('conv1x1', 'masked')
 KNOWN_ORTHO = ('cos2_pixel', 'pooled_cos')
-KNOWN_GEOMETRY = ('shared', 'independent')
 
 T = TypeVar('T')
 
@@ -152,7 +151,8 @@ class CrodinoConfig:
     CroDiNo-KD (§4). Items marked (R) reconstruct unpublished details.
 
     (R) The deepest stage is split in channel halves, invariant first; the depth model reads
-    ``model.depth_modality`` (HHA by default).
+    ``model.depth_modality`` (HHA by default). Decoupled augmentation is set in the data section:
+    ``data.decoupled=true`` and ``data.decoupled_geometry`` ('shared' or 'independent').
     """
 
     mixup: bool = True  # (R) mix own/other invariant parts before each decoder (shared geometry)
@@ -165,7 +165,6 @@ class CrodinoConfig:
     shared_projection: bool = False  # (R) one projection head for both modalities
     aux_weight: float = 1.0  # (R) CE of the shared auxiliary decoder, per part
     aux_channels: int = 64  # (R) hidden width of the shared auxiliary decoder
-    geometry: str = 'shared'  # (R) 'shared' or 'independent' geometric augmentation
 
     def __post_init__(self) -> None:
         for name in ('seg_weight', 'ortho_weight', 'contrast_weight', 'aux_weight'):
@@ -177,12 +176,6 @@ class CrodinoConfig:
         _check_range('crodino.proj_dim', self.proj_dim, 1)
         _check_range('crodino.aux_channels', self.aux_channels, 1)
         _check_choice('crodino.ortho_mode', self.ortho_mode, KNOWN_ORTHO)
-        _check_choice('crodino.geometry', self.geometry, KNOWN_GEOMETRY)
-        if self.geometry == 'independent' and self.mixup:
-            raise ValueError(
-                "crodino.mixup needs spatially aligned RGB and depth features: set "
-                "crodino.mixup=False with crodino.geometry='independent'"
-            )
 
 
 @dataclass(frozen=True)
@@ -204,10 +197,18 @@ class TrainConfig:
             raise ValueError("method 'primkd' trains a fusion student: set model.arch=fusion")
         if self.method in ('cmkd', 'crodino') and arch != 'single':
             raise ValueError(
-                f"method {self.method!r} trains single-modality models: set model.arch=single"
+                f'method {self.method!r} trains single-modality models: set model.arch=single'
             )
-        if self.method == 'cmkd' and self.model.modality not in ('rgb', 'hha', 'depth'):
-            raise ValueError(f'model.modality {self.model.modality!r} cannot be a cmkd student')
+        if self.method == 'crodino':
+            if not self.data.decoupled:
+                raise ValueError(
+                    "method 'crodino' uses per-modality augmentation: set data.decoupled=true"
+                )
+            if self.data.decoupled_geometry == 'independent' and self.crodino.mixup:
+                raise ValueError(
+                    'crodino.mixup needs spatially aligned RGB and depth features: set '
+                    "crodino.mixup=false with data.decoupled_geometry='independent'"
+                )
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,4 +404,4 @@ def load_config(path: str | None, overrides: Sequence[str] = ()) -> TrainConfig:
 
 def dump_config(cfg: Any) -> str:
     """YAML text of a config tree (sorted as declared, readable by ``load_config``)."""
-    return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None)
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=False)

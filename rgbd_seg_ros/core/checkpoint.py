@@ -222,7 +222,8 @@ def save_checkpoint(
     Write ``model``'s weights and ``meta`` to ``path`` atomically (temp file + ``os.replace``).
 
     :param path: target ``.safetensors`` file; its folder must exist.
-    :param model: a ``Segmentor`` (its ``cfg`` must equal ``meta.model``).
+    :param model: a ``Segmentor`` (its ``cfg`` must equal ``meta.model``); DDP and
+        ``torch.compile`` wrappers are unwrapped.
     :param meta: ``CheckpointMeta``, or a dict with ``labels`` and optionally ``input_size``,
         ``normalization``, ``hha``, ``provenance`` (``model`` defaults to ``model.cfg``).
         Missing provenance fields ``code_version``, ``git_commit``, ``created`` are filled in.
@@ -234,6 +235,11 @@ def save_checkpoint(
     path = Path(path)
     if path.suffix != '.safetensors':
         raise ValueError(f'checkpoint path must end in .safetensors, got {path}')
+    # Unwrap DistributedDataParallel (.module) and torch.compile (._orig_mod).
+    for attr in ('module', '_orig_mod'):
+        inner = getattr(model, attr, None)
+        if isinstance(inner, nn.Module) and hasattr(inner, 'cfg'):
+            model = inner
     meta = _as_meta(meta, model)
     provenance = {**_default_provenance(), **meta.provenance}
     meta = replace(meta, provenance=provenance)

@@ -13,9 +13,11 @@ written into the ONNX file's ``metadata_props`` under ``rgbd_seg_ros``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import io
 import json
 import os
 from pathlib import Path
+import warnings
 
 import torch
 from torch import nn
@@ -78,20 +80,31 @@ def export_onnx(
     )
     was_training = model.training
     model.eval()
+    buffer = io.BytesIO()
     try:
-        torch.onnx.export(
-            wrapper, example, str(path), input_names=names, output_names=['logits'],
-            opset_version=opset, dynamo=False,
-            dynamic_axes={**{m: {0: 'batch'} for m in names}, 'logits': {0: 'batch'}},
-        )
+        with warnings.catch_warnings():
+            # Shape checks become constants in the trace: intended, the graph has a fixed size.
+            warnings.filterwarnings('ignore', category=torch.jit.TracerWarning)
+            # The TorchScript exporter (dynamo=False) is deprecated but needs no onnxscript.
+            warnings.filterwarnings('ignore', category=DeprecationWarning, module='torch.onnx')
+            warnings.filterwarnings('ignore', category=DeprecationWarning, module=__name__)
+            torch.onnx.export(
+                wrapper, example, buffer, input_names=names, output_names=['logits'],
+                opset_version=opset, dynamo=False,
+                dynamic_axes={**{m: {0: 'batch'} for m in names}, 'logits': {0: 'batch'}},
+            )
     finally:
         model.train(was_training)
+    data = buffer.getvalue()
     if meta is not None:
         import onnx
 
-        proto = onnx.load(str(path))
+        proto = onnx.load_from_string(data)
         entry = proto.metadata_props.add()
         entry.key = 'rgbd_seg_ros'
         entry.value = json.dumps(meta.to_dict())
-        onnx.save(proto, str(path))
+        data = proto.SerializeToString()
+    tmp = path.with_name(f'.{path.name}.tmp')
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
     return path

@@ -74,6 +74,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import math
+import threading
 
 import numpy as np
 import torch
@@ -122,7 +123,7 @@ _IntrinsicsLike = CameraIntrinsics | Sequence[CameraIntrinsics] | torch.Tensor |
 
 
 def _as_depth_batch(depth_m: _DepthLike) -> torch.Tensor:
-    """``[H, W]``, ``[B, H, W]`` or ``[B, 1, H, W]`` metres -> float32 ``[B, H, W]``, 0 = missing."""
+    """Depth ``[H, W]``, ``[B, H, W]`` or ``[B, 1, H, W]`` -> float32 ``[B, H, W]``, 0 missing."""
     if isinstance(depth_m, np.ndarray):
         if not np.issubdtype(depth_m.dtype, np.floating):
             raise ValueError(
@@ -232,6 +233,46 @@ def _as_gravity(gravity: _DepthLike, batch: int, device) -> torch.Tensor:
     return (g / norm).expand(batch, 3)
 
 
+# --------------------------------------------------------------------------- scratch buffers
+
+
+class _Scratch:
+    """
+    Named work buffers, reused between calls on the CPU (one set per thread).
+
+    Fresh large CPU allocations are returned to the OS when freed and page-fault on first use
+    again, which costs more than the arithmetic here; on GPUs the caching allocator already
+    reuses memory, so buffers there are plain ``torch.empty``.
+    """
+
+    _local = threading.local()
+    _MAX_BUFFERS = 64
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        if device.type == 'cpu':
+            cache = getattr(self._local, 'cache', None)
+            if cache is None:
+                cache = self._local.cache = {}
+            self.cache = cache
+        else:
+            self.cache = None
+
+    def take(self, name: str, shape: tuple[int, ...], dtype=torch.float32) -> torch.Tensor:
+        """An uninitialised tensor; the same memory is handed out again for the same name."""
+        shape = tuple(int(v) for v in shape)
+        if self.cache is None:
+            return torch.empty(shape, dtype=dtype, device=self.device)
+        # Tensors made in inference mode can only be updated in inference mode: keep both kinds.
+        key = (name, torch.is_inference_mode_enabled())
+        buf = self.cache.get(key)
+        if buf is None or tuple(buf.shape) != shape or buf.dtype != dtype:
+            if len(self.cache) >= self._MAX_BUFFERS:
+                self.cache.clear()
+            buf = self.cache[key] = torch.empty(shape, dtype=dtype)
+        return buf
+
+
 # --------------------------------------------------------------------------- box filters
 
 
@@ -239,7 +280,9 @@ def _offsets(radius: int, dtype=torch.float32, device='cpu') -> torch.Tensor:
     return torch.arange(-radius, radius + 1, dtype=dtype, device=device)
 
 
-def _box_sums_torch(mask: torch.Tensor, mask_b: torch.Tensor, radius: int) -> torch.Tensor:
+def _box_sums_torch(
+    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: _Scratch
+) -> torch.Tensor:
     """
     Window sums by depthwise separable convolution (zero padding = truncated windows).
 
@@ -263,38 +306,44 @@ def _box_sums_torch(mask: torch.Tensor, mask_b: torch.Tensor, radius: int) -> to
     return F.conv2d(rows.index_select(1, pick), col_w, padding=(radius, 0), groups=9)
 
 
-def _box_sums_opencv(mask: torch.Tensor, mask_b: torch.Tensor, radius: int) -> torch.Tensor:
-    """The same as ``_box_sums_torch`` with OpenCV's filters (several times faster on CPU)."""
+def _box_sums_opencv(
+    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: _Scratch
+) -> torch.Tensor:
+    """The same as ``_box_sums_torch`` with OpenCV's 1-D filters (several times faster on CPU)."""
     import cv2
 
     k = 2 * radius + 1
-    dtype = np.float64 if mask.dtype == torch.float64 else np.float32
-    d = np.arange(-radius, radius + 1, dtype=dtype)
-    one, d2 = np.ones_like(d), d * d
-    out = torch.empty((mask.shape[0], 9, *mask.shape[1:]), dtype=mask.dtype)
+    np_dtype = np.float64 if mask.dtype == torch.float64 else np.float32
+    d = np.arange(-radius, radius + 1, dtype=np_dtype)
+    kernels = {'1': np.ones_like(d), 'd': d, 'd2': d * d}
+    batch, height, width = mask.shape
+    out = scratch.take('box_sums', (batch, 9, height, width), mask.dtype)
+    rows = scratch.take('box_rows', (5, height, width), mask.dtype).numpy()
     border = cv2.BORDER_CONSTANT
-    for i in range(mask.shape[0]):
-        m = mask[i].contiguous().numpy()
-        mb = mask_b[i].contiguous().numpy()
+    # Row pass: (source, x kernel); column pass: (row index, y kernel) in output order.
+    row_pass = (('m', '1'), ('m', 'd'), ('m', 'd2'), ('b', '1'), ('b', 'd'))
+    col_pass = ((0, '1'), (0, 'd'), (0, 'd2'), (1, '1'), (1, 'd'), (2, '1'), (3, '1'),
+                (3, 'd'), (4, '1'))
+    for i in range(batch):
+        src = {'m': mask[i].contiguous().numpy(), 'b': mask_b[i].contiguous().numpy()}
         o = out[i].numpy()
-        filters = ((m, None, None), (m, one, d), (m, one, d2), (m, d, one), (m, d, d),
-                   (m, d2, one), (mb, None, None), (mb, one, d), (mb, d, one))
-        for j, (src, kx, ky) in enumerate(filters):
-            if kx is None:
-                cv2.boxFilter(src, -1, (k, k), dst=o[j], normalize=False, borderType=border)
-            else:
-                cv2.sepFilter2D(src, -1, kx, ky, dst=o[j], borderType=border)
+        for j, (name, kern) in enumerate(row_pass):
+            cv2.filter2D(src[name], -1, kernels[kern].reshape(1, k), dst=rows[j],
+                         borderType=border)
+        for j, (row, kern) in enumerate(col_pass):
+            cv2.filter2D(rows[row], -1, kernels[kern].reshape(k, 1), dst=o[j],
+                         borderType=border)
     return out
 
 
-def _box_sums(mask, mask_b, radius: int, box_filter: str) -> torch.Tensor:
+def _box_sums(mask, mask_b, radius: int, box_filter: str, scratch: _Scratch) -> torch.Tensor:
     if box_filter == 'auto':
         box_filter = 'opencv' if mask.device.type == 'cpu' else 'torch'
     if box_filter == 'opencv':
         if mask.device.type != 'cpu':
             raise ValueError('box_filter="opencv" needs CPU tensors')
-        return _box_sums_opencv(mask, mask_b, radius)
-    return _box_sums_torch(mask, mask_b, radius)
+        return _box_sums_opencv(mask, mask_b, radius, scratch)
+    return _box_sums_torch(mask, mask_b, radius, scratch)
 
 
 # --------------------------------------------------------------------------- normals
@@ -310,71 +359,110 @@ def _pixel_grid(params: torch.Tensor, height: int, width: int, dtype):
     return du, dv
 
 
+def _fit_inputs(depth: torch.Tensor, fit_mask: torch.Tensor, scratch: _Scratch):
+    """The per-frame planes the normal fits need: mask m, m/depth, and sign(depth)."""
+    inv_depth = scratch.take('inv_depth', depth.shape)
+    inv_depth.copy_(depth).clamp_min_(1e-30).reciprocal_().mul_(fit_mask)
+    has_depth = torch.sign(depth, out=scratch.take('has_depth', depth.shape))
+    return fit_mask, inv_depth, has_depth
+
+
 def _normals(
-    depth: torch.Tensor,
-    fit_mask: torch.Tensor,
+    fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     params: torch.Tensor,
     radius: int,
     box_filter: str,
+    scratch: _Scratch,
+    out: torch.Tensor,
 ) -> torch.Tensor:
     """
-    Least-squares plane normals ``[B, 3, H, W]`` (unit, away from the camera; NaN = none).
+    Least-squares plane normals into ``out`` ``[B, 3, H, W]`` (unit, away from the camera).
 
-    Window-relative form of the reference's fit ``n . (x_k, y_k, 1) = 1/z_k`` with
-    x_k = (u_k - cx)/fx: for the pixel (u, v) and offsets (du, dv) = (u_k - u, v_k - v),
-    ``(x_k, y_k, 1) = M (du, dv, 1)`` with ``M = [[1/fx, 0, x], [0, 1/fy, y], [0, 0, 1]]``, so
-    the fit ``m . (du, dv, 1) = b`` (b = 1/depth) gives ``n = M^-T m``, solved through the
-    window centroid (2x2 Schur complement).
+    NaN where the window has no usable points. Window-relative form of the reference's fit
+    ``n . (x_k, y_k, 1) = 1/z_k`` with x_k = (u_k - cx)/fx: for the pixel (u, v) and offsets
+    (du, dv) = (u_k - u, v_k - v), ``(x_k, y_k, 1) = M (du, dv, 1)`` with
+    ``M = [[1/fx, 0, x], [0, 1/fy, y], [0, 0, 1]]``, so the fit ``m . (du, dv, 1) = b``
+    (b = 1/depth) gives ``n = M^-T m``; it is solved through the window centroid (2x2 Schur
+    complement). In-place arithmetic on reused buffers throughout (see ``_Scratch``).
 
-    :param depth: float32 ``[B, H, W]`` metres, 0 = missing.
-    :param fit_mask: float 0/1 ``[B, H, W]``, zero wherever depth is 0.
+    :param fit: float32 ``[B, H, W]`` planes from ``_fit_inputs``: the 0/1 fit mask (zero where
+        depth is 0), mask/depth, and sign(depth).
     """
+    mask, inv_depth, has_depth = fit
     # Mask moments up to (2R+1)^2 * sum(du^2) are exact float32 integers for R <= 10.
     dtype = torch.float32 if radius <= 10 else torch.float64
-    mask = fit_mask.to(dtype)
-    inv_depth = mask * depth.clamp_min(1e-30).reciprocal().to(dtype)
-    sums = _box_sums(mask, inv_depth, radius, box_filter)
+    shape = mask.shape
+    sums = _box_sums(mask.to(dtype), inv_depth.to(dtype), radius, box_filter, scratch)
     s00, s01, s02, s10, s11, s20, t00, t01, t10 = sums.unbind(1)
-    # Covariances of the offsets times S00 (exact), and their determinant times S00^2: zero
-    # exactly when the window's points are collinear (or fewer than 3); such windows get NaN.
-    dxx = s00 * s20 - s10 * s10
-    dyy = s00 * s02 - s01 * s01
-    dxy = s00 * s11 - s10 * s01
-    inv_delta = (dxx * dyy - dxy * dxy).clamp_min(0.0).reciprocal()  # inf where degenerate
-    poison = inv_delta * 0.0  # NaN where degenerate, else 0
-    # Plane fit through the window centroid, then moved back to the centre pixel.
-    ex = s00 * t10 - s10 * t00
-    ey = s00 * t01 - s01 * t00
-    m0 = (dyy * ex - dxy * ey) * inv_delta
-    m1 = (dxx * ey - dxy * ex) * inv_delta
-    m2 = (t00 - m0 * s10 - m1 * s01) / s00
-    du, dv = _pixel_grid(params, depth.shape[1], depth.shape[2], dtype)
+    w = [scratch.take(f'normals_{i}', shape, dtype) for i in range(6)]
+    # Covariances of the offsets times S00 (exact integers), and their determinant times
+    # S00^2: zero exactly when the window's points are collinear (or fewer than 3).
+    dxx = torch.mul(s00, s20, out=w[0]).addcmul_(s10, s10, value=-1.0)
+    dyy = torch.mul(s00, s02, out=w[1]).addcmul_(s01, s01, value=-1.0)
+    dxy = torch.mul(s00, s11, out=w[2]).addcmul_(s10, s01, value=-1.0)
+    inv_delta = torch.mul(dxx, dyy, out=w[3]).addcmul_(dxy, dxy, value=-1.0)
+    inv_delta.clamp_min_(0.0).reciprocal_()  # inf where degenerate
+    # Plane fit through the window centroid: slopes m0, m1 per pixel offset ...
+    ex = t10.mul_(s00).addcmul_(s10, t00, value=-1.0)
+    ey = t01.mul_(s00).addcmul_(s01, t00, value=-1.0)
+    m0 = torch.mul(dyy, ex, out=w[4]).addcmul_(dxy, ey, value=-1.0).mul_(inv_delta)
+    m1 = torch.mul(dxx, ey, out=w[5]).addcmul_(dxy, ex, value=-1.0).mul_(inv_delta)
+    # ... and m2 = the fitted 1/depth at the centre pixel.
+    m2 = t00.addcmul_(m0, s10, value=-1.0).addcmul_(m1, s01, value=-1.0).div_(s00)
+    du, dv = _pixel_grid(params, shape[1], shape[2], dtype)
     fx = params[:, 0, None, None].to(dtype)
     fy = params[:, 1, None, None].to(dtype)
-    n = torch.stack([fx * m0, fy * m1, m2 - du * m0 - dv * m1], 1) + poison[:, None]
-    n = n * torch.rsqrt((n * n).sum(1, keepdim=True))
+    n = out if dtype == out.dtype else scratch.take('normals_n64', out.shape, dtype)
+    torch.mul(m0, fx, out=n[:, 0])
+    torch.mul(m1, fy, out=n[:, 1])
+    torch.addcmul(m2, du, m0, value=-1.0, out=n[:, 2]).addcmul_(dv, m1, value=-1.0)
+    norm = torch.mul(n[:, 0], n[:, 0], out=w[0]).addcmul_(n[:, 1], n[:, 1])
+    norm.addcmul_(n[:, 2], n[:, 2]).sqrt_()
     # Reference orientation: sign(n . P) with P the unmasked point, i.e. sign(m2) where
-    # depth > 0; where that is 0, n_z >= 0 (sign 0 counts as +).
-    sign = torch.sign(m2) * torch.sign(depth).to(dtype)
-    sign_z = torch.sign(torch.sign(n[:, 2]) + 0.5)
-    sign = sign + (1.0 - sign.abs()) * sign_z
-    return (n * sign[:, None]).to(torch.float32)
+    # depth > 0; where that is 0, n_z >= 0 (sign 0 counts as +): sign(2 s + sign(n_z) + 1/2).
+    sign = torch.mul(m2, has_depth.to(dtype), out=w[1]).sign_()
+    sign = torch.sign(n[:, 2], out=w[2]).add_(0.5).add_(sign, alpha=2.0).sign_()
+    scale = sign.div_(norm).add_(inv_delta.mul_(0.0))  # 0 * inf = NaN where degenerate
+    n.mul_(scale[:, None])
+    if n is not out:
+        out.copy_(n)
+    return out
 
 
-def _matvec(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """``[B, K, P] x [B, P] -> [B, K]`` in plain float32 (no TF32 on GPUs)."""
+def _dot3(n: torch.Tensor, v: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out[B, P] = sum_k n[B, k, P] v[B, k]`` in plain float32 (no TF32 on GPUs)."""
+    if n.device.type == 'cpu':  # matrix-vector products are the fastest here
+        for i in range(n.shape[0]):
+            torch.mv(n[i].T, v[i], out=out[i])
+        return out
+    return torch.sum(n * v[:, :, None], 1, out=out)
+
+
+def _reduce(a: torch.Tensor, w: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out[B, K] = sum_p a[B, K, p] w[B, p]`` in plain float32 (no TF32 on GPUs)."""
     if a.device.type == 'cpu':
-        return torch.bmm(a, v[:, :, None])[:, :, 0]
-    return (a * v[:, None, :]).sum(-1)
+        for i in range(a.shape[0]):
+            torch.mv(a[i], w[i], out=out[i])
+        return out
+    return torch.sum(a * w[:, None, :], -1, out=out)
 
 
-def _gravity_from_normals(normals: torch.Tensor) -> torch.Tensor:
-    """Gravity (unit, down, float64 ``[B, 3]``) from normals ``[B, 3, H, W]`` (NaN = none)."""
+def _gravity_from_normals(normals: torch.Tensor, scratch: _Scratch) -> torch.Tensor:
+    """
+    Gravity (unit, down, float64 ``[B, 3]``) from normals ``[B, 3, H, W]`` (NaN = none).
+
+    Overwrites ``normals`` (NaN -> 0).
+    """
     batch = normals.shape[0]
-    n = torch.nan_to_num(normals.flatten(2), nan=0.0)  # missing normals contribute nothing
-    n_t = n.transpose(1, 2).contiguous()  # [B, P, 3]
-    outer = torch.stack([n[:, 0] * n[:, 0], n[:, 0] * n[:, 1], n[:, 0] * n[:, 2],
-                         n[:, 1] * n[:, 1], n[:, 1] * n[:, 2], n[:, 2] * n[:, 2]], 1)
+    points = normals[0, 0].numel()
+    n = torch.nan_to_num_(normals.flatten(2), nan=0.0)  # missing normals contribute nothing
+    outer = scratch.take('gravity_outer', (batch, 6, points))
+    for k, (i, j) in enumerate(((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))):
+        torch.mul(n[:, i], n[:, j], out=outer[:, k])
+    sim = scratch.take('gravity_sim', (batch, points))
+    wall = scratch.take('gravity_wall', (batch, points))
+    floor = scratch.take('gravity_floor', (batch, points))
+    a6 = torch.empty(batch, 6, device=normals.device)
     y = torch.zeros(batch, 3, dtype=torch.float64, device=normals.device)
     y[:, 1] = 1.0
     tri = torch.tensor([[0, 1, 2], [1, 3, 4], [2, 4, 5]], device=normals.device)
@@ -382,12 +470,12 @@ def _gravity_from_normals(normals: torch.Tensor) -> torch.Tensor:
         cos_t = math.cos(math.radians(thresh_deg))
         sin_t = math.sin(math.radians(thresh_deg))
         for _ in range(iterations):
-            sim = _matvec(n_t, y.to(n.dtype)).abs()
-            # +1 for wall-like normals (|n.y| < sin), -1 for floor-like ones (|n.y| > cos).
-            wall = torch.sign(sin_t - sim).clamp_min(0.0)
-            floor = torch.sign(sim - cos_t).clamp_min(0.0)
-            a6 = _matvec(outer, wall - floor).to(torch.float64)
-            a = a6[:, tri]  # [B, 3, 3]
+            _dot3(n, y.to(torch.float32), sim).abs_()
+            # weight +1 for wall-like normals (|n.y| < sin), -1 for floor-like (|n.y| > cos).
+            torch.sub(sim, sin_t, out=wall).sign_().neg_().clamp_min_(0.0)
+            torch.sub(sim, cos_t, out=floor).sign_().clamp_min_(0.0)
+            _reduce(outer, wall.sub_(floor), a6)
+            a = a6.to(torch.float64)[:, tri]  # [B, 3, 3]
             _, vecs = torch.linalg.eigh(a)
             y_new = vecs[:, :, 0]
             flip = (y_new * y).sum(1, keepdim=True) < 0
@@ -397,9 +485,15 @@ def _gravity_from_normals(normals: torch.Tensor) -> torch.Tensor:
     return y
 
 
+def _check_box_filter(box_filter: str) -> None:
+    if box_filter not in KNOWN_BOX_FILTERS:
+        raise ValueError(f'unknown box_filter {box_filter!r}; expected one of {KNOWN_BOX_FILTERS}')
+
+
 # --------------------------------------------------------------------------- public API
 
 
+@torch.no_grad()
 def surface_normals(
     depth_m: _DepthLike,
     intrinsics: _IntrinsicsLike,
@@ -414,16 +508,18 @@ def surface_normals(
     camera; NaN where the ``(2 radius + 1)^2`` window holds no usable (non-collinear) points.
     """
     depth = _as_depth_batch(depth_m)
-    if radius < 1:
-        raise ValueError(f'radius must be >= 1, got {radius}')
-    if box_filter not in KNOWN_BOX_FILTERS:
-        raise ValueError(f'unknown box_filter {box_filter!r}; expected one of {KNOWN_BOX_FILTERS}')
+    if int(radius) != radius or radius < 1:
+        raise ValueError(f'radius must be a positive integer, got {radius}')
+    _check_box_filter(box_filter)
     batch, height, width = depth.shape
     params = _intrinsics_params(intrinsics, batch, height, width, depth.device)
-    fit_mask = _fit_mask(valid_mask, depth)
-    return _normals(depth, fit_mask, params, radius, box_filter)
+    scratch = _Scratch(depth.device)
+    fit = _fit_inputs(depth, _fit_mask(valid_mask, depth), scratch)
+    out = torch.empty((batch, 3, height, width), device=depth.device)
+    return _normals(fit, params, int(radius), box_filter, scratch, out)
 
 
+@torch.no_grad()
 def estimate_gravity(
     depth_m: _DepthLike,
     intrinsics: _IntrinsicsLike,
@@ -433,13 +529,14 @@ def estimate_gravity(
     """
     The reference's gravity estimate: unit vector ``[B, 3]`` (float32) pointing down.
 
-    In camera coordinates (x right, y down, z forward). ``(0, 1, 0)`` when the depth has no
+    In camera coordinates (x right, y down, z forward); ``(0, 1, 0)`` when the depth has no
     normals at all.
     """
     normals = surface_normals(depth_m, intrinsics, valid_mask, GRAVITY_NORMAL_RADIUS, box_filter)
-    return _gravity_from_normals(normals).to(torch.float32)
+    return _gravity_from_normals(normals, _Scratch(normals.device)).to(torch.float32)
 
 
+@torch.no_grad()
 def compute_hha(
     depth_m: _DepthLike,
     intrinsics: _IntrinsicsLike,
@@ -463,43 +560,43 @@ def compute_hha(
     :returns: channels ``[disparity, height, angle]``, rounded, clipped to 0..255.
     """
     depth = _as_depth_batch(depth_m)
-    if box_filter not in KNOWN_BOX_FILTERS:
-        raise ValueError(f'unknown box_filter {box_filter!r}; expected one of {KNOWN_BOX_FILTERS}')
+    _check_box_filter(box_filter)
     batch, height, width = depth.shape
     device = depth.device
     params = _intrinsics_params(intrinsics, batch, height, width, device)
-    fit_mask = _fit_mask(valid_mask, depth)
+    scratch = _Scratch(device)
+    fit = _fit_inputs(depth, _fit_mask(valid_mask, depth), scratch)
+    normals = scratch.take('hha_normals', (batch, 3, height, width))
     if gravity is None:
-        normals_g = _normals(depth, fit_mask, params, GRAVITY_NORMAL_RADIUS, box_filter)
-        g = _gravity_from_normals(normals_g)
-        del normals_g
+        _normals(fit, params, GRAVITY_NORMAL_RADIUS, box_filter, scratch, normals)
+        g = _gravity_from_normals(normals, scratch)
     else:
         g = _as_gravity(gravity, batch, device)
-    normals = _normals(depth, fit_mask, params, NORMAL_RADIUS, box_filter)
+    _normals(fit, params, NORMAL_RADIUS, box_filter, scratch, normals)
 
-    # Angle between the normal and gravity; no normal -> 180 degrees.
-    g32 = g.to(torch.float32)
-    cos_angle = _matvec(normals.flatten(2).transpose(1, 2), g32).view(batch, height, width)
-    angle = torch.rad2deg(torch.acos(cos_angle.clamp(-1.0, 1.0)))
-    angle = torch.nan_to_num(angle, nan=MISSING_NORMAL_ANGLE_DEG)
+    hha = torch.empty((batch, 3, height, width), device=device)
+    disparity, height_cm, angle = hha.unbind(1)
+    # Angle between the normal and gravity + 38; no normal -> 180 degrees.
+    _dot3(normals.flatten(2), g.to(torch.float32), angle.view(batch, -1))
+    angle.clamp_(-1.0, 1.0).acos_().mul_(180.0 / math.pi)
+    angle.nan_to_num_(nan=MISSING_NORMAL_ANGLE_DEG).add_(ANGLE_OFFSET_DEG)
 
     # Height above the floor: h = -P . g, or -P_y when g is within 0.1 degree of the y axis.
     tilt_deg = torch.rad2deg(torch.atan2(torch.hypot(g[:, 0], g[:, 2]), g[:, 1]))
     e_y = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64, device=device)
     g_h = torch.where((tilt_deg > ROTATION_SKIP_DEG)[:, None], g, e_y)
-    z_cm = depth * _CM_PER_M
     du, dv = _pixel_grid(params, height, width, torch.float64)
     along_x = (g_h[:, 0, None, None] * du / params[:, 0, None, None]).to(torch.float32)
-    along_y = (g_h[:, 1, None, None] * dv / params[:, 1, None, None]).to(torch.float32)
-    h = -z_cm * (along_x + along_y + g_h[:, 2, None, None].to(torch.float32))
-    floor = h.amin((1, 2), keepdim=True)
-    floor = torch.where(floor > LOW_CAMERA_THRESHOLD_CM, torch.full_like(floor, ASSUMED_FLOOR_CM),
-                        floor)
-    height_cm = h - floor
+    along_y = (g_h[:, 1, None, None] * dv / params[:, 1, None, None] + g_h[:, 2, None, None])
+    torch.add(along_x, along_y.to(torch.float32), out=height_cm)
+    height_cm.mul_(depth).mul_(-_CM_PER_M)  # h = -z_cm * (g . ray)
+    floor = height_cm.amin((1, 2), keepdim=True)
+    floor = torch.where(floor > LOW_CAMERA_THRESHOLD_CM, ASSUMED_FLOOR_CM, floor)
+    height_cm.sub_(floor)
 
-    disparity = DISPARITY_NUMERATOR / z_cm.clamp_min(DISPARITY_MIN_DEPTH_CM)
-    hha = torch.stack([disparity, height_cm, angle + ANGLE_OFFSET_DEG], 1)
-    return torch.round(hha).clamp_(0.0, 255.0)
+    torch.mul(depth, _CM_PER_M, out=disparity)
+    disparity.clamp_min_(DISPARITY_MIN_DEPTH_CM).reciprocal_().mul_(DISPARITY_NUMERATOR)
+    return hha.round_().clamp_(0.0, 255.0)
 
 
 def hha_image(

@@ -14,6 +14,7 @@ Run: ``python -m rgbd_seg_ros.nodes.camera_sim_node --ros-args -p rate:=10.0
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import sys
 
 import numpy as np
@@ -32,6 +33,18 @@ def _within(t: float, start: float, end: float) -> bool:
     return 0.0 <= start <= t < (end if end >= 0.0 else float('inf'))
 
 
+@dataclass
+class _Messages:
+    """One frame's messages, ready to publish once stamped."""
+
+    rgb: Image
+    depth: Image
+    info: CameraInfo
+    depth_info: CameraInfo
+    ground_truth: Image
+    shape: tuple[int, int]
+
+
 class CameraSimNode(Node):
     """Renders ``SyntheticSequence`` frames on a timer and publishes them."""
 
@@ -41,7 +54,7 @@ class CameraSimNode(Node):
         from rgbd_seg_ros.sim import SyntheticSequence
 
         self.sequence = SyntheticSequence(p.seed, p.width, p.height)
-        self.frames = [self.sequence.frame(i, i / p.rate) for i in range(p.precompute_frames)]
+        self.cache = [self._messages(i, i / p.rate) for i in range(p.precompute_frames)]
         qos = qos_profile(p.qos, 5)
         self.pub_rgb = self.create_publisher(Image, 'rgb/image_rect_color', qos)
         self.pub_depth = self.create_publisher(Image, 'depth_registered/image_rect', qos)
@@ -56,30 +69,44 @@ class CameraSimNode(Node):
         self.get_logger().info(f'simulated camera {p.width}x{p.height} at {p.rate} Hz, '
                                f'{p.qos} QoS, seed {p.seed}')
 
+    def _messages(self, i: int, t: float) -> _Messages:
+        p = self.params
+        frame = self.sequence.frame(i, t)
+        return _Messages(
+            rgb=conv.rgb_to_image(frame.rgb, encoding=p.rgb_encoding),
+            depth=conv.depth_m_to_image(frame.depth_m, encoding=p.depth_encoding),
+            info=conv.intrinsics_to_camera_info(frame.intrinsics),
+            depth_info=conv.intrinsics_to_camera_info(frame.intrinsics),
+            ground_truth=conv.numpy_to_image(frame.label, 'mono8'),
+            shape=frame.label.shape,
+        )
+
     def _publish(self) -> None:
         p = self.params
         now = self.get_clock().now()
         t = (now - self.start).nanoseconds * 1e-9
         i, self.index = self.index, self.index + 1
-        frame = self.frames[i % len(self.frames)] if self.frames else self.sequence.frame(i, t)
+        msgs = self.cache[i % len(self.cache)] if self.cache else self._messages(i, t)
         header = Header(stamp=now.to_msg(), frame_id=p.frame_id)
         depth_header = Header(stamp=header.stamp, frame_id=p.depth_frame_id or p.frame_id)
-        rgb = frame.rgb
+        rgb = msgs.rgb
         if _within(t, p.rgb_blackout_start, p.rgb_blackout_end):
-            rgb = np.zeros_like(rgb)
-        info = conv.intrinsics_to_camera_info(frame.intrinsics, header)
-        self.pub_info.publish(info)
+            rgb = conv.rgb_to_image(np.zeros(msgs.shape + (3,), np.uint8), encoding=rgb.encoding)
+        msgs.info.header = header
+        self.pub_info.publish(msgs.info)
         if not _within(t, p.depth_stop_start, p.depth_stop_end):
-            depth_m = frame.depth_m
+            depth = msgs.depth
             if _within(t, p.depth_invalid_start, p.depth_invalid_end):
-                depth_m = np.zeros_like(depth_m)
-            self.pub_depth.publish(conv.depth_m_to_image(depth_m, depth_header,
-                                                         p.depth_encoding))
-            self.pub_depth_info.publish(conv.intrinsics_to_camera_info(frame.intrinsics,
-                                                                       depth_header))
-        self.pub_rgb.publish(conv.rgb_to_image(rgb, header, p.rgb_encoding))
+                depth = conv.depth_m_to_image(np.zeros(msgs.shape, np.float32),
+                                              encoding=depth.encoding)
+            depth.header = msgs.depth_info.header = depth_header
+            self.pub_depth.publish(depth)
+            self.pub_depth_info.publish(msgs.depth_info)
+        rgb.header = header
+        self.pub_rgb.publish(rgb)
         if self.pub_gt:
-            self.pub_gt.publish(conv.numpy_to_image(frame.label, 'mono8', header))
+            msgs.ground_truth.header = header
+            self.pub_gt.publish(msgs.ground_truth)
 
 
 def main(args: list[str] | None = None) -> int:

@@ -6,8 +6,8 @@ segmentation_node: RGB-D semantic segmentation with automatic fallback to an RGB
 Subscribes ``rgb/image_rect_color``, ``depth_registered/image_rect`` and ``rgb/camera_info``;
 publishes ``segmentation/labels`` (mono8/mono16, input size, RGB header), optional
 ``segmentation/colored``, ``/overlay``, ``/confidence``, ``segmentation/mode`` and
-``segmentation/classes`` (transient local) and ``/diagnostics``. Callbacks only convert and
-enqueue; one worker thread takes the newest synchronised frame and runs the model.
+``segmentation/classes`` (transient local) and ``/diagnostics``. Callbacks only check and
+enqueue; one worker thread takes the newest synchronised frame, converts it and runs the model.
 
 Run: ``ros2 launch rgbd_seg_ros segment.launch.py`` or
 ``python -m rgbd_seg_ros.nodes.segmentation_node --ros-args --params-file config/segment.yaml``.
@@ -27,7 +27,6 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
-from rgbd_seg_ros.core.depth import valid_ratio
 from rgbd_seg_ros.core.sync import (
     LatestSlot,
     RgbdSynchronizer,
@@ -53,7 +52,9 @@ class SegmentationNode(Node):
         p = self.params = declare_params(self, SegmentationParams)
         self.models = ModelSet.from_paths(p.fusion_model, p.rgb_model, p.depth_model,
                                           p.device, p.precision)
+        self.models.warmup()
         self.labels = self.models.labels
+        self.depth_mode = 'depth' in self.models.modes
         self.sync = RgbdSynchronizer(p.sync_config())
         self.rgb_check = RgbHealthCheck(p.rgb_black_level, p.rgb_frozen_frames)
         self.monitor = PipelineMonitor()
@@ -95,33 +96,37 @@ class SegmentationNode(Node):
             f'{self.labels.num_classes} classes; rgb={self.resolve_topic_name(p.rgb_topic)} '
             f'depth={self.resolve_topic_name(p.depth_topic)}')
 
-    # -- inputs (executor thread): convert, check, enqueue -------------------------------------
+    # -- inputs (executor thread): check and enqueue; the worker converts what it uses ---------
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _on_rgb(self, msg: Image) -> None:
+        started = time.perf_counter()
         try:
-            rgb = conv.image_to_rgb(msg)
+            view = conv.checked_view(msg, conv.COLOR_ENCODINGS, 'rgb')
         except ValueError as exc:
             return self._reject('rgb', exc)
         now, stamp = self._now(), conv.header_seconds(msg.header)
         self.monitor.observe_input('rgb', stamp, now)
-        ok = self.rgb_check(rgb) if 'depth' in self.models.modes else True
+        ok = self.rgb_check(view[..., :3] if view.ndim == 3 else view) if self.depth_mode else True
         with self.lock:
-            self.sync.add_rgb(stamp, msg.header.frame_id, (msg.header, rgb), now=now, rgb_ok=ok)
+            self.sync.add_rgb(stamp, msg.header.frame_id, msg, now=now, rgb_ok=ok)
             self._flush(now)
+        self.monitor.observe_callback(time.perf_counter() - started)
 
     def _on_depth(self, msg: Image) -> None:
+        started = time.perf_counter()
         try:
-            depth_m, valid = conv.image_to_depth_m(msg, self.params.depth_scale or None)
+            ratio = conv.depth_valid_ratio(msg)
         except ValueError as exc:
             return self._reject('depth', exc)
         now, stamp = self._now(), conv.header_seconds(msg.header)
         self.monitor.observe_input('depth', stamp, now)
         with self.lock:
-            self.sync.add_depth(stamp, msg.header.frame_id, depth_m, valid_ratio(valid), now=now)
+            self.sync.add_depth(stamp, msg.header.frame_id, msg, ratio, now=now)
             self._flush(now)
+        self.monitor.observe_callback(time.perf_counter() - started)
 
     def _on_info(self, msg: CameraInfo) -> None:
         try:
@@ -167,12 +172,14 @@ class SegmentationNode(Node):
                 self._stop.wait(rest)
 
     def _process(self, frame: SyncedFrame) -> None:
-        header, rgb = frame.rgb
+        taken = time.perf_counter()
+        header, rgb = frame.rgb.header, conv.image_to_rgb(frame.rgb)
         height, width = rgb.shape[:2]
         mode = frame.mode if frame.mode in self.models.modes else 'rgb'
         depth_m = intrinsics = None
         if mode != 'rgb':
-            depth_m = resize_nearest(frame.depth, width, height)
+            depth_m, _ = conv.image_to_depth_m(frame.depth, self.params.depth_scale or None)
+            depth_m = resize_nearest(depth_m, width, height)
             intrinsics = match_intrinsics(frame.intrinsics, width, height)
         started = time.perf_counter()
         out = self.models.for_mode(mode).predict(
@@ -188,7 +195,8 @@ class SegmentationNode(Node):
         if self.pub_conf:
             self.pub_conf.publish(conv.numpy_to_image(confidence, '32FC1', header))
         now = self._now()
-        self.monitor.observe_output(mode, now, now - frame.stamp, processing)
+        self.monitor.observe_output(mode, now, now - frame.stamp, processing,
+                                    time.perf_counter() - taken)
 
     # -- metadata, mode, diagnostics ------------------------------------------------------------
 
@@ -241,8 +249,8 @@ def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     try:
         node = SegmentationNode()
-    except ValueError as exc:
-        rclpy.logging.get_logger('segmentation_node').fatal(f'bad configuration: {exc}')
+    except (ValueError, RuntimeError) as exc:  # bad parameters/checkpoints, device problems
+        rclpy.logging.get_logger('segmentation_node').fatal(f'cannot start: {exc}')
         rclpy.try_shutdown()
         return 2
     try:

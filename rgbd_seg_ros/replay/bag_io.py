@@ -94,7 +94,7 @@ def stamp_ns(msg: Any) -> int:
 
 def typestore() -> Any:
     """The ROS 2 Humble typestore (Image/CameraInfo identical to Jazzy and Kilted)."""
-    from rosbags.typesys import get_typestore, Stores
+    from rosbags.typesys import Stores, get_typestore
 
     return get_typestore(Stores.ROS2_HUMBLE)
 
@@ -102,7 +102,12 @@ def typestore() -> Any:
 def sensor_data_qos() -> Any:
     """rosbags ``Qos`` of a camera driver's sensor-data publisher (best effort, keep last 5)."""
     from rosbags.interfaces import (
-        Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime,
+        Qos,
+        QosDurability,
+        QosHistory,
+        QosLiveliness,
+        QosReliability,
+        QosTime,
     )
 
     zero = QosTime(0, 0)
@@ -305,7 +310,11 @@ class BagSource:
             self._reader.open()
         except Exception as exc:  # rosbags raises several unrelated types for broken files
             self._reader = None
-            raise BagError(f'cannot open bag {self.path}: {_describe(exc)}') from exc
+            hint = ''
+            if 'magic' in str(exc).lower() or 'malformed' in str(exc).lower():
+                hint = (' (a truncated or corrupted file; an interrupted mcap recording can be '
+                        "repaired with 'mcap recover', a sqlite3 one with 'ros2 bag reindex')")
+            raise BagError(f'cannot open bag {self.path}: {_describe(exc)}{hint}') from exc
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -370,9 +379,8 @@ class BagSource:
                     LOG.info('%s topic %s not in %s', role, name, self.path)
                 continue
             if info.msgtype != _EXPECTED_TYPE[role]:
-                problems.append(
-                    f'{role} topic {name!r} has type {info.msgtype}, expected {_EXPECTED_TYPE[role]}'
-                )
+                problems.append(f'{role} topic {name!r} has type {info.msgtype}, '
+                                f'expected {_EXPECTED_TYPE[role]}')
                 continue
             if info.count == 0 and role in required:
                 problems.append(f'{role} topic {name!r} has no messages')
@@ -381,8 +389,10 @@ class BagSource:
         if problems:
             listing = ', '.join(f'{t.name} [{t.msgtype}, {t.count}]' for t in table.values())
             raise BagError(
-                f'{self.path}: ' + '; '.join(problems) + f'. Topics in the bag: {listing or "none"}.'
-                ' Choose topics with --preset or --topic ROLE=NAME (or the node parameters).'
+                f'{self.path}: ' + '; '.join(problems)
+                + f'. Topics in the bag: {listing or "none"}. Choose the topics with --preset, '
+                '--rgb-topic/--depth-topic/--camera-info-topic/--gt-topic or the node parameters '
+                'rgb_topic/depth_topic/camera_info_topic.'
             )
         return found
 
@@ -425,26 +435,3 @@ class BagSource:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return f'{type(exc).__name__}: {text}' if text != type(exc).__name__ else text
-
-
-def intrinsics_from_camera_info(msg: Any) -> CameraIntrinsics:
-    """
-    ``CameraIntrinsics`` from a CameraInfo (rosbags or rclpy message; K row-major, 0-based).
-
-    Binning and ROI are applied as image_geometry does (ROI offset, then division by binning).
-    """
-    k = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
-    width, height = int(msg.width), int(msg.height)
-    if width <= 0 or height <= 0:
-        raise ValueError(f'CameraInfo has no image size ({width}x{height})')
-    if k[0, 0] <= 0 or k[1, 1] <= 0:
-        raise ValueError('CameraInfo has an all-zero camera matrix K (uncalibrated camera)')
-    intr = CameraIntrinsics.from_matrix(k, width, height)
-    roi = msg.roi
-    if int(roi.width) > 0 and int(roi.height) > 0:
-        intr = intr.cropped(int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height))
-    bx, by = max(int(msg.binning_x), 1), max(int(msg.binning_y), 1)
-    if bx > 1 or by > 1:
-        intr = CameraIntrinsics(intr.fx / bx, intr.fy / by, intr.cx / bx, intr.cy / by,
-                                intr.width // bx, intr.height // by)
-    return intr

@@ -5,10 +5,17 @@ Deterministic offline replay: a bag through the node's processing path, with bag
 
 Every message of the RGB, depth, camera_info (and ground-truth) topics is read in bag time order
 and handed to the same ``core.sync.RgbdSynchronizer`` (pairing + depth-health state machine) the
-node uses, with ``now`` = the message's bag (receive) time; every frame it releases is segmented
+node uses, with ``now`` = the message's bag (receive) time, and the node's timer (every
+``min(0.05, depth_timeout / 4)`` s) replayed on the bag clock. Times given to the synchronizer
+are seconds since the bag start (same differences as the node's absolute seconds, without the
+float rounding of 1.7e9 s). Every frame the synchronizer releases is segmented
 by the ``core.inference.Segmenter`` of its mode, exactly as the node's worker does, but without
 dropping frames (the node's latest-only slot drops frames only when inference is slower than the
 camera; the live replay measures that).
+
+Latency of a frame = the time it waited in the synchronizer for its depth partner or for the
+depth timeout (bag time, as the node would have waited) + decoding + inference (measured on this
+machine).
 
 Each output is scored against the ground-truth image with the same header stamp. On every frame
 the node served in a fallback mode the fusion model is also run alone, on the depth it would
@@ -19,8 +26,8 @@ gap), so the report says what the fallback is worth.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 import logging
 from pathlib import Path
 import time
@@ -29,10 +36,22 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from rgbd_seg_ros.core.sync import RgbdSynchronizer, RgbHealthCheck, SyncConfig, SyncedFrame
-from rgbd_seg_ros.replay.bag_io import BagSource, BagTopics, stamp_ns
+from rgbd_seg_ros.core.depth import valid_ratio
+from rgbd_seg_ros.core.sync import (
+    RgbdSynchronizer,
+    RgbHealthCheck,
+    SyncConfig,
+    SyncedFrame,
+    match_intrinsics,
+    resize_nearest,
+)
+from rgbd_seg_ros.replay.bag_io import BagSource, stamp_ns
 from rgbd_seg_ros.replay.make_bag import Window
+from rgbd_seg_ros.replay.params import bag_topic, environment_summary, resolve_topics
 from rgbd_seg_ros.replay.scoring import FrameRecord, ModeSwitch, ReplayResult
+from rgbd_seg_ros.ros import conversions as conv
+from rgbd_seg_ros.ros.model_set import ModelSet
+from rgbd_seg_ros.ros.params import SegmentationParams
 
 LOG = logging.getLogger(__name__)
 
@@ -40,33 +59,50 @@ MAX_EXAMPLES = 4  # frames shown in examples.png
 _MAX_PENDING_GT = 256  # ground-truth images kept while waiting for their prediction
 
 
+DEFAULT_GT_TOPIC = '/camera/segmentation/ground_truth'
+TICK_PERIOD_S = 0.05  # the node's timer: pop_ready every min(0.05, depth_timeout / 4) s
+
+
 @dataclass(frozen=True)
 class ReplayConfig:
-    """What the replay needs: topics, the node's sync parameters and its models."""
+    """The node's parameters plus what only replay needs (ground truth, injected faults)."""
 
-    topics: BagTopics = field(default_factory=BagTopics)  # bag topic of each role
-    sync: SyncConfig = field(default_factory=SyncConfig)  # the node's pairing/health parameters
-    fusion_model: str = ''  # checkpoint of the RGB-D fusion model (mode 'rgbd')
-    rgb_model: str = ''  # checkpoint of the RGB-only model (mode 'rgb')
-    depth_model: str = ''  # checkpoint of the depth-only model (mode 'depth'), optional
-    device: str = 'cpu'  # torch device of inference
-    precision: str = 'fp32'  # 'fp32' | 'fp16' | 'bf16' (as the node)
-    depth_scale: float = 0.0  # metres per raw depth unit; 0 = the encoding's unit
+    params: SegmentationParams  # the node's parameters (models, topics, sync, depth_scale)
+    ground_truth_topic: str = DEFAULT_GT_TOPIC  # mono8/mono16 labels with the RGB stamps
     dropouts: tuple[Window, ...] = ()  # injected depth outages, seconds since bag start
     fusion_only: bool = True  # also score the fusion model alone on fallback frames
     examples: int = MAX_EXAMPLES  # example frames kept for the overlay plot
 
+    @property
+    def topics(self) -> dict[str, str]:
+        """Role -> absolute bag topic name."""
+        p = self.params
+        return {
+            'rgb': bag_topic(p.rgb_topic), 'depth': bag_topic(p.depth_topic),
+            'camera_info': bag_topic(p.camera_info_topic),
+            'ground_truth': bag_topic(self.ground_truth_topic),
+        }
+
+    @property
+    def sync(self) -> SyncConfig:
+        """The synchronizer settings the node derives from its parameters."""
+        return self.params.sync_config()
+
+    @property
+    def tick_period(self) -> float:
+        """Period of the node's timer that releases frames and applies the depth timeout."""
+        return min(TICK_PERIOD_S, self.params.depth_timeout / 4)
+
     def settings(self) -> dict[str, Any]:
         """JSON-friendly summary for the report."""
+        p = self.params
         return {
-            'topics': self.topics.as_dict(),
-            'sync': {k: getattr(self.sync, k) for k in self.sync.__dataclass_fields__},
-            'min_valid_ratio': self.sync.min_valid_depth_ratio,
-            'models': {'rgbd': self.fusion_model, 'rgb': self.rgb_model,
-                       'depth': self.depth_model},
-            'device': self.device,
-            'precision': self.precision,
+            'parameters': {f.name: getattr(p, f.name) for f in fields(p)},
+            'topics': self.topics,
+            'min_valid_ratio': p.min_valid_depth_ratio,
+            'models': {'rgbd': p.fusion_model, 'rgb': p.rgb_model, 'depth': p.depth_model},
             'injected_depth_dropouts': [[w.start_s, w.end_s] for w in self.dropouts],
+            'environment': environment_summary(),
         }
 
 
@@ -85,74 +121,27 @@ class _DepthInput:
     valid_ratio: float
 
 
-def load_segmenters(config: ReplayConfig) -> dict[str, Any]:
-    """
-    Load the checkpoints of ``config`` as mode -> ``Segmenter`` and check that they fit.
-
-    :raises ValueError: no model for 'rgb' mode, wrong input modalities, or label sets that differ.
-    """
-    from rgbd_seg_ros.core.inference import Segmenter
-
-    paths = {'rgbd': config.fusion_model, 'rgb': config.rgb_model, 'depth': config.depth_model}
-    expected = {'rgbd': 'depth and RGB', 'rgb': 'RGB only', 'depth': 'depth only'}
-    segmenters: dict[str, Any] = {}
-    for mode, path in paths.items():
-        if not path:
-            continue
-        if not Path(path).is_file():
-            raise ValueError(f'{mode} model checkpoint not found: {path}')
-        seg = Segmenter.from_checkpoint(path, device=config.device, precision=config.precision)
-        mods = tuple(seg.modalities)
-        ok = {
-            'rgbd': 'rgb' in mods and len(mods) == 2,
-            'rgb': mods == ('rgb',),
-            'depth': 'rgb' not in mods and len(mods) == 1,
-        }[mode]
-        if not ok:
-            raise ValueError(
-                f'{mode} model {path} takes inputs {mods}; the {mode} mode needs {expected[mode]}'
-            )
-        segmenters[mode] = seg
-    if 'rgb' not in segmenters:
-        raise ValueError('an RGB-only model is required (--rgb-model or the rgb_model parameter)')
-    names = {mode: tuple(seg.labels.names) for mode, seg in segmenters.items()}
-    if len(set(names.values())) != 1:
-        detail = ', '.join(f'{m}: {len(n)} classes' for m, n in names.items())
-        raise ValueError(f'the models predict different label sets ({detail})')
-    return segmenters
+def load_models(params: SegmentationParams) -> ModelSet:
+    """The node's ``ModelSet`` (checked checkpoints per mode) from its parameters."""
+    return ModelSet.from_paths(params.fusion_model, params.rgb_model, params.depth_model,
+                               params.device, params.precision)
 
 
 class OfflineReplay:
-    """Replays one bag through sync, state machine and segmenters; see the module docstring."""
+    """Replays one bag through sync, state machine and models; see the module docstring."""
 
-    def __init__(self, config: ReplayConfig, segmenters: Mapping[str, Any]) -> None:
-        if 'rgb' not in segmenters:
-            raise ValueError('OfflineReplay needs at least the rgb segmenter')
+    def __init__(self, config: ReplayConfig, models: ModelSet) -> None:
         self.config = config
-        self.segmenters = dict(segmenters)
-        self.labels = self.segmenters['rgb'].labels
+        self.models = models
+        self.labels = models.labels
 
-    # -- decoding (the node's conversions, applied to rosbags messages) -----------------------
+    # -- decoding: the node's conversions, applied to rosbags messages -------------------------
 
     def _decode_rgb(self, msg: Any) -> np.ndarray:
-        from rgbd_seg_ros.ros.conversions import image_to_rgb
-
-        return image_to_rgb(msg)
+        return conv.image_to_rgb(msg)
 
     def _decode_depth(self, msg: Any) -> tuple[np.ndarray, np.ndarray]:
-        from rgbd_seg_ros.ros.conversions import image_to_depth_m
-
-        return image_to_depth_m(msg, self.config.depth_scale or None)
-
-    def _decode_labels(self, msg: Any) -> np.ndarray:
-        from rgbd_seg_ros.ros.conversions import image_to_labels
-
-        return image_to_labels(msg)
-
-    def _decode_info(self, msg: Any) -> Any:
-        from rgbd_seg_ros.ros.conversions import camera_info_to_intrinsics
-
-        return camera_info_to_intrinsics(msg)
+        return conv.image_to_depth_m(msg, self.config.params.depth_scale or None)
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -163,55 +152,74 @@ class OfflineReplay:
         """
         Replay ``bag_path``; returns the filled ``ReplayResult``.
 
-        :param on_frame: called with each frame's record and its uint8 ``[H, W]`` labels.
-        :raises BagError: bag unreadable, or the RGB topic missing.
+        :param on_frame: called with each frame's record and its labels ``[H, W]``.
+        :raises BagError: bag unreadable, truncated, or without the RGB topic.
         """
         cfg = self.config
         with BagSource(bag_path) as bag:
-            found = bag.check_topics(cfg.topics.as_dict(), required=('rgb',))
+            table = bag.topics()
+            topics, notes = resolve_topics(cfg.topics, {n: t.msgtype for n, t in table.items()})
+            found = bag.check_topics(topics, required=('rgb',))
             for role in ('depth', 'camera_info'):
                 if role not in found:
-                    LOG.warning('%s: no %s topic (%s); the fusion model cannot run',
-                                bag_path, role, getattr(cfg.topics, role))
+                    LOG.warning('%s: no %s topic %s; only the RGB model can run', bag_path,
+                                role, topics[role])
             self._start_ns = bag.start_ns
             result = ReplayResult(
                 bag=str(bag_path), start_ns=bag.start_ns, end_ns=bag.end_ns,
                 label_names=tuple(self.labels.names), ignore_index=self.labels.ignore_index,
-                settings={**cfg.settings(), 'label_colors': [list(c) for c in self.labels.colors],
-                          'topics_found': found},
+                settings={**cfg.settings(), 'topics_used': found, 'topic_notes': notes,
+                          'label_colors': [list(c) for c in self.labels.colors]},
             )
             self._result = result
             self._has_gt = 'ground_truth' in found
             self._sync = RgbdSynchronizer(cfg.sync)
-            self._rgb_check = RgbHealthCheck()
+            self._rgb_check = RgbHealthCheck(cfg.params.rgb_black_level,
+                                             cfg.params.rgb_frozen_frames)
             self._records: dict[int, FrameRecord] = {}
             self._recent_depth: deque[_DepthInput] = deque(maxlen=max(8, cfg.sync.queue_size))
             self._gt: dict[int, np.ndarray] = {}
             self._waiting: dict[int, tuple[FrameRecord, np.ndarray, np.ndarray | None]] = {}
             self._candidates: list[dict[str, Any]] = []
             self._run_pos = 0
+            self._ticks = 0
             self._on_frame = on_frame
-            total = sum(bag.topics()[name].count for name in found.values())
+            total = sum(table[name].count for name in found.values())
             with tqdm(total=total, desc=f'replay {Path(bag_path).name}', unit='msg',
                       disable=not progress) as bar:
                 for rec in bag.records(found):
+                    self._tick_until(rec.t_ns / 1e9)
                     self._handle(rec.role, rec.msg, rec.t_ns)
                     bar.update()
             result.skipped.update(bag.skipped)
-            end = bag.end_ns / 1e9
-            self._process(self._sync.flush(end))
+            end = self._seconds(bag.end_ns)
+            self._tick_until(end)
+            self._process(self._sync.flush(end), end)
             self._collect_events()
         result.frames = sorted(self._records.values(), key=lambda r: (r.t_ns, r.stamp_ns))
         result.settings['sync_stats'] = self._sync.stats.as_dict()
         result.examples = self._pick_examples()
         return result
 
+    def _seconds(self, t_ns: int) -> float:
+        """Bag time or stamp in seconds since the bag start (float64 keeps ns precision)."""
+        return (t_ns - self._start_ns) / 1e9
+
+    def _tick_until(self, now: float) -> None:
+        """The node's timer: release frames and apply the depth timeout every tick period."""
+        while (tick := self._ticks * self.config.tick_period) <= now:
+            self._process(self._sync.pop_ready(tick), tick)
+            self._collect_events()
+            self._ticks += 1
+
     def _handle(self, role: str, msg: Any, t_ns: int) -> None:
-        now = t_ns / 1e9
+        """One bag message at bag time ``t_ns``, as the node's subscription callbacks."""
+        now = self._seconds(t_ns)
         result = self._result
         if role == 'camera_info':
             try:
-                self._sync.add_camera_info(msg.header.frame_id, self._decode_info(msg))
+                self._sync.add_camera_info(msg.header.frame_id,
+                                           conv.camera_info_to_intrinsics(msg))
             except ValueError as exc:
                 result.skipped[f'camera_info: {exc}'] += 1
             return
@@ -226,13 +234,13 @@ class OfflineReplay:
             except ValueError as exc:
                 result.skipped[f'depth: {exc}'] += 1
                 return
-            ratio = float(np.count_nonzero(valid)) / valid.size
+            ratio = valid_ratio(valid)
             payload = _DepthInput(stamp, depth_m, ratio)
-            if self._sync.add_depth(stamp / 1e9, msg.header.frame_id, payload, ratio, now=now):
+            if self._sync.add_depth(self._seconds(stamp), msg.header.frame_id, payload, ratio, now=now):
                 self._recent_depth.append(payload)
         elif role == 'ground_truth':
             try:
-                labels = self._decode_labels(msg)
+                labels = conv.image_to_labels(msg)
             except ValueError as exc:
                 result.skipped[f'ground_truth: {exc}'] += 1
                 return
@@ -243,12 +251,12 @@ class OfflineReplay:
                 self._gt[stamp] = labels
                 while len(self._gt) > _MAX_PENDING_GT:
                     self._gt.pop(next(iter(self._gt)))
+            return
         else:  # rgb
-            record = FrameRecord(stamp_ns=stamp, t_ns=t_ns)
             if stamp in self._records:
                 result.skipped['rgb: duplicate stamp'] += 1
                 return
-            self._records[stamp] = record
+            record = self._records[stamp] = FrameRecord(stamp_ns=stamp, t_ns=t_ns)
             t0 = time.perf_counter()
             try:
                 rgb = self._decode_rgb(msg)
@@ -257,19 +265,20 @@ class OfflineReplay:
                 result.skipped[f'rgb: {exc}'] += 1
                 return
             payload = _RgbInput(stamp, t_ns, rgb, 1e3 * (time.perf_counter() - t0))
-            rgb_ok = self._rgb_check(rgb) if self.config.sync.depth_mode else True
-            if not self._sync.add_rgb(stamp / 1e9, msg.header.frame_id, payload, now=now,
-                                      rgb_ok=rgb_ok):
+            ok = self._rgb_check(rgb) if 'depth' in self.models.modes else True
+            if not self._sync.add_rgb(self._seconds(stamp), msg.header.frame_id, payload, now=now,
+                                      rgb_ok=ok):
                 record.note = 'dropped by the synchronizer (duplicate or late stamp)'
-        self._process(self._sync.pop_ready(now))
+        self._process(self._sync.pop_ready(now), now)
         self._collect_events()
 
     def _collect_events(self) -> None:
         for ev in self._sync.pop_events():
             self._result.mode_switches.append(
-                ModeSwitch(int(round(ev.t * 1e9)), ev.from_mode, ev.to_mode, ev.reason))
+                ModeSwitch(self._start_ns + int(round(ev.t * 1e9)), ev.from_mode, ev.to_mode, ev.reason))
 
     def _nearest_depth(self, stamp: int) -> _DepthInput | None:
+        """The depth the fusion model would have had (nearest within ``sync_slop``)."""
         slop_ns = self.config.sync.sync_slop * 1e9
         best = None
         for d in self._recent_depth:
@@ -278,33 +287,41 @@ class OfflineReplay:
                 best = d
         return best
 
-    def _predict(self, mode: str, rgb: np.ndarray, depth: _DepthInput | None,
+    def _predict(self, mode: str, rgb: np.ndarray, depth_m: np.ndarray | None,
                  intrinsics: Any) -> np.ndarray:
-        seg = self.segmenters[mode]
-        if mode == 'rgb':
-            return seg.predict(rgb)
-        depth_m = depth.depth_m if depth is not None else np.zeros(rgb.shape[:2], np.float32)
-        if mode == 'depth':
-            return seg.predict(None, depth_m, intrinsics)
-        return seg.predict(rgb, depth_m, intrinsics)
+        """The node worker's inference call (``SegmentationNode._process``)."""
+        height, width = rgb.shape[:2]
+        if mode != 'rgb':
+            depth_m = resize_nearest(depth_m, width, height)
+            intrinsics = match_intrinsics(intrinsics, width, height)
+        else:
+            depth_m = intrinsics = None
+        return self.models.for_mode(mode).predict(rgb, depth_m, intrinsics)
 
-    def _process(self, frames: list[SyncedFrame]) -> None:
+    def _process(self, frames: list[SyncedFrame], now: float) -> None:
+        """Run the model of each released frame; ``now`` is the bag time of the release."""
         for frame in frames:
             inp: _RgbInput = frame.rgb
             record = self._records[inp.stamp_ns]
-            mode = frame.mode if frame.mode in self.segmenters else 'rgb'
-            if mode != frame.mode:
-                self._result.skipped[f'frames in {frame.mode} mode without a model (ran rgb)'] += 1
+            mode = frame.mode if frame.mode in self.models.modes else 'rgb'
+            depth = frame.depth
             t0 = time.perf_counter()
-            pred = self._predict(mode, inp.rgb, frame.depth, frame.intrinsics)
-            record.latency_ms = inp.decode_ms + 1e3 * (time.perf_counter() - t0)
+            pred = self._predict(mode, inp.rgb, None if depth is None else depth.depth_m,
+                                 frame.intrinsics)
+            record.sync_wait_ms = max(0.0, 1e3 * (now - self._seconds(inp.t_ns)))
+            record.latency_ms = (record.sync_wait_ms + inp.decode_ms
+                                 + 1e3 * (time.perf_counter() - t0))
             record.mode = mode
-            nearest = frame.depth if frame.depth is not None else self._nearest_depth(inp.stamp_ns)
+            nearest = depth if depth is not None else self._nearest_depth(inp.stamp_ns)
             record.depth_ratio = None if nearest is None else nearest.valid_ratio
             only = None
             if (mode != 'rgbd' and self._has_gt and self.config.fusion_only
-                    and 'rgbd' in self.segmenters and frame.intrinsics is not None):
-                only = self._predict('rgbd', inp.rgb, nearest, frame.intrinsics)
+                    and 'rgbd' in self.models.modes and frame.intrinsics is not None):
+                only = self._predict(
+                    'rgbd', inp.rgb,
+                    nearest.depth_m if nearest is not None else np.zeros(
+                        inp.rgb.shape[:2], np.float32),
+                    frame.intrinsics)
             if self._on_frame is not None:
                 self._on_frame(record, pred)
             self._keep_example(record, inp, nearest, pred, only)
@@ -326,55 +343,53 @@ class OfflineReplay:
         for cand in self._candidates:
             if cand['stamp_ns'] == record.stamp_ns:
                 cand['gt'] = gt
-                cand['title'] += f'\nframe mIoU {100 * record.miou:.1f} %' if record.miou else ''
+                if record.miou is not None:
+                    cand['title'] += f'\nframe mIoU {100 * record.miou:.1f} %'
 
     def _keep_example(self, record: FrameRecord, inp: _RgbInput, depth: _DepthInput | None,
                       pred: np.ndarray, only: np.ndarray | None) -> None:
-        """One candidate per run of a mode, its 4th frame (or the run's last when shorter)."""
+        """
+        Candidates for examples.png, two per run of one mode: the run's 4th frame (its first
+        frames when shorter) and its last frame (the one before the next switch).
+        """
         if self.config.examples <= 0:
             return
-        last = self._candidates[-1] if self._candidates else None
-        new_run = last is None or last['mode'] != record.mode
+        cands = self._candidates
+        new_run = not cands or cands[-1]['mode'] != record.mode
         self._run_pos = 0 if new_run else self._run_pos + 1
-        if new_run and len(self._candidates) >= 3 * self.config.examples:
+        if new_run and len(cands) >= 4 * self.config.examples:
+            self._run_pos = -1_000_000  # stop collecting
             return
-        if not new_run and (self._run_pos > 3 or last is None):
+        if self._run_pos < 0:
             return
         t_rel = (record.t_ns - self._start_ns) / 1e9
         cand = {
             'stamp_ns': record.stamp_ns, 'mode': record.mode, 'rgb': inp.rgb,
             'depth_m': None if depth is None else depth.depth_m, 'pred': pred, 'gt': None,
-            'fusion_only': only,
-            'title': f't = {t_rel:.2f} s, {record.mode} mode',
+            'fusion_only': only, 'title': f't = {t_rel:.2f} s\n{record.mode} mode',
+            'run_pos': self._run_pos,
         }
         if new_run:
-            self._candidates.append(cand)
+            cands.append(cand)
+        elif self._run_pos <= 3:
+            cands[-1] = cand
+        elif self._run_pos == 4 or cands[-1]['run_pos'] <= 3:
+            cands.append(cand)  # the run's last frame so far
         else:
-            self._candidates[-1] = cand
+            cands[-1] = cand
 
     def _pick_examples(self) -> list[dict[str, Any]]:
-        """Up to ``examples`` candidates: the first of each mode first, then in time order."""
+        """Up to ``examples`` candidates: each run's 4th frame first, then run ends; by time."""
         cands = self._candidates
-        if not cands:
-            return []
-        chosen: list[int] = []
-        seen: set[str] = set()
-        for i, c in enumerate(cands):
-            if c['mode'] not in seen:
-                seen.add(c['mode'])
-                chosen.append(i)
-        for i in range(len(cands)):
-            if len(chosen) >= self.config.examples:
-                break
-            if i not in chosen:
-                chosen.append(i)
-        return [cands[i] for i in sorted(chosen[: self.config.examples])]
+        order = [i for i, c in enumerate(cands) if c['run_pos'] <= 3]
+        order += [i for i, c in enumerate(cands) if c['run_pos'] > 3]
+        return [cands[i] for i in sorted(order[: self.config.examples])]
 
 
 def replay_bag(
-    bag_path: str | Path, config: ReplayConfig, segmenters: Mapping[str, Any] | None = None,
+    bag_path: str | Path, config: ReplayConfig, models: ModelSet | None = None,
     progress: bool = True,
 ) -> ReplayResult:
-    """Load the models of ``config`` (unless given) and replay ``bag_path`` offline."""
-    segmenters = segmenters if segmenters is not None else load_segmenters(config)
-    return OfflineReplay(config, segmenters).run(bag_path, progress=progress)
+    """Load the node's models from ``config.params`` (unless given) and replay ``bag_path``."""
+    models = models if models is not None else load_models(config.params)
+    return OfflineReplay(config, models).run(bag_path, progress=progress)

@@ -30,7 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rgbd_seg_ros.core.depth import metres_to_depth_mm
-from rgbd_seg_ros.replay.bag_io import BagTopics, KNOWN_STORAGES, RgbdBagWriter
+from rgbd_seg_ros.replay.bag_io import KNOWN_STORAGES, BagTopics, RgbdBagWriter
 
 LOG = logging.getLogger(__name__)
 
@@ -63,9 +63,11 @@ class Window:
         if len(parts) != 2:
             raise ValueError(f'time window {text!r} must look like T1:T2 (seconds), e.g. 2.5:4')
         try:
-            return cls(float(parts[0]), float(parts[1]))
-        except ValueError as exc:
-            raise ValueError(f'time window {text!r}: {exc}') from None
+            start, end = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise ValueError(
+                f'time window {text!r} must look like T1:T2 (seconds), e.g. 2.5:4') from None
+        return cls(start, end)
 
 
 def parse_size(text: str) -> tuple[int, int]:

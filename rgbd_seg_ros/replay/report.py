@@ -7,7 +7,7 @@ Write a replay report: ``report.json``, ``report.md`` and PNG plots.
   the depth valid-pixel ratio with the switching threshold, and the latency, over bag time, with
   the mode shaded and the switches marked. Without ground truth the first panel is left out.
 - ``latency.png``: latency histogram per mode with p50/p95.
-- ``examples.png``: RGB, depth, output overlay, ground truth and the fusion-only output for a few
+- ``examples.png``: RGB, depth, node output, ground truth and the fusion-only output for a few
   frames (steady RGB-D, just after a switch, inside the outage, after recovery).
 
 Plots use matplotlib's object API (``Figure``), so no GUI backend or global state is touched.
@@ -28,6 +28,8 @@ LOG = logging.getLogger(__name__)
 
 MODE_COLORS = {'rgbd': '#cfe8cf', 'rgb': '#fbd9a8', 'depth': '#cddcf2', None: '#e6e6e6'}
 MODE_LINE_COLORS = {'rgbd': '#2e7d32', 'rgb': '#e65100', 'depth': '#1565c0', None: '#777777'}
+_LEGEND = {'loc': 'upper left', 'bbox_to_anchor': (1.005, 1.0), 'fontsize': 8,
+           'frameon': False, 'borderaxespad': 0.0}
 MODE_TITLES = {'rgbd': 'RGB-D (fusion)', 'rgb': 'RGB fallback', 'depth': 'depth only',
                None: 'no output'}
 
@@ -54,6 +56,38 @@ def write_report(result: ReplayResult, out_dir: str | Path, plots: bool = True) 
     paths['markdown'] = out / 'report.md'
     paths['markdown'].write_text(render_markdown(summary))
     return paths
+
+
+def format_summary(summary: dict[str, Any], paths: dict[str, Path] | None = None) -> str:
+    """A few lines for the terminal: frames, mIoU per mode, fallback value, latency, files."""
+    lat = summary['latency_ms']
+    fb = summary['fallback']
+    lines = [
+        f'{summary["source"]} replay of {summary["bag"]}: {summary["frames"]} RGB frames, '
+        f'{summary["frames_without_output"]} without output, '
+        f'{len(summary["mode_switches"])} mode switches',
+    ]
+    if summary['miou'] is not None:
+        by_mode = ', '.join(f'{m} {_fmt(v)} %' for m, v in summary['miou_by_mode'].items())
+        lines.append(f'  mIoU {_fmt(summary["miou"])} % (by mode: {by_mode}), pixel accuracy '
+                     f'{_fmt(summary["pixel_acc"])} %')
+    if fb['miou_fusion_only'] is not None:
+        lines.append(
+            f'  fallback frames ({fb["frames"]}): with fallback {_fmt(fb["miou_with_fallback"])} '
+            f'% mIoU, fusion model alone {_fmt(fb["miou_fusion_only"])} % '
+            f'(fallback gains {_fmt(fb["miou_gain"])} points)')
+    lines.append(f'  latency p50 {_fmt(lat["p50"], 1)} ms, p95 {_fmt(lat["p95"], 1)} ms')
+    for s in summary['mode_switches']:
+        lines.append(f'  t = {s["t_rel"]:7.3f} s: {s["from"]} -> {s["to"]} ({s["reason"]})')
+    if summary.get('transport'):
+        lines.append('  transport: ' + ', '.join(f'{k} {v}' for k, v in
+                                                 summary['transport'].items()))
+    if summary['skipped_messages']:
+        lines.append('  skipped: ' + ', '.join(f'{k} ({v})' for k, v in
+                                               summary['skipped_messages'].items()))
+    for name, path in (paths or {}).items():
+        lines.append(f'  {name:9s} {path}')
+    return '\n'.join(lines)
 
 
 def _fmt(value: float | None, scale: float = 100.0, digits: int = 1, unit: str = '') -> str:
@@ -97,7 +131,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     lines += ['', '## What the fallback is worth', '']
     if fb['miou_fusion_only'] is not None:
         lines += [
-            f'On the {fb["frames"]} frames the node served in a fallback mode, the fallback scored '
+            f'On the {fb["frames"]} frames the node served in a fallback mode, the fallback '
+            'scored '
             f'**{_fmt(fb["miou_with_fallback"], unit=" %")} mIoU**; the fusion model alone, fed '
             f'the depth it had (none during a gap), would have scored '
             f'**{_fmt(fb["miou_fusion_only"], unit=" %")}** '
@@ -162,6 +197,7 @@ def _shade_modes(ax: Any, runs: list[tuple[float, float, str | None]]) -> None:
 def plot_timeline(result: ReplayResult, path: Path) -> Path:
     """mIoU, depth health and latency over bag time, with modes shaded; returns ``path``."""
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     frames = result.frames
@@ -171,7 +207,7 @@ def plot_timeline(result: ReplayResult, path: Path) -> Path:
     scored = any(f.miou is not None for f in frames)
     panels = (['miou'] if scored else []) + ['depth', 'latency']
     ratios = {'miou': 3.0, 'depth': 1.6, 'latency': 1.6}
-    fig = Figure(figsize=(11, 1.9 * sum(ratios[p] for p in panels) / 1.6 + 0.8))
+    fig = Figure(figsize=(13, 1.9 * sum(ratios[p] for p in panels) / 1.6 + 1.0))
     axes = fig.subplots(len(panels), 1, sharex=True,
                         gridspec_kw={'height_ratios': [ratios[p] for p in panels]})
     axes = np.atleast_1d(axes)
@@ -198,14 +234,16 @@ def plot_timeline(result: ReplayResult, path: Path) -> Path:
         axes[-1].set_xlim(t[0] - 0.5 * _period(t), t[-1] + 0.5 * _period(t))
     present = [m for m in MODE_COLORS if any(r[2] == m for r in runs)]
     handles = [Patch(color=MODE_COLORS[m], label=MODE_TITLES[m]) for m in present]
+    handles.append(Line2D([], [], color='k', ls=':', lw=1, label='state machine switch'))
     fig.legend(handles=handles, loc='upper right', ncol=len(handles), fontsize=8,
-               frameon=False, bbox_to_anchor=(0.99, 0.995))
+               frameon=False, bbox_to_anchor=(0.99, 0.995),
+               title='background: model that produced each frame', title_fontsize=8)
     title = f'{Path(result.bag).name} ({result.source})'
     if summary['miou'] is not None:
         by_mode = ', '.join(f'{m} {_fmt(v)} %' for m, v in summary['miou_by_mode'].items())
         title += f': mIoU {_fmt(summary["miou"])} % ({by_mode})'
     fig.suptitle(title, x=0.01, ha='left', fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=110)
     return path
 
@@ -227,7 +265,7 @@ def _panel_miou(ax: Any, t: np.ndarray, frames: list[Any]) -> None:
     finite = np.concatenate([y[np.isfinite(y)], only[np.isfinite(only)]])
     low = float(finite.min()) if finite.size else 0.0
     ax.set_ylim(max(0.0, low - 10), 100)
-    ax.legend(loc='lower left', fontsize=8, framealpha=0.8)
+    ax.legend(**_LEGEND)
 
 
 def _panel_depth(ax: Any, t: np.ndarray, frames: list[Any], threshold: float | None) -> None:
@@ -243,7 +281,7 @@ def _panel_depth(ax: Any, t: np.ndarray, frames: list[Any], threshold: float | N
                    label=f'switch threshold {100 * float(threshold):.0f} %')
     ax.set_ylim(-5, 105)
     ax.set_ylabel('depth valid (%)')
-    ax.legend(loc='lower left', fontsize=8, framealpha=0.8)
+    ax.legend(**_LEGEND)
 
 
 def _panel_latency(ax: Any, t: np.ndarray, frames: list[Any]) -> None:
@@ -262,7 +300,7 @@ def _panel_latency(ax: Any, t: np.ndarray, frames: list[Any]) -> None:
         ax.axhline(p95, color='#555555', ls='--', lw=0.8, label=f'p95 {p95:.1f} ms')
         ax.set_ylim(0, max(values) * 1.15)
     ax.set_ylabel('latency (ms)')
-    ax.legend(loc='upper left', fontsize=8, framealpha=0.8, ncol=4)
+    ax.legend(**_LEGEND)
 
 
 def plot_latency(result: ReplayResult, path: Path) -> Path:
@@ -298,11 +336,11 @@ def _depth_rgb(depth_m: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray
         return np.full(shape + (3,), 0.82)
     valid = depth_m > 0
     if not valid.any():
-        return np.zeros(shape + (3,))
+        return np.ones(shape + (3,))
     lo, hi = np.percentile(depth_m[valid], [2, 98])
     norm = np.clip((depth_m - lo) / max(hi - lo, 1e-6), 0, 1)
-    img = colormaps['turbo'](norm)[..., :3]
-    img[~valid] = 0
+    img = colormaps['viridis'](norm)[..., :3]
+    img[~valid] = 1.0
     return img
 
 
@@ -319,7 +357,7 @@ def plot_examples(result: ReplayResult, path: Path) -> Path:
     examples = result.examples
     has_gt = any(e.get('gt') is not None for e in examples)
     has_only = any(e.get('fusion_only') is not None for e in examples)
-    cols = ['RGB', 'depth', 'node output']
+    cols = ['RGB', 'depth (white: no return)', 'node output']
     cols += ['ground truth'] if has_gt else []
     cols += ['fusion alone (no fallback)'] if has_only else []
     h, w = examples[0]['rgb'].shape[:2]
@@ -329,14 +367,13 @@ def plot_examples(result: ReplayResult, path: Path) -> Path:
     axes = np.atleast_2d(fig.subplots(len(examples), len(cols), squeeze=False))
     for row, ex in enumerate(examples):
         shape = ex['rgb'].shape[:2]
-        images = [ex['rgb'], _depth_rgb(ex.get('depth_m'), shape),
-                  labels.overlay(ex['rgb'], ex['pred'], alpha=0.65)]
+        images = [ex['rgb'], _depth_rgb(ex.get('depth_m'), shape), labels.colorize(ex['pred'])]
         if has_gt:
             gt = ex.get('gt')
             images.append(labels.colorize(gt) if gt is not None else np.full(shape + (3,), 0.82))
         if has_only:
             only = ex.get('fusion_only')
-            images.append(labels.overlay(ex['rgb'], only, alpha=0.65) if only is not None
+            images.append(labels.colorize(only) if only is not None
                           else np.full(shape + (3,), 0.82))
             if only is None:
                 axes[row, len(cols) - 1].text(
@@ -354,9 +391,16 @@ def plot_examples(result: ReplayResult, path: Path) -> Path:
         for spine in axes[row, 2].spines.values():
             spine.set_color(MODE_LINE_COLORS.get(mode, '#777777'))
             spine.set_linewidth(3)
-        if ex.get('depth_m') is None:
+        depth_m = ex.get('depth_m')
+        if depth_m is None:
             axes[row, 1].text(0.5, 0.5, 'no depth', ha='center', va='center',
                               transform=axes[row, 1].transAxes, fontsize=9)
+        else:
+            valid = depth_m > 0
+            text = (f'{depth_m[valid].min():.1f}-{depth_m[valid].max():.1f} m, '
+                    f'{100 * valid.mean():.0f} % valid' if valid.any() else 'all invalid')
+            axes[row, 1].text(0.02, 0.02, text, transform=axes[row, 1].transAxes, fontsize=7,
+                              color='k', backgroundcolor=(1, 1, 1, 0.7), va='bottom')
     handles = [Patch(color=np.asarray(c) / 255, label=n)
                for n, c in zip(labels.names, labels.colors)]
     fig.legend(handles=handles, loc='lower center', ncol=min(7, len(handles)), fontsize=7,

@@ -85,6 +85,7 @@ class FrameRecord:
     t_ns: int  # bag time at which the RGB message arrived
     mode: str | None = None  # mode that produced the output ('rgbd', 'rgb', 'depth'); None = none
     latency_ms: float | None = None  # input to output, milliseconds
+    sync_wait_ms: float | None = None  # part of the latency spent waiting in the synchronizer
     depth_ratio: float | None = None  # valid-pixel fraction of the paired depth; None = no depth
     miou: float | None = None  # this frame's mIoU against ground truth
     pixel_acc: float | None = None  # this frame's pixel accuracy
@@ -99,6 +100,7 @@ class FrameRecord:
             'stamp': self.stamp_ns / 1e9,
             'mode': self.mode,
             'latency_ms': _round(self.latency_ms),
+            'sync_wait_ms': _round(self.sync_wait_ms),
             'depth_valid_ratio': _round(self.depth_ratio),
             'miou': _round(self.miou),
             'pixel_acc': _round(self.pixel_acc),
@@ -178,6 +180,7 @@ class ReplayResult:
         frames = self.frames
         with_output = [f for f in frames if f.mode is not None]
         latencies = [f.latency_ms for f in with_output if f.latency_ms is not None]
+        waits = [f.sync_wait_ms for f in with_output if f.sync_wait_ms is not None]
         modes = sorted({f.mode for f in with_output})
         all_conf = self.confusion.get('all')
         fallback = self.confusion.get(FALLBACK_KEY)
@@ -214,6 +217,11 @@ class ReplayResult:
                 'p95': _round(percentile(latencies, 95), 3),
                 'max': _round(max(latencies) if latencies else None, 3),
                 'mean': _round(float(np.mean(latencies)) if latencies else None, 3),
+            },
+            'sync_wait_ms': {
+                'p50': _round(percentile(waits, 50), 3),
+                'p95': _round(percentile(waits, 95), 3),
+                'max': _round(max(waits) if waits else None, 3),
             },
             'latency_ms_by_mode': {
                 m: {

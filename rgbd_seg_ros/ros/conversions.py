@@ -120,6 +120,29 @@ def image_to_depth_m(
     return depth_to_metres(image_to_numpy(msg), msg.encoding, depth_scale)
 
 
+def checked_view(msg: Image, allowed: tuple[str, ...], role: str) -> np.ndarray:
+    """
+    Validate ``msg`` for ``role`` (its encoding is one of ``allowed``, sizes consistent) and
+    return ``image_to_numpy``'s view; cheap enough for a subscription callback.
+    """
+    if msg.encoding not in allowed:
+        raise ImageConversionError(
+            f'{role} input has encoding {msg.encoding!r}; expected one of {allowed}'
+        )
+    return image_to_numpy(msg)
+
+
+def depth_valid_ratio(msg: Image, stride: int = 4) -> float:
+    """
+    Fraction of valid pixels of a depth Image, on every ``stride``-th row and column (the
+    callback-time health check; ``image_to_depth_m`` converts the frames that are used).
+    """
+    raw = checked_view(msg, DEPTH_ENCODINGS, 'depth')
+    sample = raw[::stride, ::stride]
+    valid = (np.isfinite(sample) & (sample > 0)) if raw.dtype.kind == 'f' else (sample > 0)
+    return float(np.count_nonzero(valid)) / valid.size
+
+
 def image_to_labels(msg: Image) -> np.ndarray:
     """Label Image (mono8/8UC1/mono16/16UC1) -> uint8 or uint16 ``[H, W]`` class ids."""
     if msg.encoding not in LABEL_ENCODINGS:

@@ -65,17 +65,30 @@ class PipelineMonitor:
         self.frames_by_mode: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.errors = 0
+        self.outputs_total = 0
+        self.busy_s: Counter[str] = Counter()  # total seconds: worker, inference, callbacks
 
     def observe_input(self, topic: str, stamp: float, now: float) -> None:
         """A message of ``topic`` stamped ``stamp`` arrived at ``now``."""
         self.inputs.setdefault(topic, _Stream(self.window)).observe(stamp, now)
 
-    def observe_output(self, mode: str, now: float, latency: float, processing: float) -> None:
-        """A label image was published at ``now``: stamp-to-publish and inference times."""
+    def observe_output(self, mode: str, now: float, latency: float, processing: float,
+                       worker: float = 0.0) -> None:
+        """
+        A label image was published at ``now``: stamp-to-publish latency, inference time and the
+        worker's whole time for the frame (inference, conversions, publishing), seconds.
+        """
         self.outputs.append(now)
         self.latency.append(latency)
         self.processing.append(processing)
         self.frames_by_mode[mode] += 1
+        self.outputs_total += 1
+        self.busy_s['inference'] += processing
+        self.busy_s['worker'] += worker
+
+    def observe_callback(self, seconds: float) -> None:
+        """Time spent in an input callback (conversion, checks, enqueueing)."""
+        self.busy_s['callbacks'] += seconds
 
     def reject(self, topic: str) -> None:
         """A malformed message of ``topic`` was dropped."""
@@ -106,6 +119,11 @@ class PipelineMonitor:
                 p50, p95 = np.percentile(values, [50, 95])
                 out[f'{name} p50 (ms)'] = round(float(p50) * 1e3, 1)
                 out[f'{name} p95 (ms)'] = round(float(p95) * 1e3, 1)
+        if self.outputs_total:
+            per_output = (self.busy_s['worker'] + self.busy_s['callbacks']) / self.outputs_total
+            out['node time per output (ms)'] = round(per_output * 1e3, 2)
+            out['inference mean (ms)'] = round(
+                self.busy_s['inference'] / self.outputs_total * 1e3, 2)
         for mode, n in sorted(self.frames_by_mode.items()):
             out[f'frames {mode}'] = n
         for topic, n in sorted(self.rejected.items()):

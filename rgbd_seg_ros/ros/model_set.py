@@ -90,6 +90,11 @@ class ModelSet:
         """Available modes."""
         return tuple(m for m in ('rgbd', 'rgb', 'depth') if m in self.segmenters)
 
+    def warmup(self) -> None:
+        """One forward pass per model at its checkpoint size (allocations happen here)."""
+        for seg in self.segmenters.values():
+            seg.warmup(1)
+
     def for_mode(self, mode: str) -> Any:
         """The segmenter of ``mode`` (the RGB one when ``mode`` has no model)."""
         return self.segmenters.get(mode, self.segmenters['rgb'])

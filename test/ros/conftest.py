@@ -5,14 +5,12 @@
 from pathlib import Path
 
 import pytest
-
-# Small enough for 2 CPU cores: the simulated camera renders 80x64, the models run at 64x80.
-CAMERA_WIDTH, CAMERA_HEIGHT = 80, 64
+from ros_test_helpers import CAMERA_HEIGHT, CAMERA_WIDTH
 
 
 def _save(path: Path, labels, **model_kwargs) -> Path:
     from rgbd_seg_ros.core.checkpoint import save_checkpoint
-    from rgbd_seg_ros.core.models import create_model, ModelConfig
+    from rgbd_seg_ros.core.models import ModelConfig, create_model
 
     cfg = ModelConfig(backbone='resnet18', num_classes=labels.num_classes, decoder='light',
                       embed_dim=32, **model_kwargs)

@@ -11,7 +11,9 @@ from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.ros.conversions import (
     ImageConversionError,
     camera_info_to_intrinsics,
+    checked_view,
     depth_m_to_image,
+    depth_valid_ratio,
     image_to_depth_m,
     image_to_labels,
     image_to_numpy,
@@ -220,3 +222,26 @@ def test_intrinsics_round_trip_through_camera_info():
     assert msg.header.frame_id == 'cam' and list(msg.p)[3] == 0.0
     assert camera_info_to_intrinsics(msg) == intr
     assert camera_info_to_intrinsics(msg, use_projection=False) == intr
+
+
+def test_depth_valid_ratio_on_a_strided_grid():
+    mm = np.zeros((8, 8), np.uint16)
+    mm[:, 4:] = 1500  # right half valid: sampled columns 0 and 4 -> half
+    assert depth_valid_ratio(raw_message(mm, '16UC1', pad=2), stride=4) == 0.5
+    assert depth_valid_ratio(raw_message(mm, '16UC1'), stride=1) == 0.5
+    metres = np.full((4, 4), np.nan, np.float32)
+    metres[0, 0], metres[2, 2], metres[0, 2] = 1.0, np.inf, -1.0
+    assert depth_valid_ratio(raw_message(metres, '32FC1', big=True), stride=2) == 0.25
+    with pytest.raises(ImageConversionError, match='depth input has encoding'):
+        depth_valid_ratio(raw_message(SAMPLES['rgb8'], 'rgb8'))
+
+
+def test_checked_view_validates_role_and_size():
+    view = checked_view(raw_message(SAMPLES['bgr8'], 'bgr8'), ('rgb8', 'bgr8'), 'rgb')
+    np.testing.assert_array_equal(view, SAMPLES['bgr8'])  # raw channel order, no conversion
+    with pytest.raises(ImageConversionError, match="rgb input has encoding '16UC1'"):
+        checked_view(raw_message(SAMPLES['16UC1'], '16UC1'), ('rgb8',), 'rgb')
+    short = raw_message(SAMPLES['rgb8'], 'rgb8')
+    short.data = bytes(10)
+    with pytest.raises(ImageConversionError, match='expected step'):
+        checked_view(short, ('rgb8',), 'rgb')

@@ -6,11 +6,11 @@ from pathlib import Path
 import subprocess
 import sys
 
-from dds_peer import HEIGHT, pattern, WIDTH
+from dds_peer import HEIGHT, WIDTH, pattern
 import numpy as np
 import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from ros_test_helpers import ros_env, RosTestContext
+from ros_test_helpers import RosTestContext, ros_env
 from sensor_msgs.msg import Image
 
 from rgbd_seg_ros.ros.conversions import image_to_rgb

@@ -34,7 +34,7 @@ def load_teacher(path: str, method: str) -> nn.Module:
 
     if not path:
         raise ValueError(
-            f"method {method!r} needs a teacher checkpoint: add --set distill.teacher=PATH "
+            f'method {method!r} needs a teacher checkpoint: add --set distill.teacher=PATH '
             '(a model.safetensors written by an earlier training run)'
         )
     model, _ = load_checkpoint(path, 'cpu')

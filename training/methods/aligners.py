@@ -18,7 +18,7 @@ bilinearly to the teacher's ``(H, W)``.
 from __future__ import annotations
 
 import torch
-from torch import nn, Tensor
+from torch import Tensor, nn
 import torch.nn.functional as F
 
 KNOWN_ALIGNERS = ('conv1x1', 'masked')

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 import logging
 
 import torch
-from torch import nn, Tensor
+from torch import Tensor, nn
 
-from rgbd_seg_ros.core.preprocess import build_inputs
+from rgbd_seg_ros.core.preprocess import Normalization, build_inputs, normalize_image
 
 LOG = logging.getLogger(__name__)
 
@@ -69,10 +69,16 @@ def make_inputs(
 
     ``depth_key``/``k_key`` pick the depth map and intrinsics (CroDiNo-KD's decoupled depth
     branch uses ``depth_m`` with ``depth_K``).
+    A cached HHA image in the batch (``data.hha_cache``) is normalised instead of recomputed.
     """
-    return build_inputs(
-        batch['rgb'], batch[depth_key], batch[k_key], tuple(modalities), valid=batch.get('valid')
-    )
+    modalities = tuple(modalities)
+    cached = 'hha' in modalities and 'hha' in batch
+    computed = tuple(m for m in modalities if not (cached and m == 'hha'))
+    inputs = build_inputs(batch['rgb'], batch.get(depth_key), batch.get(k_key), computed,
+                          valid=batch.get('valid'))
+    if cached:
+        inputs['hha'] = normalize_image(batch['hha'], Normalization())
+    return inputs
 
 
 def weighted(parts: dict[str, Tensor], weights: dict[str, float]) -> dict[str, Tensor]:

@@ -20,14 +20,14 @@ computation):
 from __future__ import annotations
 
 import torch
-from torch import nn, Tensor
+from torch import Tensor, nn
 import torch.nn.functional as F
 
 from rgbd_seg_ros.core.labels import IGNORE_INDEX
 from training.config import DistillConfig
 from training.losses import kl_distillation, segmentation_ce, stage_feature_loss
-from training.methods.aligners import create_aligner, MaskedGenerator
-from training.methods.base import check_same_classes, freeze, make_inputs, Task, weighted
+from training.methods.aligners import MaskedGenerator, create_aligner
+from training.methods.base import Task, check_same_classes, freeze, make_inputs, weighted
 from training.methods.primkd import resolve_selection, resolve_stages
 
 

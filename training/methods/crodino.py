@@ -34,11 +34,11 @@ RECONSTRUCTION (the paper's details were not available; every choice is a ``crod
 from __future__ import annotations
 
 import torch
-from torch import nn, Tensor
+from torch import Tensor, nn
 
 from training.config import CrodinoConfig
 from training.losses import info_nce, orthogonality, pooled_cosine, segmentation_ce
-from training.methods.base import make_inputs, pool, Task, weighted
+from training.methods.base import Task, make_inputs, pool, weighted
 
 
 def split_parts(feature: Tensor) -> tuple[Tensor, Tensor]:

@@ -19,13 +19,13 @@ A weight of 0 removes its term, and the teacher is not run when no term needs it
 from __future__ import annotations
 
 import torch
-from torch import nn, Tensor
+from torch import Tensor, nn
 
 from rgbd_seg_ros.core.labels import IGNORE_INDEX
 from training.config import DistillConfig
 from training.losses import kl_distillation, segmentation_ce, stage_feature_loss
 from training.methods.aligners import create_aligner
-from training.methods.base import check_same_classes, freeze, make_inputs, Task, weighted
+from training.methods.base import Task, check_same_classes, freeze, make_inputs, weighted
 
 
 def resolve_stages(stages: tuple[int, ...], num_stages: int, field: str) -> list[int]:

@@ -4,10 +4,10 @@
 
 from __future__ import annotations
 
-from torch import nn, Tensor
+from torch import Tensor, nn
 
 from training.losses import segmentation_ce
-from training.methods.base import make_inputs, Task
+from training.methods.base import Task, make_inputs
 
 
 class SupervisedTask(Task):

@@ -1,0 +1,308 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+segmentation_node over real DDS: camera_sim_node (640x480 RGB-D, 30 Hz) -> node -> probe.
+
+Reports latency (input stamp -> label publish, from the node and as seen by a subscriber)
+p50/p95/p99, output rate, drop rate, node CPU and memory over time, per mode (the simulated depth
+stops for the middle third of the run), and the node overhead: node time per output frame
+(callbacks + worker) / bare ``Segmenter.predict`` time on the same frames measured in this
+process before the nodes start. Prints a table and writes JSON.
+
+    .venv/bin/python bench/node.py                                   # 60 s at 30 Hz, VGA
+    .venv/bin/python bench/node.py --duration 15 --rate 15 --json bench/results/node_short.json
+
+Without --fusion-model/--rgb-model it benchmarks random resnet18 + light-decoder checkpoints
+(network input --input-size), i.e. the node's cost around a small model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def _set_env(threads: int) -> None:
+    """DDS on shared memory only, a private domain, no model hub; before rclpy is imported."""
+    os.environ['HF_HUB_OFFLINE'] = '1'
+    os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config/fastdds/local_shm.xml')
+    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    os.environ.setdefault('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
+    os.environ['ROS_DOMAIN_ID'] = str(random.randint(201, 230))
+    os.environ['OMP_NUM_THREADS'] = str(threads)
+    os.environ['PYTHONPATH'] = str(REPO) + os.pathsep + os.environ.get('PYTHONPATH', '')
+
+
+def _make_checkpoints(folder: Path, input_size: tuple[int, int]) -> dict[str, str]:
+    from rgbd_seg_ros.core.checkpoint import save_checkpoint
+    from rgbd_seg_ros.core.models import ModelConfig, create_model
+    from rgbd_seg_ros.sim import SYNTHETIC_LABELS
+
+    paths = {}
+    for name, extra in (('fusion', {'arch': 'fusion', 'fusion': 'se_add'}), ('rgb', {})):
+        cfg = ModelConfig(backbone='resnet18', num_classes=SYNTHETIC_LABELS.num_classes,
+                          decoder='light', embed_dim=64, **extra)
+        meta = {'labels': SYNTHETIC_LABELS, 'input_size': input_size,
+                'provenance': {'method': 'random init (bench/node.py)'}}
+        paths[name] = str(save_checkpoint(folder / f'{name}.safetensors', create_model(cfg),
+                                          meta))
+    return paths
+
+
+def _bare_predict_ms(models: dict[str, str], frames: list, repeats: int) -> dict[str, float]:
+    """Mean ``Segmenter.predict`` time per frame (ms) of each model on ``frames``."""
+    import numpy as np
+
+    from rgbd_seg_ros.core.inference import Segmenter
+
+    out = {}
+    for mode, path in models.items():
+        seg = Segmenter.from_checkpoint(path)
+        seg.predict(frames[0].rgb, frames[0].depth_m, frames[0].intrinsics)
+        times = []
+        for _ in range(repeats):
+            for f in frames:
+                t0 = time.perf_counter()
+                seg.predict(f.rgb, f.depth_m, f.intrinsics)
+                times.append(time.perf_counter() - t0)
+        out[mode] = float(np.mean(times) * 1e3)
+    return out
+
+
+def _proc_sample(pid: int) -> tuple[float, float]:
+    """(CPU seconds used so far, resident memory MiB) of process ``pid`` from /proc."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    with open(f'/proc/{pid}/status') as f:
+        rss_kib = next(int(line.split()[1]) for line in f if line.startswith('VmRSS'))
+    return cpu_s, rss_kib / 1024.0
+
+
+def _write_params(path: Path, params: dict) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump({'/**': {'ros__parameters': params}}))
+    return path
+
+
+def _start(module: str, params: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, '-m', module, '--ros-args', '--params-file', str(params)],
+        cwd=REPO, stdout=open(log, 'w'), stderr=subprocess.STDOUT,  # noqa: SIM115
+        start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    import numpy as np
+
+    if not values:
+        return {'p50': float('nan'), 'p95': float('nan'), 'p99': float('nan'), 'n': 0}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {'p50': float(p50), 'p95': float(p95), 'p99': float(p99), 'n': len(values)}
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Start the nodes, measure, stop them; returns the result dict."""
+    _set_env(args.threads)
+    import numpy as np
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import CameraInfo, Image
+    from std_msgs.msg import String
+
+    from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
+    from rgbd_seg_ros.sim import SyntheticSequence
+
+    work = Path(tempfile.mkdtemp(prefix='bench_node_'))
+    input_size = tuple(int(v) for v in args.input_size.split('x'))
+    models = ({'fusion': args.fusion_model, 'rgb': args.rgb_model} if args.rgb_model
+              else _make_checkpoints(work, input_size))
+    print(f'rendering {args.precompute} frames {args.width}x{args.height} ...', flush=True)
+    seq = SyntheticSequence(args.seed, args.width, args.height)
+    frames = [seq.frame(i, i / args.rate) for i in range(min(args.precompute, 4))]
+    bare_ms = _bare_predict_ms({('rgbd' if k == 'fusion' else k): v for k, v in models.items()},
+                               frames, repeats=3)
+    print(f'bare Segmenter.predict: {bare_ms}', flush=True)
+
+    stop_start, stop_end = args.duration / 3.0, 2.0 * args.duration / 3.0
+    node_params = _write_params(work / 'node.yaml', {
+        'fusion_model': models['fusion'], 'rgb_model': models['rgb'],
+        'diagnostics_period': 1.0, 'sync_slop': 0.01})
+    cam_params = _write_params(work / 'camera.yaml', {
+        'rate': float(args.rate), 'width': args.width, 'height': args.height,
+        'seed': args.seed, 'precompute_frames': args.precompute, 'publish_ground_truth': False,
+        'depth_stop_start': args.warmup + stop_start, 'depth_stop_end': args.warmup + stop_end})
+
+    rclpy.init()
+    probe = rclpy.create_node('bench_probe')
+    executor = SingleThreadedExecutor()
+    executor.add_node(probe)
+    labels, infos, modes, diag = [], [], [], {}
+
+    def on_label(msg):
+        labels.append((time.monotonic(), probe.get_clock().now().nanoseconds * 1e-9,
+                       msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9))
+    probe.create_subscription(Image, 'segmentation/labels', on_label, qos_profile('reliable', 10))
+    probe.create_subscription(CameraInfo, 'rgb/camera_info', lambda m: infos.append(
+        (time.monotonic(), m.header.stamp.sec + m.header.stamp.nanosec * 1e-9)),
+        qos_profile('sensor_data', 10))
+    probe.create_subscription(String, 'segmentation/mode',
+                              lambda m: modes.append((time.monotonic(), m.data)), latched_qos())
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    def on_diag(msg):
+        for status in msg.status:
+            if status.name.endswith(': segmentation'):
+                diag.update({kv.key: kv.value for kv in status.values})
+    probe.create_subscription(DiagnosticArray, '/diagnostics', on_diag, 10)
+
+    node = _start('rgbd_seg_ros.nodes.segmentation_node', node_params, work / 'node.log')
+    camera = None
+    samples = []
+    try:
+        deadline = time.monotonic() + 180
+        while not modes and node.poll() is None and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.1)
+        if not modes:
+            raise RuntimeError('node did not start:\n' + (work / 'node.log').read_text())
+        camera = _start('rgbd_seg_ros.nodes.camera_sim_node', cam_params, work / 'camera.log')
+        while not infos and time.monotonic() < deadline + 120:
+            executor.spin_once(timeout_sec=0.1)
+        t_start = time.monotonic()
+        measure_from = t_start + args.warmup
+        t_end = measure_from + args.duration
+        next_sample = t_start
+        while time.monotonic() < t_end + 1.5:
+            executor.spin_once(timeout_sec=0.02)
+            if time.monotonic() >= next_sample:
+                cpu_s, rss = _proc_sample(node.pid)
+                samples.append((time.monotonic(), cpu_s, rss, modes[-1][1]))
+                next_sample += 1.0
+        diag_final = dict(diag)
+    finally:
+        if camera is not None:
+            _stop(camera)
+        _stop(node)
+        executor.shutdown()
+        probe.destroy_node()
+        rclpy.try_shutdown()
+
+    def mode_at(t: float) -> str:
+        current = modes[0][1]
+        for tm, m in modes:
+            if tm <= t:
+                current = m
+        return current
+
+    window = [(arr, now, st) for arr, now, st in labels if measure_from <= arr < t_end]
+    inputs = [(arr, st) for arr, st in infos if measure_from <= arr < t_end]
+    per_mode = {}
+    for mode in ('rgbd', 'rgb'):
+        sel = [(arr, now, st) for arr, now, st in window if mode_at(arr) == mode]
+        ins = [arr for arr, _ in inputs if mode_at(arr) == mode]
+        span = sum(1.0 for _ in ins) / args.rate if ins else 0.0
+        lat = [(now - st) * 1e3 for _, now, st in sel]
+        cpu = [(b[1] - a[1]) / (b[0] - a[0]) * 100.0 for a, b in zip(samples, samples[1:])
+               if measure_from <= a[0] < t_end and a[3] == mode and b[3] == mode]
+        per_mode[mode] = {
+            'input_frames': len(ins), 'output_frames': len(sel),
+            'output_rate_hz': len(sel) / span if span else 0.0,
+            'drop_rate': 1.0 - len(sel) / len(ins) if ins else float('nan'),
+            'latency_subscriber_ms': _percentiles(lat),
+            'node_cpu_percent_mean': float(np.mean(cpu)) if cpu else float('nan'),
+        }
+    node_time_ms = float(diag_final.get('node time per output (ms)', 'nan'))
+    inference_ms = float(diag_final.get('inference mean (ms)', 'nan'))
+    bare_mean = float(np.mean(list(bare_ms.values())))
+    frames_by_mode = {m: int(diag_final.get(f'frames {m}', 0)) for m in ('rgbd', 'rgb')}
+    total = sum(frames_by_mode.values()) or 1
+    bare_weighted = sum(bare_ms.get(m, bare_mean) * n for m, n in frames_by_mode.items()) / total
+    return {
+        'config': {k: v for k, v in vars(args).items() if k != 'json'},
+        'bare_predict_ms': bare_ms,
+        'node_time_per_output_ms': node_time_ms,
+        'node_inference_mean_ms': inference_ms,
+        'node_overhead_vs_bare': node_time_ms / bare_weighted,
+        'node_overhead_vs_own_inference': node_time_ms / inference_ms,
+        'node_latency_ms': {'p50': float(diag_final.get('latency p50 (ms)', 'nan')),
+                            'p95': float(diag_final.get('latency p95 (ms)', 'nan'))},
+        'per_mode': per_mode,
+        'dropped_worker_busy': int(diag_final.get('dropped (worker busy)', 0)),
+        'mode_switches': [(round(t - t_start, 3), m) for t, m in modes if t >= t_start],
+        'timeline': [{'t': round(t - t_start, 2), 'cpu_s': c, 'rss_mib': r, 'mode': m}
+                     for t, c, r, m in samples],
+        'memory_mib': {'start': samples[0][2] if samples else float('nan'),
+                       'max': max((s[2] for s in samples), default=float('nan'))},
+        'diagnostics': diag_final,
+    }
+
+
+def print_table(result: dict) -> None:
+    """Human-readable summary."""
+    cfg = result['config']
+    print(f"\nsegmentation_node, {cfg['width']}x{cfg['height']} at {cfg['rate']} Hz, "
+          f"{cfg['duration']} s (depth stopped for the middle third), "
+          f"OMP_NUM_THREADS={cfg['threads']}")
+    print(f"{'mode':6} {'in':>5} {'out':>5} {'out Hz':>7} {'drop':>6} {'lat p50':>8} "
+          f"{'p95':>7} {'p99':>7} {'CPU %':>6}")
+    for mode, r in result['per_mode'].items():
+        lat = r['latency_subscriber_ms']
+        print(f"{mode:6} {r['input_frames']:5d} {r['output_frames']:5d} "
+              f"{r['output_rate_hz']:7.1f} {r['drop_rate']:6.1%} {lat['p50']:8.1f} "
+              f"{lat['p95']:7.1f} {lat['p99']:7.1f} {r['node_cpu_percent_mean']:6.0f}")
+    print(f"bare predict ms {result['bare_predict_ms']}; node time per output "
+          f"{result['node_time_per_output_ms']:.1f} ms (inference in node "
+          f"{result['node_inference_mean_ms']:.1f} ms)")
+    print(f"node overhead: {result['node_overhead_vs_bare']:.3f} x bare predict, "
+          f"{result['node_overhead_vs_own_inference']:.3f} x its own inference; "
+          f"memory {result['memory_mib']['start']:.0f} -> {result['memory_mib']['max']:.0f} MiB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--width', type=int, default=640)
+    parser.add_argument('--height', type=int, default=480)
+    parser.add_argument('--rate', type=float, default=30.0, help='camera rate, Hz')
+    parser.add_argument('--duration', type=float, default=60.0, help='measured seconds')
+    parser.add_argument('--warmup', type=float, default=3.0, help='unmeasured seconds first')
+    parser.add_argument('--precompute', type=int, default=8, help='camera frames to loop')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--threads', type=int, default=1, help='OMP threads of the node')
+    parser.add_argument('--input-size', default='240x320', help='network HxW of the models')
+    parser.add_argument('--fusion-model', default='', help='checkpoint (default: random)')
+    parser.add_argument('--rgb-model', default='', help='checkpoint (default: random)')
+    parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'node.json'))
+    args = parser.parse_args(argv)
+    result = run(args)
+    print_table(result)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=2))
+    print(f'wrote {args.json}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,228 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+segmentation_node end to end over Fast DDS: camera_sim_node -> node -> this test's subscriber,
+each in its own process, tiny random models at 64x80 and a 10 Hz camera.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+import pytest
+from ros_test_helpers import (
+    CAMERA_HEIGHT,
+    CAMERA_WIDTH,
+    REPO,
+    RosTestContext,
+    stamp_key,
+    start_module,
+    stop_process,
+    write_params,
+)
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import String
+
+from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
+
+pytestmark = pytest.mark.ros
+NODE = 'rgbd_seg_ros.nodes.segmentation_node'
+CAMERA = 'rgbd_seg_ros.nodes.camera_sim_node'
+RATE = 10.0
+PERIOD = 1.0 / RATE
+FRAME_ID = 'camera_color_optical_frame'
+# Scheduling and delivery slack on a loaded 2-core machine, seconds.
+SLACK = 0.3
+
+
+@dataclass
+class Probe:
+    """What the test process sees, with monotonic arrival times."""
+
+    rgb: list = field(default_factory=list)
+    depth_times: list = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    modes: list = field(default_factory=list)  # (arrival, mode)
+    diagnostics: dict = field(default_factory=dict)
+
+
+def attach_probe(node) -> Probe:
+    probe = Probe()
+    sensor = qos_profile('sensor_data', 10)
+    node.create_subscription(Image, 'rgb/image_rect_color', probe.rgb.append, sensor)
+    node.create_subscription(Image, 'depth_registered/image_rect',
+                             lambda m: probe.depth_times.append(time.monotonic()), sensor)
+    node.create_subscription(Image, 'segmentation/labels', probe.labels.append,
+                             qos_profile('reliable', 10))
+    node.create_subscription(String, 'segmentation/mode',
+                             lambda m: probe.modes.append((time.monotonic(), m.data)),
+                             latched_qos())
+
+    def on_diag(msg):
+        for status in msg.status:
+            if status.name.endswith(': segmentation'):
+                probe.diagnostics = {kv.key: kv.value for kv in status.values}
+    node.create_subscription(DiagnosticArray, '/diagnostics', on_diag, 10)
+    return probe
+
+
+def node_params(tmp_path, checkpoints, **extra):
+    params = {'fusion_model': str(checkpoints['fusion']), 'rgb_model': str(checkpoints['rgb']),
+              'depth_timeout': 0.3, 'recover_frames': 3, 'sync_slop': 0.02,
+              'diagnostics_period': 0.5, **extra}
+    # The shipped YAML first, the test's values on top: the YAML must be loadable as is.
+    return [REPO / 'config' / 'segment.yaml', write_params(tmp_path / 'node.yaml', params)]
+
+
+def camera_params(tmp_path, **extra):
+    params = {'rate': RATE, 'width': CAMERA_WIDTH, 'height': CAMERA_HEIGHT,
+              'publish_ground_truth': False, **extra}
+    return [write_params(tmp_path / 'camera.yaml', params)]
+
+
+def wait_node_ready(ros, probe, node_proc, log):
+    """The node publishes its mode (latched) once models are loaded and topics exist."""
+    ok = ros.spin_until(lambda: probe.modes or node_proc.poll() is not None, timeout=90.0)
+    assert ok and node_proc.poll() is None, log.read_text()
+
+
+def check_labels_match_rgb(probe: Probe) -> None:
+    """Labels carry an RGB frame's stamp and frame_id, at the input size."""
+    rgb_stamps = {stamp_key(m.header.stamp) for m in probe.rgb}
+    assert probe.labels, 'no label image arrived'
+    for msg in probe.labels:
+        assert stamp_key(msg.header.stamp) in rgb_stamps
+        assert msg.header.frame_id == FRAME_ID
+        assert (msg.height, msg.width, msg.encoding) == (CAMERA_HEIGHT, CAMERA_WIDTH, 'mono8')
+
+
+def missing_outputs(probe: Probe) -> int:
+    """RGB frames (after the first output, before the last second) without a label image."""
+    label_stamps = sorted(stamp_key(m.header.stamp) for m in probe.labels)
+    first = label_stamps[0]
+    last_rgb = max(stamp_key(m.header.stamp) for m in probe.rgb)
+    horizon = (last_rgb[0] - 1, last_rgb[1])
+    expected = {stamp_key(m.header.stamp) for m in probe.rgb
+                if first <= stamp_key(m.header.stamp) <= horizon}
+    return len(expected - set(label_stamps))
+
+
+def test_depth_dropout_switches_mode_and_every_frame_gets_labels(tmp_path, ros_domain_id,
+                                                                  tiny_checkpoints):
+    node_log, cam_log = tmp_path / 'node.log', tmp_path / 'camera.log'
+    with RosTestContext(ros_domain_id) as ros:
+        probe = attach_probe(ros.node)
+        node = start_module(NODE, ros_domain_id, node_params(tmp_path, tiny_checkpoints),
+                            node_log)
+        camera = None
+        try:
+            wait_node_ready(ros, probe, node, node_log)
+            camera = start_module(CAMERA, ros_domain_id, camera_params(
+                tmp_path, qos='sensor_data', depth_stop_start=2.5, depth_stop_end=4.5), cam_log)
+            assert ros.spin_until(lambda: len(probe.rgb) > 0, 60.0), cam_log.read_text()
+            started = time.monotonic()
+            ros.spin_until(lambda: time.monotonic() - started > 6.5, 10.0)
+            ros.spin_for(2 * 0.5)  # one more diagnostics period after the last frames
+        finally:
+            if camera is not None:
+                stop_process(camera)
+            node_rc = stop_process(node)
+    log = node_log.read_text()
+    assert node_rc == 0, log
+    check_labels_match_rgb(probe)
+    drops = int(probe.diagnostics.get('dropped (worker busy)', 0))
+    assert missing_outputs(probe) <= drops, log
+
+    # The outage as the test saw it: the longest gap between depth frames.
+    gaps = [(b - a, a, b) for a, b in zip(probe.depth_times, probe.depth_times[1:])]
+    gap, last_before, first_after = max(gaps)
+    assert 1.5 < gap < 2.5
+    switches = [(t, mode) for t, mode in probe.modes if t > probe.depth_times[0]]
+    to_rgb = [t for t, mode in switches if mode == 'rgb' and last_before < t < first_after]
+    back = [t for t, mode in switches if mode == 'rgbd' and t > first_after]
+    assert to_rgb, (switches, log)
+    assert to_rgb[0] - last_before <= 0.3 + PERIOD + SLACK, log
+    assert back, (switches, log)
+    assert back[0] - first_after <= (3 - 1) * PERIOD + SLACK, log
+    assert switches[-1][1] == 'rgbd'
+    assert int(probe.diagnostics['frames rgb']) > 0 and int(probe.diagnostics['frames rgbd']) > 0
+
+
+def _malformed_images():
+    def image(encoding, height, width, step, size, sec):
+        msg = Image(height=height, width=width, encoding=encoding, step=step)
+        msg.header.stamp.sec, msg.header.frame_id = sec, FRAME_ID
+        msg.data = bytes(size)
+        return msg
+    rgb = [image('rgb8', 64, 80, 240, 240 * 64 - 1, 1),  # data one byte short
+           image('yuv422', 64, 80, 160, 160 * 64, 2),  # unknown encoding
+           image('rgb8', 0, 0, 0, 0, 3)]  # zero size
+    depth = [image('16UC1', 64, 80, 100, 100 * 64, 4)]  # step < width * 2
+    return rgb, depth
+
+
+def test_reliable_camera_and_malformed_input_leave_the_node_running(tmp_path, ros_domain_id,
+                                                                     tiny_checkpoints):
+    node_log, cam_log = tmp_path / 'node.log', tmp_path / 'camera.log'
+    with RosTestContext(ros_domain_id) as ros:
+        probe = attach_probe(ros.node)
+        qos = qos_profile('reliable', 10)
+        bad_rgb_pub = ros.node.create_publisher(Image, 'rgb/image_rect_color', qos)
+        bad_depth_pub = ros.node.create_publisher(Image, 'depth_registered/image_rect', qos)
+        bad_info_pub = ros.node.create_publisher(CameraInfo, 'rgb/camera_info', qos)
+        node = start_module(NODE, ros_domain_id, node_params(tmp_path, tiny_checkpoints),
+                            node_log)
+        camera = None
+        try:
+            wait_node_ready(ros, probe, node, node_log)
+            camera = start_module(CAMERA, ros_domain_id, camera_params(tmp_path, qos='reliable'),
+                                  cam_log)
+            assert ros.spin_until(lambda: len(probe.labels) >= 5, 60.0), node_log.read_text()
+            assert ros.spin_until(lambda: all(p.get_subscription_count() >= 1 for p in (
+                bad_rgb_pub, bad_depth_pub, bad_info_pub)), 10.0)
+            rgb, depth = _malformed_images()
+            for _ in range(2):
+                for msg in rgb:
+                    bad_rgb_pub.publish(msg)
+                for msg in depth:
+                    bad_depth_pub.publish(msg)
+                bad_info_pub.publish(CameraInfo(width=80, height=64))  # uncalibrated: K = 0
+                ros.spin_for(0.1)
+            after_burst = len(probe.labels)
+            assert ros.spin_until(lambda: len(probe.labels) >= after_burst + 10, 30.0)
+            ros.spin_for(1.2)  # a diagnostics message after the burst
+            assert node.poll() is None
+        finally:
+            if camera is not None:
+                stop_process(camera)
+            node_rc = stop_process(node)
+    log = node_log.read_text()
+    assert node_rc == 0, log
+    check_labels_match_rgb(probe)  # no output for any malformed frame
+    assert int(probe.diagnostics['rejected rgb']) == 6, probe.diagnostics
+    assert int(probe.diagnostics['rejected depth']) == 2
+    assert int(probe.diagnostics['rejected camera_info']) == 2
+    assert 'dropped malformed rgb message' in log
+    assert int(probe.diagnostics['frames rgbd']) > 0  # the valid frames still ran the fusion
+
+
+@pytest.mark.parametrize('case, match', [
+    ('missing', 'no such checkpoint file'),
+    ('classes', 'class sets differ'),
+])
+def test_bad_configuration_exits_non_zero(tmp_path, ros_domain_id, tiny_checkpoints, case,
+                                          match):
+    rgb = (tmp_path / 'nope.safetensors' if case == 'missing'
+           else tiny_checkpoints['rgb_other_classes'])
+    params = write_params(tmp_path / 'bad.yaml', {
+        'fusion_model': str(tiny_checkpoints['fusion']), 'rgb_model': str(rgb)})
+    log = tmp_path / 'node.log'
+    proc = start_module(NODE, ros_domain_id, [params], log)
+    try:
+        rc = proc.wait(timeout=120.0)
+    finally:
+        stop_process(proc)
+    assert rc == 2
+    assert match in log.read_text()
