@@ -26,10 +26,10 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from rgbd_seg_ros.sim import sample_frame, SyntheticSequence  # noqa: E402
-from rgbd_seg_ros.sim.world import sample_view  # noqa: E402
+from rgbd_seg_ros.sim import SyntheticSequence, sample_frame  # noqa: E402
 from rgbd_seg_ros.sim.render import render  # noqa: E402
-from rgbd_seg_ros.sim.sensor import apply_depth, apply_rgb, SensorConfig  # noqa: E402
+from rgbd_seg_ros.sim.sensor import SensorConfig, apply_depth, apply_rgb  # noqa: E402
+from rgbd_seg_ros.sim.world import sample_view  # noqa: E402
 
 
 def _parse_size(text: str) -> tuple[int, int]:

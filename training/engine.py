@@ -46,6 +46,11 @@ from training.config import OptimConfig, TrainConfig, dump_config, to_dict
 LOG = logging.getLogger(__name__)
 
 EXIT_INTERRUPTED = 130
+# Settings that do not change the training trajectory and may differ on resume.
+RESUME_FREE_KEYS = frozenset({
+    'train.num_workers', 'train.eval_every', 'train.checkpoint_every', 'train.log_every',
+    'train.val_batch_size', 'data.validate',
+})
 _TASK_PREFIX = 'task/'
 _OPTIM_PREFIX = 'optimizer/'
 _RNG_PREFIX = 'rng/'
@@ -505,8 +510,9 @@ class Trainer:
         if not resume:
             raise ValueError(f'{path} holds no resume state (not a last.safetensors)')
         saved_cfg = meta.provenance.get('config')
-        if saved_cfg is not None and saved_cfg != json.loads(json.dumps(to_dict(self.cfg))):
-            diff = _config_diff(saved_cfg, json.loads(json.dumps(to_dict(self.cfg))))
+        diff = [d for d in _config_diff(saved_cfg or {}, json.loads(json.dumps(to_dict(self.cfg))))
+                if d.split(':')[0] not in RESUME_FREE_KEYS]
+        if saved_cfg is not None and diff:
             raise ValueError(
                 f'cannot resume {path}: the configuration changed ({", ".join(diff[:5])}); '
                 'resume with the same config or start a new run directory'

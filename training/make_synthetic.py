@@ -22,7 +22,7 @@ import sys
 
 from tqdm import tqdm
 
-from rgbd_seg_ros.sim import sample_frame, SYNTHETIC_LABELS
+from rgbd_seg_ros.sim import SYNTHETIC_LABELS, sample_frame
 from training.data.files import write_depth_mm, write_intrinsics, write_label, write_rgb
 from training.data.folder import write_classes_yaml
 from training.data.synthetic import KNOWN_SENSORS, sensor_config

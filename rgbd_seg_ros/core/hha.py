@@ -469,12 +469,18 @@ def _gravity_from_normals(normals: torch.Tensor, scratch: _Scratch) -> torch.Ten
     for thresh_deg, iterations in GRAVITY_STAGES:
         cos_t = math.cos(math.radians(thresh_deg))
         sin_t = math.sin(math.radians(thresh_deg))
+        a6_prev = None
         for _ in range(iterations):
             _dot3(n, y.to(torch.float32), sim).abs_()
             # weight +1 for wall-like normals (|n.y| < sin), -1 for floor-like (|n.y| > cos).
-            torch.sub(sim, sin_t, out=wall).sign_().neg_().clamp_min_(0.0)
+            torch.sub(sim, sin_t, out=wall).sign_().clamp_max_(0.0).neg_()
             torch.sub(sim, cos_t, out=floor).sign_().clamp_min_(0.0)
             _reduce(outer, wall.sub_(floor), a6)
+            if a6_prev is not None and torch.equal(a6, a6_prev):
+                # Same sets, same matrix: y is a fixed point, the remaining iterations of the
+                # stage would all return it unchanged (exact, not a tolerance).
+                break
+            a6_prev = a6.clone()
             a = a6.to(torch.float64)[:, tri]  # [B, 3, 3]
             _, vecs = torch.linalg.eigh(a)
             y_new = vecs[:, :, 0]

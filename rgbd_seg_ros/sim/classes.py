@@ -9,11 +9,11 @@ and cross-modal distillation have something measurable to gain from the other mo
 
 | class | look-alike | separable by | why |
 | --- | --- | --- | --- |
-| floor_mat | floor | depth | always the floor's own material, world-anchored, 3-6 cm raised |
-| cabinet (wall-painted) | wall | depth | ~45 % of cabinets carry the wall's material and have no seams |
-| box (picture-wrapped) | picture | depth | ~30 % of boxes are wrapped in a picture of the same room |
-| picture | wall | rgb | flush with the wall: 2 mm proud, below the mm quantisation noise |
-| box vs crate | each other | rgb | identical shape and placement, cardboard vs glossy plastic |
+| floor_mat | floor | depth | always the floor's own world-anchored material, 3-6 cm raised |
+| cabinet | wall | depth | ~45 % carry the wall's material, no handles |
+| box | picture | depth | ~30 % are wrapped in a picture of the same room |
+| picture | wall | rgb | flush: 2 mm proud of the wall, below the depth noise |
+| box, crate | each other | rgb | one shape distribution; cardboard vs glossy plastic |
 | window | wall | rgb | flush glass; depth only shows holes (transparent) |
 
 Everything else (floor, wall, ceiling, table, chair, shelf, door, object) differs in both.

@@ -259,7 +259,7 @@ def texture(mat: Material, u: np.ndarray, v: np.ndarray, un: np.ndarray, vn: np.
     emission = np.zeros(u.shape[0], np.float32)
     kind = mat.kind
     if kind == 'paint':
-        n = _fbm(mat, u / mat.scale_m, v / mat.scale_m)
+        n = _vn(mat, u / mat.scale_m, v / mat.scale_m)
         albedo = mat.color_a[None, :] * (1.0 + mat.noise_amp * (n - 0.5))[:, None]
     elif kind == 'wallpaper':
         coord = u if mat.style == 0 else u + 0.5 * v
@@ -286,7 +286,7 @@ def texture(mat: Material, u: np.ndarray, v: np.ndarray, un: np.ndarray, vn: np.
         gw = 0.006 / s
         grout = (fu < gw) | (fv < gw) | (fu > 1.0 - gw) | (fv > 1.0 - gw)
         albedo[grout] = mat.color_c
-    elif kind == 'wood':
+    elif kind == 'wood' and mat.world_uv:  # floorboards: planks with dark gaps
         w = mat.scale_m
         row = np.floor(v / w)
         plank_len = 12.0 * w
@@ -299,6 +299,9 @@ def texture(mat: Material, u: np.ndarray, v: np.ndarray, un: np.ndarray, vn: np.
         fu = np.mod(u / plank_len + _hash_cells(lat, row, row * 3.0), 1.0)
         gap = (fv < 0.025) | (fu < 0.004)
         albedo[gap] = mat.color_c
+    elif kind == 'wood':  # solid furniture wood: stretched grain, no planks
+        grain = _fbm(mat, u * 1.5, v * 25.0)
+        albedo = _mix(mat.color_a, mat.color_b, np.clip(1.4 * grain - 0.2, 0.0, 1.0))
     elif kind == 'cardboard':
         t = _vn(mat, u * 4.0, v / mat.scale_m * 3.0)
         albedo = _mix(mat.color_a, mat.color_b, t)

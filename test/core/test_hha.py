@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
+import os
 from pathlib import Path
 
 import cv2
@@ -54,20 +55,25 @@ def _collinear_windows(valid: np.ndarray, radius: int) -> np.ndarray:
     """
     Pixels whose (2r+1)^2 window holds fewer than 3 valid points, or only collinear ones.
 
-    Brute force over every window (independent of the implementation's box filters): the
-    points are collinear iff the 2x2 covariance of their pixel offsets is singular.
+    Brute force over the windows (independent of the implementation's box filters): the
+    points are collinear iff the 2x2 covariance of their pixel offsets is singular. Only
+    partly valid windows can be degenerate with r >= 1, so only those are examined.
     """
     k = 2 * radius + 1
-    pad = np.pad(valid.astype(np.int64), radius)
-    win = sliding_window_view(pad, (k, k))  # [H, W, k, k]
+    win = sliding_window_view(np.pad(valid, radius), (k, k))  # [H, W, k, k] view
+    count = win.sum((2, 3), dtype=np.int64)
+    out = count < 3
+    partial = np.nonzero((count >= 3) & (count < k * k))
+    w = win[partial].astype(np.int64)  # [N, k, k]
     off = np.arange(-radius, radius + 1, dtype=np.int64)
     du, dv = off[None, :], off[:, None]
-    n = win.sum((2, 3))
-    su, sv = (win * du).sum((2, 3)), (win * dv).sum((2, 3))
-    suu, svv = (win * du * du).sum((2, 3)), (win * dv * dv).sum((2, 3))
-    suv = (win * du * dv).sum((2, 3))
-    cuu, cvv, cuv = n * suu - su * su, n * svv - sv * sv, n * suv - su * sv
-    return cuu * cvv - cuv * cuv == 0
+    n = count[partial]
+    su, sv = (w * du).sum((1, 2)), (w * dv).sum((1, 2))
+    cuu = n * (w * du * du).sum((1, 2)) - su * su
+    cvv = n * (w * dv * dv).sum((1, 2)) - sv * sv
+    cuv = n * (w * du * dv).sum((1, 2)) - su * sv
+    out[partial] = cuu * cvv - cuv * cuv == 0
+    return out
 
 
 # --------------------------------------------------------------------------- reference fixtures
@@ -193,9 +199,9 @@ def ray_cast(
     wall_z_m: float | None = None,
     box: tuple[float, float, float, float, float] | None = None,
     ceiling_m: float | None = None,
-    width: int = 160,
-    height: int = 120,
-    focal: float = 130.0,
+    width: int = 320,
+    height: int = 240,
+    focal: float = 260.0,
 ) -> Scene:
     """
     Noise-free depth of a floor (world y = camera height, y down), optional wall facing the
@@ -352,14 +358,14 @@ def test_batch_equals_single_images():
     scenes = [ray_cast(**ROOM), ray_cast(camera_height_m=0.6, pitch_deg=8.0, wall_z_m=3.0)]
     depth = torch.from_numpy(np.stack([s.depth_m for s in scenes]))
     mask = depth > 0
-    mask[1, 40:60, 50:90] = False
+    mask[1, 80:120, 100:180] = False
     batch = hha.compute_hha(depth[:, None], [s.cam for s in scenes], mask[:, None])
     for i, s in enumerate(scenes):
         single = hha.compute_hha(depth[i], s.cam, mask[i])
-        torch.testing.assert_close(batch[i:i + 1], single, rtol=0, atol=0)
+        np.testing.assert_array_equal(batch[i:i + 1].numpy(), single.numpy())
     # A [B, 3, 3] K tensor gives the same as CameraIntrinsics.
     K = torch.from_numpy(np.stack([s.cam.K for s in scenes]))  # noqa: N806
-    torch.testing.assert_close(hha.compute_hha(depth, K, mask), batch, rtol=0, atol=0)
+    np.testing.assert_array_equal(hha.compute_hha(depth, K, mask).numpy(), batch.numpy())
 
 
 def test_torch_and_opencv_box_filters_agree_with_brute_force():
@@ -393,7 +399,7 @@ def test_torch_and_opencv_box_filters_agree_with_brute_force():
 def test_surface_normals_of_a_plane():
     scene = ray_cast(camera_height_m=1.3, pitch_deg=30.0, roll_deg=10.0)
     n = hha.surface_normals(scene.depth_m, scene.cam, radius=3)
-    assert n.shape == (1, 3, 120, 160)
+    assert n.shape == (1, 3, 240, 320)
     floor = scene.surface[None] == 0
     dots = (n[0].permute(1, 2, 0).numpy() @ scene.gravity)[floor[0]]
     assert np.abs(dots - 1).max() < 1e-4  # every floor normal = gravity (down, away)
@@ -402,13 +408,13 @@ def test_surface_normals_of_a_plane():
 def test_valid_mask_only_affects_normals():
     scene = ray_cast(**ROOM)
     mask = np.ones_like(scene.depth_m, dtype=bool)
-    mask[30:50, 60:100] = False
+    mask[60:100, 120:200] = False
     full = _hha(scene)
     masked = hha.compute_hha(scene.depth_m, scene.cam, mask)[0].permute(1, 2, 0).numpy()
     np.testing.assert_array_equal(masked[..., 0], full[..., 0])
     assert np.abs(masked[..., 1] - full[..., 1]).max() <= 1
     hole = np.zeros_like(mask)
-    hole[33:47, 63:97] = True  # 7x7 windows entirely inside the masked area: no normal
+    hole[63:97, 123:197] = True  # 7x7 windows entirely inside the masked area: no normal
     assert (masked[..., 2][hole] == 218).all()
 
 
@@ -421,7 +427,8 @@ def test_cuda_matches_cpu(nyu):
     valid = torch.from_numpy(np.stack([nyu['raw'] > 0, nyu['raw'] > 0]))
     cpu = hha.compute_hha(depth, cam, valid)
     prev = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True  # must not matter
+    # TF32 must not matter: no convolution or matrix product here may use it.
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     try:
         gpu = hha.compute_hha(depth.cuda(), cam, valid.cuda())
     finally:
@@ -449,10 +456,10 @@ def test_all_invalid_depth_gives_documented_constant():
 def test_nan_inf_negative_are_missing():
     scene = ray_cast(**ROOM)
     bad = scene.depth_m.copy()
-    bad[20:30, 40:50], bad[20:30, 50:55], bad[20:30, 55:58], bad[20:30, 58:60] = (
+    bad[40:60, 80:100], bad[40:60, 100:110], bad[40:60, 110:116], bad[40:60, 116:120] = (
         np.nan, np.inf, -np.inf, -2.0)
     zero = scene.depth_m.copy()
-    zero[20:30, 40:60] = 0.0
+    zero[40:60, 80:120] = 0.0
     np.testing.assert_array_equal(hha.compute_hha(bad, scene.cam).numpy(),
                                   hha.compute_hha(zero, scene.cam).numpy())
 
@@ -461,7 +468,7 @@ def test_float64_and_tensor_inputs():
     scene = ray_cast(**ROOM)
     a = hha.compute_hha(scene.depth_m, scene.cam)
     b = hha.compute_hha(torch.from_numpy(scene.depth_m.astype(np.float64)), scene.cam)
-    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
     k_one_based = scene.cam.K + np.array([[0, 0, 1.0], [0, 0, 1.0], [0, 0, 0]])
     img = hha.hha_image(scene.depth_m, k_one_based)
     np.testing.assert_array_equal(img, a[0].permute(1, 2, 0).numpy().astype(np.uint8))
@@ -541,3 +548,81 @@ def test_tiny_images_are_defined():
         assert out.shape == (1, 3, *shape) and torch.isfinite(out).all()
         if 1 in shape:  # a single row or column: collinear points, no normal
             assert (out[0, 2] == 218).all()
+
+
+# --------------------------------------------------------------------------- tools
+
+
+def _write_depth_folder(folder: Path, scenes: list[Scene]) -> list[np.ndarray]:
+    folder.mkdir()
+    depths = []
+    for i, scene in enumerate(scenes):
+        mm = np.rint(scene.depth_m * 1000).astype(np.uint16)
+        mm[10:20, 30:60] = 0  # a hole
+        assert cv2.imwrite(str(folder / f'frame_{i}.png'), mm)
+        depths.append(mm.astype(np.float32) * np.float32(1e-3))  # grey level x depth scale
+    return depths
+
+
+def test_prepare_hha_round_trip(tmp_path):
+    from training.prepare_hha import main, prepare_hha
+
+    scenes = [ray_cast(**ROOM), ray_cast(camera_height_m=0.6, pitch_deg=8.0, wall_z_m=3.0)]
+    depths = _write_depth_folder(tmp_path / 'depth', scenes)
+    k_file = tmp_path / 'K.txt'
+    k_one_based = scenes[0].cam.K + np.array([[0, 0, 1.0], [0, 0, 1.0], [0, 0, 0]])
+    np.savetxt(k_file, k_one_based)
+    out = tmp_path / 'hha'
+    assert main(['--depth-dir', str(tmp_path / 'depth'), '--intrinsics', str(k_file),
+                 '--out', str(out), '--one-based', '--device', 'cpu']) == 0
+    for i, depth in enumerate(depths):
+        got = _read_ref(out / f'frame_{i}.png')  # PNG planes R, G, B like the reference
+        np.testing.assert_array_equal(got, hha.hha_image(depth, k_one_based))
+    # Outputs newer than their inputs are skipped; a newer input is recomputed.
+    assert prepare_hha(tmp_path / 'depth', k_file, out, one_based=True, progress=False) == (0, 2)
+    src = tmp_path / 'depth' / 'frame_1.png'
+    later = (out / 'frame_1.png').stat().st_mtime + 10
+    os.utime(src, (later, later))
+    assert prepare_hha(tmp_path / 'depth', k_file, out, one_based=True, progress=False) == (1, 1)
+    # Without --one-based the same file is read as 0-based: a different (shifted) result.
+    out0 = tmp_path / 'hha0'
+    prepare_hha(tmp_path / 'depth', k_file, out0, progress=False)
+    assert not np.array_equal(_read_ref(out0 / 'frame_0.png'), _read_ref(out / 'frame_0.png'))
+
+
+def test_prepare_hha_rejects_bad_input(tmp_path):
+    from training.prepare_hha import prepare_hha
+
+    depth_dir = tmp_path / 'depth'
+    depth_dir.mkdir()
+    k_file = tmp_path / 'K.txt'
+    np.savetxt(k_file, _cam().K)
+    with pytest.raises(ValueError, match='no .png'):
+        prepare_hha(depth_dir, k_file, tmp_path / 'o', progress=False)
+    cv2.imwrite(str(depth_dir / 'a.png'), np.zeros((24, 32), np.uint8))
+    with pytest.raises(ValueError, match='16-bit'):
+        prepare_hha(depth_dir, k_file, tmp_path / 'o', progress=False)
+    (depth_dir / 'a.png').unlink()
+    cv2.imwrite(str(depth_dir / 'a.png'), np.full((24, 32), 1500, np.uint16))
+    cv2.imwrite(str(depth_dir / 'b.png'), np.full((48, 64), 1500, np.uint16))
+    with pytest.raises(ValueError, match='64x48 but earlier images are 32x24'):
+        prepare_hha(depth_dir, k_file, tmp_path / 'o', progress=False)
+    bad_k = tmp_path / 'bad.txt'
+    bad_k.write_text('1 2 3\n')
+    with pytest.raises(ValueError, match='3x3'):
+        prepare_hha(depth_dir, bad_k, tmp_path / 'o', progress=False)
+    with pytest.raises(ValueError, match='depth-scale'):
+        prepare_hha(depth_dir, k_file, tmp_path / 'o', depth_scale=0.0, progress=False)
+    with pytest.raises(ValueError, match='must differ'):
+        prepare_hha(depth_dir, k_file, depth_dir, progress=False)
+
+
+def test_demo_writes_figure(tmp_path, capsys):
+    from rgbd_seg_ros.hha_demo import main
+
+    out = tmp_path / 'demo.png'
+    assert main(['--out', str(out), '--repeats', '1']) == 0
+    fig = cv2.imread(str(out))
+    assert fig is not None and fig.shape[0] > 480 and fig.shape[1] >= 4 * 640
+    text = capsys.readouterr().out
+    assert 'time per frame' in text and '100.00 % identical' in text

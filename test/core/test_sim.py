@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.sim import Frame, sample_frame, SensorConfig, SYNTHETIC_LABELS, SyntheticSequence
+from rgbd_seg_ros.sim import SYNTHETIC_LABELS, Frame, SensorConfig, SyntheticSequence, sample_frame
 from rgbd_seg_ros.sim import classes as C
 from rgbd_seg_ros.sim.camera import CameraPose
 from rgbd_seg_ros.sim.render import render
@@ -181,10 +181,10 @@ def test_wall_painted_cabinet_matches_the_wall_in_colour():
         ids = painted(scene)
         if not ids:
             continue
-        b = render(scene, k, pose)
+        b = render(scene, k, pose, with_normals=True)
         reduced = dataclasses.replace(
             scene, primitives=[p for j, p in enumerate(scene.primitives) if j not in ids])
-        b2 = render(reduced, k, pose)
+        b2 = render(reduced, k, pose, with_normals=True)
         # cabinet front faces, parallel to the wall they hide
         front = (_eroded(np.isin(b.surface, ids))
                  & (np.abs((b.normal_cam * b2.normal_cam).sum(-1)) > 0.999)

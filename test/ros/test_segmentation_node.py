@@ -8,6 +8,7 @@ each in its own process, tiny random models at 64x80 and a 10 Hz camera.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import re
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -34,7 +35,7 @@ RATE = 10.0
 PERIOD = 1.0 / RATE
 FRAME_ID = 'camera_color_optical_frame'
 # Scheduling and delivery slack on a loaded 2-core machine, seconds.
-SLACK = 0.3
+SLACK = 0.25
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Probe:
     """What the test process sees, with monotonic arrival times."""
 
     rgb: list = field(default_factory=list)
-    depth_times: list = field(default_factory=list)
+    depth_stamps: list = field(default_factory=list)  # header stamps, seconds
     labels: list = field(default_factory=list)
     modes: list = field(default_factory=list)  # (arrival, mode)
     diagnostics: dict = field(default_factory=dict)
@@ -53,7 +54,8 @@ def attach_probe(node) -> Probe:
     sensor = qos_profile('sensor_data', 10)
     node.create_subscription(Image, 'rgb/image_rect_color', probe.rgb.append, sensor)
     node.create_subscription(Image, 'depth_registered/image_rect',
-                             lambda m: probe.depth_times.append(time.monotonic()), sensor)
+                             lambda m: probe.depth_stamps.append(seconds(m.header.stamp)),
+                             sensor)
     node.create_subscription(Image, 'segmentation/labels', probe.labels.append,
                              qos_profile('reliable', 10))
     node.create_subscription(String, 'segmentation/mode',
@@ -66,6 +68,15 @@ def attach_probe(node) -> Probe:
                 probe.diagnostics = {kv.key: kv.value for kv in status.values}
     node.create_subscription(DiagnosticArray, '/diagnostics', on_diag, 10)
     return probe
+
+
+def seconds(stamp) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def switches_in_log(log: str) -> list[tuple[float, str, str]]:
+    """(node time, from, to) of every mode switch the node logged."""
+    return [(float(t), a, b) for a, b, t in re.findall(r'mode (\w+) -> (\w+) at ([\d.]+) s', log)]
 
 
 def node_params(tmp_path, checkpoints, **extra):
@@ -89,24 +100,26 @@ def wait_node_ready(ros, probe, node_proc, log):
 
 
 def check_labels_match_rgb(probe: Probe) -> None:
-    """Labels carry an RGB frame's stamp and frame_id, at the input size."""
+    """
+    Labels carry an RGB frame's stamp and frame_id, at the input size. (The node may match the
+    camera before this test does: labels older than the first RGB seen here are not checked.)
+    """
     rgb_stamps = {stamp_key(m.header.stamp) for m in probe.rgb}
-    assert probe.labels, 'no label image arrived'
-    for msg in probe.labels:
+    checked = [m for m in probe.labels if stamp_key(m.header.stamp) >= min(rgb_stamps)]
+    assert len(checked) >= 5, f'{len(checked)} label images arrived'
+    for msg in checked:
         assert stamp_key(msg.header.stamp) in rgb_stamps
         assert msg.header.frame_id == FRAME_ID
         assert (msg.height, msg.width, msg.encoding) == (CAMERA_HEIGHT, CAMERA_WIDTH, 'mono8')
 
 
 def missing_outputs(probe: Probe) -> int:
-    """RGB frames (after the first output, before the last second) without a label image."""
-    label_stamps = sorted(stamp_key(m.header.stamp) for m in probe.labels)
-    first = label_stamps[0]
-    last_rgb = max(stamp_key(m.header.stamp) for m in probe.rgb)
-    horizon = (last_rgb[0] - 1, last_rgb[1])
-    expected = {stamp_key(m.header.stamp) for m in probe.rgb
-                if first <= stamp_key(m.header.stamp) <= horizon}
-    return len(expected - set(label_stamps))
+    """RGB frames seen here (from the first labelled one, before the last second) without labels."""
+    label_stamps = {stamp_key(m.header.stamp) for m in probe.labels}
+    rgb_stamps = sorted(stamp_key(m.header.stamp) for m in probe.rgb)
+    first = min(s for s in rgb_stamps if s in label_stamps)
+    horizon = (rgb_stamps[-1][0] - 1, rgb_stamps[-1][1])
+    return sum(1 for s in rgb_stamps if first <= s <= horizon and s not in label_stamps)
 
 
 def test_depth_dropout_switches_mode_and_every_frame_gets_labels(tmp_path, ros_domain_id,
@@ -124,7 +137,8 @@ def test_depth_dropout_switches_mode_and_every_frame_gets_labels(tmp_path, ros_d
             assert ros.spin_until(lambda: len(probe.rgb) > 0, 60.0), cam_log.read_text()
             started = time.monotonic()
             ros.spin_until(lambda: time.monotonic() - started > 6.5, 10.0)
-            ros.spin_for(2 * 0.5)  # one more diagnostics period after the last frames
+            stop_process(camera)
+            ros.spin_for(1.5)  # the node drains; diagnostics of the quiet state arrive
         finally:
             if camera is not None:
                 stop_process(camera)
@@ -132,22 +146,30 @@ def test_depth_dropout_switches_mode_and_every_frame_gets_labels(tmp_path, ros_d
     log = node_log.read_text()
     assert node_rc == 0, log
     check_labels_match_rgb(probe)
-    drops = int(probe.diagnostics.get('dropped (worker busy)', 0))
-    assert missing_outputs(probe) <= drops, log
+    diag = {k: int(v) for k, v in probe.diagnostics.items() if v.isdigit()}
+    # Every RGB frame the node accepted left the synchroniser; each one the worker took gave
+    # labels (the others were replaced in the latest-only slot, counted, or still in flight).
+    assert diag['sync rgb_in'] == diag['sync emitted']
+    outputs = diag['frames rgbd'] + diag['frames rgb']
+    assert diag['sync emitted'] == diag['dropped (worker busy)'] + outputs, probe.diagnostics
+    assert diag['worker errors'] == 0
+    assert missing_outputs(probe) <= diag['dropped (worker busy)'], probe.diagnostics
+    assert diag['frames rgb'] > 0 and diag['frames rgbd'] > 0
 
-    # The outage as the test saw it: the longest gap between depth frames.
-    gaps = [(b - a, a, b) for a, b in zip(probe.depth_times, probe.depth_times[1:])]
-    gap, last_before, first_after = max(gaps)
-    assert 1.5 < gap < 2.5
-    switches = [(t, mode) for t, mode in probe.modes if t > probe.depth_times[0]]
-    to_rgb = [t for t, mode in switches if mode == 'rgb' and last_before < t < first_after]
-    back = [t for t, mode in switches if mode == 'rgbd' and t > first_after]
-    assert to_rgb, (switches, log)
-    assert to_rgb[0] - last_before <= 0.3 + PERIOD + SLACK, log
-    assert back, (switches, log)
-    assert back[0] - first_after <= (3 - 1) * PERIOD + SLACK, log
-    assert switches[-1][1] == 'rgbd'
-    assert int(probe.diagnostics['frames rgb']) > 0 and int(probe.diagnostics['frames rgbd']) > 0
+    # The outage in camera time: the longest gap between depth stamps (2 s scripted).
+    gap, last_before, first_after = max(
+        (b - a, a, b) for a, b in zip(probe.depth_stamps, probe.depth_stamps[1:]))
+    assert 1.5 < gap < 2.5, gap
+    # Switch times in node time (same system clock as the stamps).
+    switches = [s for s in switches_in_log(log) if s[0] > probe.depth_stamps[0]]
+    to_rgb = [t for t, a, b in switches if (a, b) == ('rgbd', 'rgb') and t > last_before]
+    back = [t for t, a, b in switches if (a, b) == ('rgb', 'rgbd') and t > first_after]
+    assert to_rgb and to_rgb[0] < first_after, switches
+    # Within depth_timeout + one frame period (+ delivery and scheduling slack).
+    assert to_rgb[0] - last_before <= 0.3 + PERIOD + SLACK, (to_rgb[0] - last_before, switches)
+    # Back after recover_frames (3) good frames: the third arrives 2 periods after the first.
+    assert back and back[0] - first_after <= 2 * PERIOD + SLACK, switches
+    assert switches[-1][2] == 'rgbd' and probe.modes[-1][1] == 'rgbd'
 
 
 def _malformed_images():

@@ -30,11 +30,9 @@ import numpy as np
 from tqdm import tqdm
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.labels import IGNORE_INDEX, LabelSet, NYU40
-from training.data.files import (
-    find_image, read_depth, read_intrinsics, read_label, read_rgb
-)
-from training.data.folder import check_label_range, check_sizes, Sample
+from rgbd_seg_ros.core.labels import IGNORE_INDEX, NYU40, LabelSet
+from training.data.files import find_image, read_depth, read_intrinsics, read_label, read_rgb
+from training.data.folder import Sample, check_label_range, check_sizes
 from training.data.splits import split_names
 
 logger = logging.getLogger(__name__)

@@ -55,7 +55,7 @@ class DataConfig:
             raise ValueError(f'data.kind: unknown value {self.kind!r}; expected one of '
                              f'{KNOWN_KINDS}')
         if self.kind != 'synthetic' and not self.root:
-            raise ValueError(f"data.root: kind {self.kind!r} needs the dataset folder")
+            raise ValueError(f'data.root: kind {self.kind!r} needs the dataset folder')
         if self.split not in ('train', 'val', 'test'):
             raise ValueError(f"data.split must be 'train', 'val' or 'test', got {self.split!r}")
         if not 0.0 <= self.val_holdout < 1.0:

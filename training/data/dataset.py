@@ -37,7 +37,7 @@ import torch
 from torch.utils.data import Dataset
 
 from rgbd_seg_ros.core.labels import LabelSet
-from training.data.cmx import CMXReader, NYU_INTRINSICS, nyu_reader, sunrgbd_reader
+from training.data.cmx import NYU_INTRINSICS, CMXReader, nyu_reader, sunrgbd_reader
 from training.data.config import DataConfig
 from training.data.files import read_hha
 from training.data.folder import FolderReader, Sample

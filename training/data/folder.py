@@ -25,9 +25,7 @@ from tqdm import tqdm
 import yaml
 
 from rgbd_seg_ros.core.labels import IGNORE_INDEX, LabelSet
-from training.data.files import (
-    find_image, read_depth, read_intrinsics, read_label, read_rgb
-)
+from training.data.files import find_image, read_depth, read_intrinsics, read_label, read_rgb
 from training.data.splits import split_names
 
 logger = logging.getLogger(__name__)
@@ -90,7 +88,7 @@ def check_sizes(name: str, **arrays: tuple[np.ndarray, Path]) -> None:
     shapes = {key: (a.shape[:2], p) for key, (a, p) in arrays.items()}
     first_key = next(iter(shapes))
     ref, ref_path = shapes[first_key]
-    for key, (shape, p) in shapes.items():
+    for shape, p in shapes.values():
         if shape != ref:
             raise ValueError(f'sample {name!r}: {p} is {shape[1]}x{shape[0]} but {ref_path} is '
                              f'{ref[1]}x{ref[0]} (width x height)')

@@ -12,7 +12,7 @@ frame.
 
 from __future__ import annotations
 
-from rgbd_seg_ros.sim import sample_frame, SensorConfig, SYNTHETIC_LABELS
+from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame
 from training.data.folder import Sample
 from training.data.splits import KNOWN_SPLITS
 

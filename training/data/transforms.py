@@ -5,10 +5,11 @@ Augmentation of numpy sample dicts (``rgb``, ``depth_m``, ``valid``, ``label``, 
 optional ``hha``).
 
 * Joint geometric ops (flip, scale, crop with padding) move every image of the sample together
-  and update the intrinsics, so HHA computed afterwards stays correct. Images are resized
-  bilinearly; labels, depth, validity and cached HHA with centre-aligned nearest neighbour
-  (no depth is invented across edges). Padding: 0 for RGB, 255 (ignore) for labels, 0 = invalid
-  for depth.
+  and update the intrinsics, so HHA computed afterwards stays correct. RGB is resized
+  bilinearly; depth bilinearly in inverse depth on smooth surfaces (exact on planes) and by
+  nearest neighbour at holes and discontinuities (no flying pixels); labels, validity and cached
+  HHA by centre-aligned nearest neighbour. Padding: 0 for RGB, 255 (ignore) for labels,
+  0 = invalid for depth.
 * Photometric ops touch RGB only; depth ops (noise, holes, dropout) touch depth only.
 * ``TrainTransform`` chains them from a ``DataConfig``. In the decoupled (CroDiNo-KD) mode the
   RGB and the depth branch each get their own pipeline and random stream; with
@@ -54,10 +55,35 @@ def hflip(sample: Sample) -> Sample:
     return out
 
 
+def resize_depth(depth_m: np.ndarray, valid: np.ndarray, height: int, width: int,
+                 max_step: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Resize metric depth without inventing surfaces.
+
+    Inverse depth is interpolated bilinearly (exact on planes) where all four source pixels are
+    valid and the result is within ``max_step`` (relative) of the nearest source pixel; at holes
+    and depth discontinuities the nearest source pixel is kept (no flying pixels).
+    """
+    size = (int(width), int(height))
+    depth_nn = cv2.resize(depth_m, size, interpolation=_NEAREST)
+    valid_nn = cv2.resize(valid.astype(np.uint8), size, interpolation=_NEAREST).astype(bool)
+    inv = np.zeros_like(depth_m)
+    np.divide(1.0, depth_m, out=inv, where=valid)
+    inv_lin = cv2.resize(inv, size, interpolation=cv2.INTER_LINEAR)
+    cover = cv2.resize(valid.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    z_lin = np.zeros_like(inv_lin)
+    full = (cover > 0.9999) & (inv_lin > 0)
+    np.divide(1.0, inv_lin, out=z_lin, where=full)
+    smooth = full & valid_nn & (np.abs(z_lin - depth_nn) <= max_step * depth_nn)
+    depth = np.where(smooth, z_lin, np.where(valid_nn, depth_nn, 0.0)).astype(np.float32)
+    return depth, valid_nn
+
+
 def resize(sample: Sample, height: int, width: int) -> Sample:
     """
-    Resize to ``height`` x ``width`` pixels: RGB bilinear, everything else nearest neighbour
-    (pixel-centre aligned); intrinsics scaled with the OpenCV pixel-corner convention.
+    Resize to ``height`` x ``width`` pixels: RGB bilinear, depth by ``resize_depth``, labels,
+    validity and cached HHA nearest neighbour (pixel-centre aligned); intrinsics scaled with
+    the OpenCV pixel-corner convention.
     """
     h, w = sample['label'].shape[:2]
     if (h, w) == (height, width):
@@ -65,12 +91,11 @@ def resize(sample: Sample, height: int, width: int) -> Sample:
     out = dict(sample)
     size = (int(width), int(height))
     out['rgb'] = cv2.resize(sample['rgb'], size, interpolation=cv2.INTER_LINEAR)
-    for key in ('depth_m', 'label', 'hha', 'depth_label'):
+    for key in ('label', 'hha', 'depth_label'):
         if key in sample:
             out[key] = cv2.resize(sample[key], size, interpolation=_NEAREST)
-    out['valid'] = cv2.resize(sample['valid'].astype(np.uint8), size,
-                              interpolation=_NEAREST).astype(bool)
-    out['depth_m'] = np.where(out['valid'], out['depth_m'], 0.0).astype(np.float32)
+    out['depth_m'], out['valid'] = resize_depth(sample['depth_m'], sample['valid'], height,
+                                                width)
     out['intrinsics'] = sample['intrinsics'].scaled(width, height)
     if 'depth_intrinsics' in sample:
         out['depth_intrinsics'] = sample['depth_intrinsics'].scaled(width, height)
