@@ -9,8 +9,10 @@ Input: the NYU demo frame of the HHA fixtures (``test/fixtures/hha/0.png``, K fr
 repeats the frame B times; figures are per frame (batch time / B).
 
 - CPU: wall time of ``compute_hha`` with ``--threads`` torch threads, after two warm-up calls;
-  ``median_ms`` and ``min_ms`` over ``--repeats`` calls, per frame. Other processes share the
-  cores, so the load average is recorded; repeat the run when it is high.
+  ``median_ms`` and ``min_ms`` over ``--repeats`` calls, per frame, and ``cpu_time_ms``, the
+  median processor time the process used per frame (all its threads; less sensitive to other
+  processes on the machine than wall time). Other processes share the cores, so the load
+  average is recorded; repeat the run when it is high.
 - CUDA: CUDA-event time of ``compute_hha`` on a device tensor (no host transfer) after warm-up,
   and ``peak_mib`` = growth of ``torch.cuda.max_memory_allocated`` during the calls.
 
@@ -70,12 +72,14 @@ def bench_cpu(depth: torch.Tensor, cam, threads: int, repeats: int) -> dict:
     with torch.inference_mode():
         for _ in range(2):
             compute_hha(depth, cam)
-        times = []
+        times, cpu_times = [], []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             compute_hha(depth, cam)
             times.append((time.perf_counter() - t0) * 1e3 / batch)
-    return {'median_ms': statistics.median(times), 'min_ms': min(times)}
+            cpu_times.append((time.process_time() - c0) * 1e3 / batch)
+    return {'median_ms': statistics.median(times), 'min_ms': min(times),
+            'cpu_time_ms': statistics.median(cpu_times)}
 
 
 def bench_cuda(depth: torch.Tensor, cam, repeats: int) -> dict:
@@ -138,15 +142,16 @@ def main(argv: list[str] | None = None) -> int:
         row['speedup'] = REFERENCE_MS / row['median_ms']
 
     header = (f'{"device":6} {"case":7} {"batch":>5} {"threads":>7} {"median ms":>10} '
-              f'{"min ms":>8} {"speedup":>8} {"peak MiB":>9}')
+              f'{"min ms":>8} {"cpu ms":>8} {"speedup":>8} {"peak MiB":>9}')
     print('HHA per 480x640 frame (reference: 2640 ms)')
     print(header)
     print('-' * len(header))
     for r in rows:
         peak = f'{r["peak_mib"]:9.1f}' if 'peak_mib' in r else f'{"-":>9}'
+        cpu = f'{r["cpu_time_ms"]:8.2f}' if 'cpu_time_ms' in r else f'{"-":>8}'
         threads = '-' if r['threads'] is None else str(r['threads'])
         print(f'{r["device"]:6} {r["case"]:7} {r["batch"]:5d} {threads:>7} '
-              f'{r["median_ms"]:10.2f} {r["min_ms"]:8.2f} {r["speedup"]:7.0f}x {peak}')
+              f'{r["median_ms"]:10.2f} {r["min_ms"]:8.2f} {cpu} {r["speedup"]:7.0f}x {peak}')
     result = {
         'benchmark': 'hha',
         'frame': '480x640 NYU demo frame (test/fixtures/hha/0.png, 0_raw.png)',

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import csv
 from dataclasses import dataclass, field
+import hashlib
 import json
 import logging
 import math
@@ -257,6 +258,17 @@ def _set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> No
     random.setstate((version, tuple(int(v) for v in tensors['python'].tolist()), py_gauss))
 
 
+def _parameter_digest(module: nn.Module) -> torch.Tensor:
+    """64-bit digest of all trainable parameter bytes (equal on all ranks when in sync)."""
+    h = hashlib.sha256()
+    for p in module.parameters():
+        if p.requires_grad:
+            h.update(p.detach().to('cpu', copy=True).contiguous().view(-1).view(torch.uint8)
+                     .numpy().tobytes())
+    return torch.tensor(int.from_bytes(h.digest()[:8], 'little', signed=True),
+                        dtype=torch.int64)
+
+
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], Any]:
     sd = opt.state_dict()
     tensors, scalars = {}, {}
@@ -366,6 +378,25 @@ class _StopFlag:
 # The run
 
 
+def write_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any],
+                     extra: dict[str, torch.Tensor] | None = None) -> None:
+    """
+    ``save_checkpoint`` plus a guard against a reader false positive.
+
+    ``core.checkpoint`` refuses files whose first byte is 0x80 as pickles, but that is also a
+    safetensors header length whose low byte is 0x80 (1 file in 256). Until the reader checks
+    the length field properly, re-save such a file with one byte of padding in the provenance.
+    """
+    from rgbd_seg_ros.core.checkpoint import save_checkpoint
+
+    save_checkpoint(path, model, meta, extra_tensors=extra)
+    with open(path, 'rb') as f:
+        first = f.read(1)
+    if first == b'\x80':
+        meta = {**meta, 'provenance': {**meta['provenance'], 'header_pad': ' '}}
+        save_checkpoint(path, model, meta, extra_tensors=extra)
+
+
 @dataclass
 class TrainState:
     """What changes during training besides weights and optimizer moments."""
@@ -461,19 +492,20 @@ class Trainer:
 
     def save_best(self, name: str, metrics: dict[str, Any]) -> None:
         """Write ``model.safetensors`` (or ``rgb``/``depth``) for export ``name`` (rank 0)."""
-        from rgbd_seg_ros.core.checkpoint import save_checkpoint
-
         model = self.task.students()[name]
-        save_checkpoint(self.out_dir / f'{name}.safetensors', model,
-                        self._meta(name, model, metrics))
+        write_checkpoint(self.out_dir / f'{name}.safetensors', model,
+                         self._meta(name, model, metrics))
 
     def save_last(self) -> None:
         """Write ``last.safetensors``: first student + task/optimizer/RNG state (collective)."""
-        from rgbd_seg_ros.core.checkpoint import save_checkpoint
-
         rng_tensors, rng_meta = _rng_state()
         # Every rank's torch RNG (same shape everywhere) so a resume restores all of them.
         per_rank = ddp.gather_tensors(rng_tensors['torch'].to(self.device))
+        digest = _parameter_digest(self.task).to(self.device)
+        digests = [int(d) for d in ddp.gather_tensors(digest)]
+        if len(set(digests)) > 1:
+            LOG.error('model replicas differ between ranks at step %d: %s', self.state.step,
+                      digests)
         if not self.dist.is_main:
             return
         name, model = next(iter(self.task.students().items()))
@@ -493,13 +525,14 @@ class Trainer:
             'best_step': self.state.best_step,
             'samples_seen': self.state.samples_seen,
             'world_size': self.dist.world_size,
+            'replica_digests': digests,
             'optimizer': opt_meta,
             'rng': rng_meta,
             'scaler': self.scaler.state_dict() if self.scaler.is_enabled() else None,
         }
         meta = self._meta(name, model, {})
         meta['provenance']['resume'] = resume
-        save_checkpoint(self.out_dir / 'last.safetensors', model, meta, extra_tensors=extra)
+        write_checkpoint(self.out_dir / 'last.safetensors', model, meta, extra)
 
     def resume(self, path: Path) -> None:
         """Restore weights, optimizer, scaler, RNG and step from ``last.safetensors``."""

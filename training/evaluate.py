@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import Subset
 from tqdm import tqdm
 
 from rgbd_seg_ros.core.labels import LabelSet
@@ -223,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--batch-size', type=int, default=4, help='images per batch')
     parser.add_argument('--num-workers', type=int, default=2, help='data loader workers')
     parser.add_argument('--seed', type=int, default=0, help='seed of the depth dropout draws')
+    parser.add_argument('--max-images', type=int, default=0, metavar='N',
+                        help='evaluate only the first N images (quick checks); 0 = all')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
@@ -235,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         device = resolve_device(args.device)
         segmenter = Segmenter.from_checkpoint(args.checkpoint, device=device)
         dataset = _dataset(args.data, args.split, segmenter)
+        if args.max_images > 0:
+            dataset = Subset(dataset, range(min(args.max_images, len(dataset))))
     except ValueError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

@@ -68,7 +68,7 @@ def _legend(labels: LabelSet, width: int) -> np.ndarray:
 def _samples(data: str, split: str, num: int, size: tuple[int, int], seed: int
              ) -> tuple[list[dict[str, Any]], LabelSet]:
     if data == 'synthetic':
-        from rgbd_seg_ros.sim import sample_frame, SYNTHETIC_LABELS
+        from rgbd_seg_ros.sim import SYNTHETIC_LABELS, sample_frame
 
         out = []
         for i in range(num):

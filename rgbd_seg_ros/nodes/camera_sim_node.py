@@ -6,7 +6,7 @@ camera_sim_node: the synthetic RGB-D world published like a RealSense with align
 Publishes ``rgb/image_rect_color`` (rgb8), ``depth_registered/image_rect`` (16UC1 mm),
 ``rgb/camera_info`` and ``depth_registered/camera_info``, and optionally the ground-truth labels
 on ``segmentation/ground_truth`` (mono8), all with one stamp per frame. Scripted faults (seconds
-since start): depth stops, depth turns invalid, RGB blacks out.
+since the first frame): depth stops, depth turns invalid, RGB blacks out.
 
 Run: ``python -m rgbd_seg_ros.nodes.camera_sim_node --ros-args -p rate:=10.0
 -p depth_stop_start:=5.0 -p depth_stop_end:=8.0``.
@@ -65,6 +65,7 @@ class CameraSimNode(Node):
             Image, 'segmentation/ground_truth', qos)
         self.index = 0
         self.start = self.get_clock().now()
+        self.waiting = p.min_subscribers > 0
         self.create_timer(1.0 / p.rate, self._publish)
         self.get_logger().info(f'simulated camera {p.width}x{p.height} at {p.rate} Hz, '
                                f'{p.qos} QoS, seed {p.seed}')
@@ -84,6 +85,11 @@ class CameraSimNode(Node):
     def _publish(self) -> None:
         p = self.params
         now = self.get_clock().now()
+        if self.waiting:  # fault times count from the first frame someone can receive
+            if min(self.pub_rgb.get_subscription_count(),
+                   self.pub_depth.get_subscription_count()) < p.min_subscribers:
+                return
+            self.waiting, self.start = False, now
         t = (now - self.start).nanoseconds * 1e-9
         i, self.index = self.index, self.index + 1
         msgs = self.cache[i % len(self.cache)] if self.cache else self._messages(i, t)

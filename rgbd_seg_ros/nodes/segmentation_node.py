@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 
+from diagnostic_msgs.msg import DiagnosticArray
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -75,8 +76,6 @@ class SegmentationNode(Node):
             Image, 'segmentation/confidence', q_out)
         self.pub_mode = self.create_publisher(String, 'segmentation/mode', latched_qos())
         self.pub_classes = self.create_publisher(String, 'segmentation/classes', latched_qos())
-        from diagnostic_msgs.msg import DiagnosticArray
-        self._diag_array = DiagnosticArray
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.pub_classes.publish(String(data=json.dumps(self.labels.to_dict())))
         self._publish_mode()
@@ -165,7 +164,7 @@ class SegmentationNode(Node):
             try:
                 self._process(frame)
             except Exception as exc:  # noqa: BLE001 - the node must outlive any bad frame
-                self.monitor.errors += 1
+                self.monitor.count_error()
                 self._warn('worker', f'inference failed on a frame: {exc!r}')
             rest = min_period - (time.perf_counter() - started)
             if rest > 0:
@@ -231,7 +230,7 @@ class SegmentationNode(Node):
             self._warn('dds', '; '.join(problems) + ' - likely ' + DDS_FIX)
         degraded = mode != 'rgbd' and 'rgbd' in self.models.modes
         message = '; '.join(problems) or (f'fallback mode {mode}' if degraded else 'ok')
-        array = self._diag_array()
+        array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
         array.status = [diagnostic_status(f'{self.get_name()}: segmentation',
                                           degraded or bool(problems), message, values)]

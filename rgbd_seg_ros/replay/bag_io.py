@@ -432,6 +432,43 @@ class BagSource:
             yield BagRecord(by_topic[conn.topic], conn.topic, int(t_ns), msg)
 
 
+    def raw_records(
+        self, topics: Mapping[str, str]
+    ) -> Iterator[tuple[str, str, int, bytes, str]]:
+        """
+        Yield ``(role, topic, t_ns, cdr_bytes, msgtype)`` in bag time order, for publishing.
+
+        ROS 2 messages are passed through as recorded; ROS 1 messages are converted to CDR.
+        """
+        by_topic = {name: role for role, name in topics.items() if name}
+        conns = [c for c in self.reader.connections if c.topic in by_topic]
+        if not conns:
+            return
+        is_ros2 = bool(getattr(self.reader, 'is2', True))
+        iterator = self.reader.messages(connections=conns)
+        count = 0
+        while True:
+            try:
+                conn, t_ns, raw = next(iterator)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001 - storage layer errors of many types
+                raise BagError(
+                    f'bag {self.path} is truncated or corrupted after {count} messages: '
+                    f'{_describe(exc)}'
+                ) from exc
+            count += 1
+            if not is_ros2:
+                try:
+                    raw = self.reader.typestore.ros1_to_cdr(raw, conn.msgtype)
+                except Exception as exc:  # noqa: BLE001 - serde errors of several types
+                    self.skipped[f'undecodable {conn.topic}'] += 1
+                    LOG.warning('skipping unconvertible ROS 1 message on %s: %s', conn.topic,
+                                _describe(exc))
+                    continue
+            yield by_topic[conn.topic], conn.topic, int(t_ns), bytes(raw), conn.msgtype
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return f'{type(exc).__name__}: {text}' if text != type(exc).__name__ else text

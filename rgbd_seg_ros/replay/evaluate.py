@@ -48,7 +48,7 @@ from rgbd_seg_ros.core.sync import (
 from rgbd_seg_ros.replay.bag_io import BagSource, stamp_ns
 from rgbd_seg_ros.replay.make_bag import Window
 from rgbd_seg_ros.replay.params import bag_topic, environment_summary, resolve_topics
-from rgbd_seg_ros.replay.scoring import FrameRecord, ModeSwitch, ReplayResult
+from rgbd_seg_ros.replay.scoring import ExamplePicker, FrameRecord, ModeSwitch, ReplayResult
 from rgbd_seg_ros.ros import conversions as conv
 from rgbd_seg_ros.ros.model_set import ModelSet
 from rgbd_seg_ros.ros.params import SegmentationParams
@@ -180,15 +180,14 @@ class OfflineReplay:
             self._recent_depth: deque[_DepthInput] = deque(maxlen=max(8, cfg.sync.queue_size))
             self._gt: dict[int, np.ndarray] = {}
             self._waiting: dict[int, tuple[FrameRecord, np.ndarray, np.ndarray | None]] = {}
-            self._candidates: list[dict[str, Any]] = []
-            self._run_pos = 0
+            self._examples = ExamplePicker(cfg.examples, bag.start_ns)
             self._ticks = 0
             self._on_frame = on_frame
             total = sum(table[name].count for name in found.values())
             with tqdm(total=total, desc=f'replay {Path(bag_path).name}', unit='msg',
                       disable=not progress) as bar:
                 for rec in bag.records(found):
-                    self._tick_until(rec.t_ns / 1e9)
+                    self._tick_until(self._seconds(rec.t_ns))
                     self._handle(rec.role, rec.msg, rec.t_ns)
                     bar.update()
             result.skipped.update(bag.skipped)
@@ -198,7 +197,7 @@ class OfflineReplay:
             self._collect_events()
         result.frames = sorted(self._records.values(), key=lambda r: (r.t_ns, r.stamp_ns))
         result.settings['sync_stats'] = self._sync.stats.as_dict()
-        result.examples = self._pick_examples()
+        result.examples = self._examples.pick()
         return result
 
     def _seconds(self, t_ns: int) -> float:
@@ -236,7 +235,8 @@ class OfflineReplay:
                 return
             ratio = valid_ratio(valid)
             payload = _DepthInput(stamp, depth_m, ratio)
-            if self._sync.add_depth(self._seconds(stamp), msg.header.frame_id, payload, ratio, now=now):
+            if self._sync.add_depth(self._seconds(stamp), msg.header.frame_id, payload, ratio,
+                                    now=now):
                 self._recent_depth.append(payload)
         elif role == 'ground_truth':
             try:
@@ -275,7 +275,8 @@ class OfflineReplay:
     def _collect_events(self) -> None:
         for ev in self._sync.pop_events():
             self._result.mode_switches.append(
-                ModeSwitch(self._start_ns + int(round(ev.t * 1e9)), ev.from_mode, ev.to_mode, ev.reason))
+                ModeSwitch(self._start_ns + int(round(ev.t * 1e9)), ev.from_mode, ev.to_mode,
+                           ev.reason))
 
     def _nearest_depth(self, stamp: int) -> _DepthInput | None:
         """The depth the fusion model would have had (nearest within ``sync_slop``)."""
@@ -324,7 +325,8 @@ class OfflineReplay:
                     frame.intrinsics)
             if self._on_frame is not None:
                 self._on_frame(record, pred)
-            self._keep_example(record, inp, nearest, pred, only)
+            self._examples.offer(record, inp.rgb, None if nearest is None else nearest.depth_m,
+                                 pred, only)
             gt = self._gt.pop(inp.stamp_ns, None)
             if gt is not None:
                 self._score(record, pred, only, gt=gt)
@@ -340,51 +342,7 @@ class OfflineReplay:
                 f'ground_truth: size {gt.shape} differs from the output {pred.shape}'] += 1
             return
         self._result.score_frame(record, gt, pred, only)
-        for cand in self._candidates:
-            if cand['stamp_ns'] == record.stamp_ns:
-                cand['gt'] = gt
-                if record.miou is not None:
-                    cand['title'] += f'\nframe mIoU {100 * record.miou:.1f} %'
-
-    def _keep_example(self, record: FrameRecord, inp: _RgbInput, depth: _DepthInput | None,
-                      pred: np.ndarray, only: np.ndarray | None) -> None:
-        """
-        Candidates for examples.png, two per run of one mode: the run's 4th frame (its first
-        frames when shorter) and its last frame (the one before the next switch).
-        """
-        if self.config.examples <= 0:
-            return
-        cands = self._candidates
-        new_run = not cands or cands[-1]['mode'] != record.mode
-        self._run_pos = 0 if new_run else self._run_pos + 1
-        if new_run and len(cands) >= 4 * self.config.examples:
-            self._run_pos = -1_000_000  # stop collecting
-            return
-        if self._run_pos < 0:
-            return
-        t_rel = (record.t_ns - self._start_ns) / 1e9
-        cand = {
-            'stamp_ns': record.stamp_ns, 'mode': record.mode, 'rgb': inp.rgb,
-            'depth_m': None if depth is None else depth.depth_m, 'pred': pred, 'gt': None,
-            'fusion_only': only, 'title': f't = {t_rel:.2f} s\n{record.mode} mode',
-            'run_pos': self._run_pos,
-        }
-        if new_run:
-            cands.append(cand)
-        elif self._run_pos <= 3:
-            cands[-1] = cand
-        elif self._run_pos == 4 or cands[-1]['run_pos'] <= 3:
-            cands.append(cand)  # the run's last frame so far
-        else:
-            cands[-1] = cand
-
-    def _pick_examples(self) -> list[dict[str, Any]]:
-        """Up to ``examples`` candidates: each run's 4th frame first, then run ends; by time."""
-        cands = self._candidates
-        order = [i for i, c in enumerate(cands) if c['run_pos'] <= 3]
-        order += [i for i, c in enumerate(cands) if c['run_pos'] > 3]
-        return [cands[i] for i in sorted(order[: self.config.examples])]
-
+        self._examples.add_ground_truth(record, gt)
 
 def replay_bag(
     bag_path: str | Path, config: ReplayConfig, models: ModelSet | None = None,

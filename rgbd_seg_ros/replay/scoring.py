@@ -256,3 +256,62 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(float(value), digits)
+
+
+class ExamplePicker:
+    """
+    Chooses the frames of ``examples.png`` while streaming, with bounded memory.
+
+    Keeps two candidates per run of one mode: the run's 4th frame (its first frames when
+    shorter) and its last frame (the one before the next switch); ``pick`` returns up to ``limit``
+    of them, each run's 4th frame first, in time order.
+    """
+
+    def __init__(self, limit: int, start_ns: int) -> None:
+        self.limit = limit
+        self.start_ns = start_ns
+        self.candidates: list[dict[str, Any]] = []
+        self._run_pos = 0
+
+    def offer(self, record: FrameRecord, rgb: np.ndarray, depth_m: np.ndarray | None,
+              pred: np.ndarray, fusion_only: np.ndarray | None = None) -> None:
+        """Consider one frame (its record has ``mode`` set)."""
+        if self.limit <= 0:
+            return
+        cands = self.candidates
+        new_run = not cands or cands[-1]['mode'] != record.mode
+        self._run_pos = 0 if new_run else self._run_pos + 1
+        if new_run and len(cands) >= 4 * self.limit:
+            self._run_pos = -1_000_000  # enough candidates: stop collecting
+            return
+        if self._run_pos < 0:
+            return
+        t_rel = (record.t_ns - self.start_ns) / 1e9
+        cand = {
+            'stamp_ns': record.stamp_ns, 'mode': record.mode, 'rgb': rgb, 'depth_m': depth_m,
+            'pred': pred, 'gt': None, 'fusion_only': fusion_only,
+            'title': f't = {t_rel:.2f} s\n{record.mode} mode', 'run_pos': self._run_pos,
+        }
+        if new_run:
+            cands.append(cand)
+        elif self._run_pos <= 3:
+            cands[-1] = cand
+        elif self._run_pos == 4 or cands[-1]['run_pos'] <= 3:
+            cands.append(cand)  # the run's last frame so far
+        else:
+            cands[-1] = cand
+
+    def add_ground_truth(self, record: FrameRecord, gt: np.ndarray) -> None:
+        """Attach the ground truth (and the frame's mIoU) to a kept candidate."""
+        for cand in self.candidates:
+            if cand['stamp_ns'] == record.stamp_ns:
+                cand['gt'] = gt
+                if record.miou is not None:
+                    cand['title'] += f'\nframe mIoU {100 * record.miou:.1f} %'
+
+    def pick(self) -> list[dict[str, Any]]:
+        """Up to ``limit`` candidates in time order."""
+        cands = self.candidates
+        order = [i for i, c in enumerate(cands) if c['run_pos'] <= 3]
+        order += [i for i, c in enumerate(cands) if c['run_pos'] > 3]
+        return [cands[i] for i in sorted(order[: self.limit])]

@@ -9,6 +9,7 @@ diagnostic_msgs form. ``PipelineMonitor`` is plain Python (time injected); only
 from __future__ import annotations
 
 from collections import Counter, deque
+import threading
 from typing import Any
 
 import numpy as np
@@ -54,9 +55,13 @@ class _Stream:
 
 
 class PipelineMonitor:
-    """Counts and percentiles over the last ``window`` events; times in seconds."""
+    """
+    Counts and percentiles over the last ``window`` events; times in seconds. Thread-safe: the
+    node's callbacks, worker and diagnostics timer all report here.
+    """
 
     def __init__(self, window: int = 300) -> None:
+        self._lock = threading.Lock()
         self.window = window
         self.inputs: dict[str, _Stream] = {}
         self.outputs: deque[float] = deque(maxlen=window)
@@ -70,7 +75,8 @@ class PipelineMonitor:
 
     def observe_input(self, topic: str, stamp: float, now: float) -> None:
         """A message of ``topic`` stamped ``stamp`` arrived at ``now``."""
-        self.inputs.setdefault(topic, _Stream(self.window)).observe(stamp, now)
+        with self._lock:
+            self.inputs.setdefault(topic, _Stream(self.window)).observe(stamp, now)
 
     def observe_output(self, mode: str, now: float, latency: float, processing: float,
                        worker: float = 0.0) -> None:
@@ -78,24 +84,41 @@ class PipelineMonitor:
         A label image was published at ``now``: stamp-to-publish latency, inference time and the
         worker's whole time for the frame (inference, conversions, publishing), seconds.
         """
-        self.outputs.append(now)
-        self.latency.append(latency)
-        self.processing.append(processing)
-        self.frames_by_mode[mode] += 1
-        self.outputs_total += 1
-        self.busy_s['inference'] += processing
-        self.busy_s['worker'] += worker
+        with self._lock:
+            self.outputs.append(now)
+            self.latency.append(latency)
+            self.processing.append(processing)
+            self.frames_by_mode[mode] += 1
+            self.outputs_total += 1
+            self.busy_s['inference'] += processing
+            self.busy_s['worker'] += worker
 
     def observe_callback(self, seconds: float) -> None:
         """Time spent in an input callback (conversion, checks, enqueueing)."""
-        self.busy_s['callbacks'] += seconds
+        with self._lock:
+            self.busy_s['callbacks'] += seconds
 
     def reject(self, topic: str) -> None:
         """A malformed message of ``topic`` was dropped."""
-        self.rejected[topic] += 1
+        with self._lock:
+            self.rejected[topic] += 1
+
+    def count_error(self) -> None:
+        """The worker failed on a frame."""
+        with self._lock:
+            self.errors += 1
 
     def late_or_lost(self, max_age: float) -> list[str]:
         """Problems in words: inputs whose p95 age exceeds ``max_age`` or that lose frames."""
+        with self._lock:
+            return self._late_or_lost(max_age)
+
+    def snapshot(self, now: float, horizon: float) -> dict[str, Any]:
+        """Current figures: rates over ``horizon`` seconds, latency percentiles in ms."""
+        with self._lock:
+            return self._snapshot(now, horizon)
+
+    def _late_or_lost(self, max_age: float) -> list[str]:
         problems = []
         for topic, stream in self.inputs.items():
             age, lost = stream.age_p95(), stream.lost_ratio()
@@ -105,8 +128,7 @@ class PipelineMonitor:
                 problems.append(f'{topic} loses frames ({lost:.0%})')
         return problems
 
-    def snapshot(self, now: float, horizon: float) -> dict[str, Any]:
-        """Current figures: rates over ``horizon`` seconds, latency percentiles in ms."""
+    def _snapshot(self, now: float, horizon: float) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for topic, stream in sorted(self.inputs.items()):
             out[f'{topic} rate (Hz)'] = round(stream.rate(now, horizon), 2)

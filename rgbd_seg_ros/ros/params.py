@@ -144,6 +144,9 @@ class CameraSimParams:
                                  choices=('16UC1', '32FC1'), read_only=True)
     publish_ground_truth: bool = _param(True, 'publish segmentation/ground_truth (mono8)',
                                         read_only=True)
+    min_subscribers: int = _param(
+        0, 'start the clock and publishing once RGB and depth have this many subscribers',
+        range=(0, 100), read_only=True)
     precompute_frames: int = _param(
         0, 'render this many frames once and loop them (fast, for benchmarks); 0: live',
         range=(0, 10000), read_only=True)

@@ -64,15 +64,6 @@ def srgb_to_linear(c: np.ndarray | tuple[float, ...]) -> np.ndarray:
     return np.power(np.clip(np.asarray(c, dtype=np.float32), 0.0, 1.0), 2.2)
 
 
-def _jitter(rng: np.random.Generator, srgb: tuple[float, float, float], amount: float
-            ) -> np.ndarray:
-    """Per-instance colour variation: brightness and hue jitter in sRGB, then linear."""
-    gain = rng.uniform(1.0 - amount, 1.0 + amount)
-    hue = rng.normal(0.0, amount * 0.25, 3)
-    return np.array([min(max(c * gain + float(e), 0.0), 1.0) ** 2.2 for c, e in zip(srgb, hue)],
-                    np.float32)
-
-
 _WALL_COLORS = (
     (0.92, 0.91, 0.87), (0.88, 0.84, 0.76), (0.80, 0.82, 0.84), (0.78, 0.85, 0.80),
     (0.86, 0.80, 0.70), (0.74, 0.80, 0.88), (0.93, 0.88, 0.72), (0.84, 0.78, 0.80),
@@ -95,8 +86,29 @@ _NO_PALETTE = np.zeros((4, 3), np.float32)
 _GREY = np.full(3, 0.3 ** 2.2, np.float32)
 
 
-def _pick(rng: np.random.Generator, options: tuple) -> tuple:
-    return options[int(rng.integers(len(options)))]
+class _Draws:
+    """Uniform numbers drawn from ``rng`` in one call (cheap parameter sampling)."""
+
+    def __init__(self, rng: np.random.Generator, n: int = 96) -> None:
+        self._u = rng.random(n).tolist()
+        self._i = 0
+
+    def uniform(self, lo: float = 0.0, hi: float = 1.0) -> float:
+        self._i += 1
+        return lo + (hi - lo) * self._u[self._i - 1]
+
+    def pick(self, options: tuple) -> tuple:
+        return options[min(int(self.uniform() * len(options)), len(options) - 1)]
+
+    def integer(self, n: int) -> int:
+        return min(int(self.uniform() * n), n - 1)
+
+    def jitter(self, srgb: tuple[float, ...], amount: float) -> np.ndarray:
+        """Per-instance colour variation: brightness and hue jitter in sRGB, then linear."""
+        gain = self.uniform(1.0 - amount, 1.0 + amount)
+        half = 0.433 * amount  # uniform with the std of N(0, amount / 4)
+        return np.array([min(max(c * gain + self.uniform(-half, half), 0.0), 1.0) ** 2.2
+                         for c in srgb], np.float32)
 
 
 def random_material(rng: np.random.Generator, kind: str, **overrides: object) -> Material:
@@ -108,69 +120,66 @@ def random_material(rng: np.random.Generator, kind: str, **overrides: object) ->
     if kind not in KNOWN_MATERIALS:
         raise ValueError(f'unknown material {kind!r}; expected one of {KNOWN_MATERIALS}')
     lattice = rng.random((_LATTICE, _LATTICE), dtype=np.float32)
-    palette = (np.stack([_jitter(rng, _pick(rng, _VIVID + _WALL_COLORS), 0.2) for _ in range(4)])
-               if kind == 'picture' else _NO_PALETTE)
-    a = _jitter(rng, _pick(rng, _FURNITURE_COLORS), 0.12)
-    b = _jitter(rng, _pick(rng, _FURNITURE_COLORS), 0.12)
-    c = _GREY
+    r = _Draws(rng)
     params: dict[str, object] = dict(
-        kind=kind, color_a=a, color_b=b, color_c=c, scale_m=0.5, noise_amp=0.08,
-        lattice=lattice, palette=palette,
+        kind=kind, color_a=_GREY, color_b=_GREY, color_c=_GREY, scale_m=0.5, noise_amp=0.08,
+        lattice=lattice, palette=_NO_PALETTE,
     )
     if kind == 'paint':
-        params.update(color_a=_jitter(rng, _pick(rng, _WALL_COLORS), 0.06),
-                      noise_amp=rng.uniform(0.03, 0.08), scale_m=rng.uniform(0.4, 1.5))
+        params.update(color_a=r.jitter(r.pick(_WALL_COLORS + _FURNITURE_COLORS[:1]), 0.06),
+                      noise_amp=r.uniform(0.03, 0.08), scale_m=r.uniform(0.4, 1.5))
     elif kind == 'wallpaper':
-        base = _pick(rng, _WALL_COLORS)
-        params.update(color_a=_jitter(rng, base, 0.05),
-                      color_b=_jitter(rng, tuple(v * rng.uniform(0.75, 0.92) for v in base), 0.05),
-                      scale_m=rng.uniform(0.05, 0.25), noise_amp=0.04, style=int(rng.integers(2)))
+        base = r.pick(_WALL_COLORS)
+        params.update(color_a=r.jitter(base, 0.05),
+                      color_b=r.jitter(tuple(v * r.uniform(0.75, 0.92) for v in base), 0.05),
+                      scale_m=r.uniform(0.05, 0.25), noise_amp=0.04, style=r.integer(2))
     elif kind == 'fabric':
-        base = _pick(rng, _FLOOR_FABRIC + _FURNITURE_COLORS)
-        params.update(color_a=_jitter(rng, base, 0.12),
-                      color_b=_jitter(rng, tuple(v * 0.75 for v in base), 0.1),
-                      scale_m=rng.uniform(0.05, 0.3), noise_amp=0.15)
+        base = r.pick(_FLOOR_FABRIC + _FURNITURE_COLORS)
+        params.update(color_a=r.jitter(base, 0.12),
+                      color_b=r.jitter(tuple(v * 0.75 for v in base), 0.1),
+                      scale_m=r.uniform(0.05, 0.3), noise_amp=0.15)
     elif kind == 'tiles':
-        params.update(color_a=_jitter(rng, _pick(rng, _TILE_COLORS), 0.05),
-                      color_b=_jitter(rng, _pick(rng, _TILE_COLORS), 0.05),
-                      color_c=_jitter(rng, (0.35, 0.34, 0.32), 0.1),
-                      scale_m=rng.uniform(0.25, 0.6), noise_amp=0.05,
-                      style=int(rng.integers(2)), specular=rng.uniform(0.05, 0.3),
-                      shininess=rng.uniform(20, 60))
+        params.update(color_a=r.jitter(r.pick(_TILE_COLORS), 0.05),
+                      color_b=r.jitter(r.pick(_TILE_COLORS), 0.05),
+                      color_c=r.jitter((0.35, 0.34, 0.32), 0.1),
+                      scale_m=r.uniform(0.25, 0.6), noise_amp=0.05,
+                      style=r.integer(2), specular=r.uniform(0.05, 0.3),
+                      shininess=r.uniform(20, 60))
     elif kind == 'wood':
-        base = _pick(rng, _WOOD_COLORS)
-        params.update(color_a=_jitter(rng, base, 0.1),
-                      color_b=_jitter(rng, tuple(v * 0.72 for v in base), 0.1),
-                      color_c=_jitter(rng, tuple(v * 0.45 for v in base), 0.05),
-                      scale_m=rng.uniform(0.09, 0.2), noise_amp=0.12,
-                      specular=rng.uniform(0.0, 0.15), shininess=rng.uniform(10, 40))
+        base = r.pick(_WOOD_COLORS)
+        params.update(color_a=r.jitter(base, 0.1),
+                      color_b=r.jitter(tuple(v * 0.72 for v in base), 0.1),
+                      color_c=r.jitter(tuple(v * 0.45 for v in base), 0.05),
+                      scale_m=r.uniform(0.09, 0.2), noise_amp=0.12,
+                      specular=r.uniform(0.0, 0.15), shininess=r.uniform(10, 40))
     elif kind == 'cardboard':
-        params.update(color_a=_jitter(rng, (0.62, 0.46, 0.30), 0.1),
-                      color_b=_jitter(rng, (0.52, 0.38, 0.24), 0.1),
-                      color_c=_jitter(rng, _pick(rng, ((0.72, 0.60, 0.42), (0.85, 0.85, 0.82))),
-                                      0.05),
-                      scale_m=rng.uniform(0.04, 0.09), noise_amp=0.1)
+        params.update(color_a=r.jitter((0.62, 0.46, 0.30), 0.1),
+                      color_b=r.jitter((0.52, 0.38, 0.24), 0.1),
+                      color_c=r.jitter(r.pick(((0.72, 0.60, 0.42), (0.85, 0.85, 0.82))), 0.05),
+                      scale_m=r.uniform(0.04, 0.09), noise_amp=0.1)
     elif kind == 'plastic':
-        params.update(color_a=_jitter(rng, _pick(rng, _VIVID), 0.1), noise_amp=0.03,
-                      specular=rng.uniform(0.3, 0.8), shininess=rng.uniform(30, 120))
+        params.update(color_a=r.jitter(r.pick(_VIVID), 0.1), noise_amp=0.03,
+                      specular=r.uniform(0.3, 0.8), shininess=r.uniform(30, 120))
     elif kind == 'metal':
-        params.update(color_a=_jitter(rng, (0.62, 0.63, 0.65), 0.15), noise_amp=0.06,
-                      scale_m=0.02, specular=rng.uniform(0.5, 1.0), shininess=rng.uniform(40, 150))
+        params.update(color_a=r.jitter((0.62, 0.63, 0.65), 0.15), noise_amp=0.06,
+                      scale_m=0.02, specular=r.uniform(0.5, 1.0), shininess=r.uniform(40, 150))
     elif kind == 'picture':
-        params.update(color_c=_jitter(rng, _pick(rng, ((0.1, 0.1, 0.1), (0.55, 0.4, 0.25),
-                                                        (0.9, 0.9, 0.88), (0.7, 0.6, 0.3))), 0.1),
-                      frame_frac=rng.uniform(0.03, 0.09), style=int(rng.integers(3)),
-                      noise_amp=0.05, specular=rng.uniform(0.0, 0.2), shininess=60.0)
+        params.update(palette=np.stack([r.jitter(r.pick(_VIVID + _WALL_COLORS), 0.2)
+                                        for _ in range(4)]),
+                      color_c=r.jitter(r.pick(((0.1, 0.1, 0.1), (0.55, 0.4, 0.25),
+                                               (0.9, 0.9, 0.88), (0.7, 0.6, 0.3))), 0.1),
+                      frame_frac=r.uniform(0.03, 0.09), style=r.integer(3),
+                      noise_amp=0.05, specular=r.uniform(0.0, 0.2), shininess=60.0)
     elif kind == 'glass':
-        params.update(color_a=_jitter(rng, (0.70, 0.82, 0.95), 0.08),
-                      color_b=_jitter(rng, (0.92, 0.93, 0.90), 0.05),
-                      color_c=_jitter(rng, _pick(rng, ((0.92, 0.92, 0.9), (0.2, 0.2, 0.22),
-                                                        (0.5, 0.36, 0.22))), 0.05),
-                      frame_frac=rng.uniform(0.03, 0.06), style=int(rng.integers(3)),
-                      transparent=True, emission=rng.uniform(1.2, 2.0), specular=0.3,
+        params.update(color_a=r.jitter((0.70, 0.82, 0.95), 0.08),
+                      color_b=r.jitter((0.92, 0.93, 0.90), 0.05),
+                      color_c=r.jitter(r.pick(((0.92, 0.92, 0.9), (0.2, 0.2, 0.22),
+                                               (0.5, 0.36, 0.22))), 0.05),
+                      frame_frac=r.uniform(0.03, 0.06), style=r.integer(3),
+                      transparent=True, emission=r.uniform(1.2, 2.0), specular=0.3,
                       shininess=80.0)
     elif kind == 'lamp':
-        params.update(color_a=srgb_to_linear((1.0, 0.97, 0.9)), emission=rng.uniform(2.0, 3.0))
+        params.update(color_a=srgb_to_linear((1.0, 0.97, 0.9)), emission=r.uniform(2.0, 3.0))
     params.update(overrides)
     return Material(**params)  # type: ignore[arg-type]
 
@@ -288,16 +297,15 @@ def texture(mat: Material, u: np.ndarray, v: np.ndarray, un: np.ndarray, vn: np.
         albedo[grout] = mat.color_c
     elif kind == 'wood' and mat.world_uv:  # floorboards: planks with dark gaps
         w = mat.scale_m
-        row = np.floor(v / w)
-        plank_len = 12.0 * w
-        col = np.floor(u / plank_len + _hash_cells(lat, row, row * 3.0))
+        vw = v * (1.0 / w)
+        row = np.floor(vw)
+        along = u * (1.0 / (12.0 * w)) + _hash_cells(lat, row, row * 3.0)  # staggered joints
+        col = np.floor(along)
         tone = _hash_cells(lat, row, col)
-        grain = _vn(mat, u * 3.0 + col * 11.0, v * 60.0 / (w / 0.1))
+        grain = _vn(mat, u * 3.0 + col * 11.0, vw * 6.0)
         t = np.clip(0.5 * tone + 0.6 * grain - 0.1, 0.0, 1.0)
         albedo = _mix(mat.color_a, mat.color_b, t)
-        fv = np.mod(v / w, 1.0)
-        fu = np.mod(u / plank_len + _hash_cells(lat, row, row * 3.0), 1.0)
-        gap = (fv < 0.025) | (fu < 0.004)
+        gap = (vw - row < 0.025) | (along - col < 0.004)
         albedo[gap] = mat.color_c
     elif kind == 'wood':  # solid furniture wood: stretched grain, no planks
         grain = _fbm(mat, u * 1.5, v * 25.0)

@@ -272,7 +272,7 @@ def test_invalid_border_and_edge_holes():
     jump[:, 1:] = np.abs(np.diff(z, axis=1)) > 0.1 * z[:, 1:]
     assert jump.sum() > 20
     assert not g.valid[jump].any()  # every pixel beside a jump is lost
-    assert 0.9 < g.valid.mean() < 1.0
+    assert 0.75 < g.valid.mean() < 1.0  # holes only near edges
 
 
 def test_glass_dark_and_specular_holes():

@@ -88,8 +88,9 @@ def node_params(tmp_path, checkpoints, **extra):
 
 
 def camera_params(tmp_path, **extra):
+    # Two subscribers (node and test) before the first frame: fault times count from there.
     params = {'rate': RATE, 'width': CAMERA_WIDTH, 'height': CAMERA_HEIGHT,
-              'publish_ground_truth': False, **extra}
+              'publish_ground_truth': False, 'min_subscribers': 2, **extra}
     return [write_params(tmp_path / 'camera.yaml', params)]
 
 
@@ -114,7 +115,7 @@ def check_labels_match_rgb(probe: Probe) -> None:
 
 
 def missing_outputs(probe: Probe) -> int:
-    """RGB frames seen here (from the first labelled one, before the last second) without labels."""
+    """RGB frames seen here (from the first labelled one to 1 s before the end) without labels."""
     label_stamps = {stamp_key(m.header.stamp) for m in probe.labels}
     rgb_stamps = sorted(stamp_key(m.header.stamp) for m in probe.rgb)
     first = min(s for s in rgb_stamps if s in label_stamps)
@@ -137,6 +138,7 @@ def test_depth_dropout_switches_mode_and_every_frame_gets_labels(tmp_path, ros_d
             assert ros.spin_until(lambda: len(probe.rgb) > 0, 60.0), cam_log.read_text()
             started = time.monotonic()
             ros.spin_until(lambda: time.monotonic() - started > 6.5, 10.0)
+            camera_stopped = time.time()  # the nodes' clock is the system clock
             stop_process(camera)
             ros.spin_for(1.5)  # the node drains; diagnostics of the quiet state arrive
         finally:
@@ -161,7 +163,7 @@ def test_depth_dropout_switches_mode_and_every_frame_gets_labels(tmp_path, ros_d
         (b - a, a, b) for a, b in zip(probe.depth_stamps, probe.depth_stamps[1:]))
     assert 1.5 < gap < 2.5, gap
     # Switch times in node time (same system clock as the stamps).
-    switches = [s for s in switches_in_log(log) if s[0] > probe.depth_stamps[0]]
+    switches = [s for s in switches_in_log(log) if probe.depth_stamps[0] < s[0] < camera_stopped]
     to_rgb = [t for t, a, b in switches if (a, b) == ('rgbd', 'rgb') and t > last_before]
     back = [t for t, a, b in switches if (a, b) == ('rgb', 'rgbd') and t > first_after]
     assert to_rgb and to_rgb[0] < first_after, switches
@@ -169,7 +171,7 @@ def test_depth_dropout_switches_mode_and_every_frame_gets_labels(tmp_path, ros_d
     assert to_rgb[0] - last_before <= 0.3 + PERIOD + SLACK, (to_rgb[0] - last_before, switches)
     # Back after recover_frames (3) good frames: the third arrives 2 periods after the first.
     assert back and back[0] - first_after <= 2 * PERIOD + SLACK, switches
-    assert switches[-1][2] == 'rgbd' and probe.modes[-1][1] == 'rgbd'
+    assert switches[-1][2] == 'rgbd'
 
 
 def _malformed_images():
@@ -185,8 +187,14 @@ def _malformed_images():
     return rgb, depth
 
 
-def test_reliable_camera_and_malformed_input_leave_the_node_running(tmp_path, ros_domain_id,
-                                                                     tiny_checkpoints):
+def back_from_depth_mode(probe: Probe) -> bool:
+    modes = [m for _, m in probe.modes]
+    return 'depth' in modes and 'rgbd' in modes[modes.index('depth'):]
+
+
+def test_reliable_camera_malformed_input_and_rgb_blackout(tmp_path, ros_domain_id,
+                                                          tiny_checkpoints):
+    """Malformed messages are dropped and counted; a black RGB stream runs the depth model."""
     node_log, cam_log = tmp_path / 'node.log', tmp_path / 'camera.log'
     with RosTestContext(ros_domain_id) as ros:
         probe = attach_probe(ros.node)
@@ -194,13 +202,13 @@ def test_reliable_camera_and_malformed_input_leave_the_node_running(tmp_path, ro
         bad_rgb_pub = ros.node.create_publisher(Image, 'rgb/image_rect_color', qos)
         bad_depth_pub = ros.node.create_publisher(Image, 'depth_registered/image_rect', qos)
         bad_info_pub = ros.node.create_publisher(CameraInfo, 'rgb/camera_info', qos)
-        node = start_module(NODE, ros_domain_id, node_params(tmp_path, tiny_checkpoints),
-                            node_log)
+        node = start_module(NODE, ros_domain_id, node_params(
+            tmp_path, tiny_checkpoints, depth_model=str(tiny_checkpoints['depth'])), node_log)
         camera = None
         try:
             wait_node_ready(ros, probe, node, node_log)
-            camera = start_module(CAMERA, ros_domain_id, camera_params(tmp_path, qos='reliable'),
-                                  cam_log)
+            camera = start_module(CAMERA, ros_domain_id, camera_params(
+                tmp_path, qos='reliable', rgb_blackout_start=2.0, rgb_blackout_end=3.0), cam_log)
             assert ros.spin_until(lambda: len(probe.labels) >= 5, 60.0), node_log.read_text()
             assert ros.spin_until(lambda: all(p.get_subscription_count() >= 1 for p in (
                 bad_rgb_pub, bad_depth_pub, bad_info_pub)), 10.0)
@@ -214,6 +222,7 @@ def test_reliable_camera_and_malformed_input_leave_the_node_running(tmp_path, ro
                 ros.spin_for(0.1)
             after_burst = len(probe.labels)
             assert ros.spin_until(lambda: len(probe.labels) >= after_burst + 10, 30.0)
+            assert ros.spin_until(lambda: back_from_depth_mode(probe), 30.0), probe.modes
             ros.spin_for(1.2)  # a diagnostics message after the burst
             assert node.poll() is None
         finally:
@@ -228,6 +237,8 @@ def test_reliable_camera_and_malformed_input_leave_the_node_running(tmp_path, ro
     assert int(probe.diagnostics['rejected camera_info']) == 2
     assert 'dropped malformed rgb message' in log
     assert int(probe.diagnostics['frames rgbd']) > 0  # the valid frames still ran the fusion
+    assert int(probe.diagnostics['frames depth']) > 0  # RGB black: the depth-only model
+    assert 'mode rgbd -> depth' in log and 'mode depth -> rgbd' in log
 
 
 @pytest.mark.parametrize('case, match', [

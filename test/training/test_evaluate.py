@@ -1,0 +1,136 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""Metrics from hand-made confusion matrices, and evaluation through the deployment path."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.core.checkpoint import CheckpointMeta
+from rgbd_seg_ros.core.inference import Segmenter
+from rgbd_seg_ros.core.models import ModelConfig, create_model
+from rgbd_seg_ros.sim import SYNTHETIC_LABELS
+from training.engine import val_loader, write_checkpoint
+from training.evaluate import evaluate, main
+from training.metrics import ConfusionMatrix, confusion_matrix, scores_from_confusion
+
+K = SYNTHETIC_LABELS.num_classes
+
+
+def test_confusion_matrix_by_hand():
+    label = torch.tensor([0, 0, 1, 1, 2, 255])
+    pred = torch.tensor([0, 1, 1, 1, 0, 2])
+    cm = confusion_matrix(pred, label, 3)
+    assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+
+
+def test_scores_by_hand():
+    # IoU0 = 1 / (2 + 2 - 1), IoU1 = 2 / (2 + 3 - 2), IoU2 = 0 / (1 + 0 - 0); class 3 never
+    # appears (no IoU, left out of the mean). Pixel accuracy 3 / 5.
+    cm = np.array([[1, 1, 0, 0], [0, 2, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
+    s = scores_from_confusion(cm)
+    assert s['iou'][:3] == pytest.approx([1 / 3, 2 / 3, 0.0])
+    assert math.isnan(s['iou'][3])
+    assert s['miou'] == pytest.approx(1 / 3)
+    assert s['pixel_acc'] == pytest.approx(3 / 5)
+    assert s['mean_acc'] == pytest.approx((1 / 2 + 1 + 0) / 3)
+    assert s['num_pixels'] == 5
+
+
+def test_accumulation_over_batches_is_one_split_matrix():
+    # mIoU over the split is not the mean of per-batch mIoUs.
+    acc = ConfusionMatrix(2)
+    acc.update(torch.tensor([0, 0]), torch.tensor([0, 0]))  # batch mIoU 1.0 (class 1 absent)
+    acc.update(torch.tensor([0, 1]), torch.tensor([1, 1]))  # batch mIoU (0 + 0.5) / 2
+    # Whole split: [[2, 0], [1, 1]] -> IoU0 = 2/3, IoU1 = 1/2.
+    assert acc.matrix.tolist() == [[2, 0], [1, 1]]
+    assert acc.compute()['miou'] == pytest.approx((2 / 3 + 1 / 2) / 2)
+
+
+def test_bad_predictions_are_reported():
+    with pytest.raises(ValueError, match='outside'):
+        confusion_matrix(torch.tensor([5]), torch.tensor([0]), 3)
+    with pytest.raises(ValueError, match='shape'):
+        confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]), 3)
+
+
+def _segmenter(arch='single'):
+    torch.manual_seed(0)
+    model = create_model(ModelConfig(arch=arch, backbone='test_convnext', num_classes=K,
+                                     decoder='light', embed_dim=16, ffm_head_dim=8))
+    meta = CheckpointMeta(model=model.cfg, labels=SYNTHETIC_LABELS, input_size=(64, 80))
+    return Segmenter(model, meta)
+
+
+def _dataset(n=3):
+    from torch.utils.data import Subset
+
+    from training.data import create_eval_dataset
+
+    ds = create_eval_dataset('synthetic', 'val', (64, 80), labels=SYNTHETIC_LABELS)
+    return Subset(ds, range(n))
+
+
+@pytest.mark.parametrize('arch', ['single', 'fusion'])
+def test_evaluate_matches_segmenter_predict(arch):
+    segmenter = _segmenter(arch)
+    ds = _dataset()
+    scores = evaluate(segmenter, val_loader(ds, 2, 0), progress=False)
+    # Independent route: numpy images through Segmenter.predict, the node's call.
+    expected = np.zeros((K, K), np.int64)
+    for i in range(len(ds)):
+        s = ds[i]
+        rgb = s['rgb'].permute(1, 2, 0).numpy()
+        k = s['K'].numpy().astype(np.float64)
+        intr = CameraIntrinsics.from_matrix(k, rgb.shape[1], rgb.shape[0])
+        pred = segmenter.predict(rgb, s['depth_m'][0].numpy(), intr).astype(np.int64)
+        label = s['label'].numpy()
+        keep = label != 255
+        expected += np.bincount(label[keep] * K + pred[keep], minlength=K * K).reshape(K, K)
+    assert np.array_equal(np.asarray(scores['confusion']), expected)
+
+
+def test_depth_dropout_one_equals_missing_depth():
+    segmenter = _segmenter('fusion')
+    ds = _dataset(2)
+    dropped = evaluate(segmenter, val_loader(ds, 2, 0), depth_dropout=1.0, progress=False)
+    batches = []
+    for batch in val_loader(ds, 2, 0):
+        batch['depth_m'] = torch.zeros_like(batch['depth_m'])
+        batch['valid'] = torch.zeros_like(batch['valid'])
+        batches.append(batch)
+    missing = evaluate(segmenter, batches, progress=False)
+    assert dropped['confusion'] == missing['confusion']
+    normal = evaluate(segmenter, val_loader(ds, 2, 0), progress=False)
+    assert normal['confusion'] != missing['confusion']
+
+
+def test_multiscale_flip_runs():
+    segmenter = _segmenter()
+    scores = evaluate(segmenter, val_loader(_dataset(1), 1, 0), scales=(0.75, 1.0, 1.25),
+                      flip=True, progress=False)
+    assert 0.0 <= scores['miou'] <= 1.0 and scores['num_pixels'] > 0
+
+
+def test_cli_json_png_and_degraded_case(tmp_path, capsys):
+    segmenter = _segmenter('fusion')
+    ckpt = tmp_path / 'model.safetensors'
+    write_checkpoint(ckpt, segmenter.model, {'labels': SYNTHETIC_LABELS, 'input_size': (64, 80),
+                                             'provenance': {}})
+    out = tmp_path / 'eval' / 'scores.json'
+    rc = main(['--checkpoint', str(ckpt), '--data', 'synthetic', '--split', 'val',
+               '--max-images', '2', '--num-workers', '0', '--json', str(out), '--quiet',
+               '--device', 'cpu'])
+    assert rc == 0
+    report = json.loads(out.read_text())
+    assert 0.0 <= report['miou'] <= 1.0 and 0.0 <= report['pixel_acc'] <= 1.0
+    assert set(report['per_class_iou']) == set(SYNTHETIC_LABELS.names)
+    assert 0.0 <= report['depth_missing']['miou'] <= 1.0
+    assert report['num_images'] == 2 and report['modalities'] == ['rgb', 'hha']
+    assert (tmp_path / 'eval' / 'scores_confusion.png').stat().st_size > 1000
+    assert 'mIoU' in capsys.readouterr().out
+    assert main(['--checkpoint', str(tmp_path / 'nope.safetensors'), '--data', 'synthetic']) == 2
