@@ -101,7 +101,7 @@ def _train(name: str, seed: int, out: Path, teacher: Path | None, quick: bool) -
         sets.append(f'distill.teacher={teacher}')
     if quick:
         cfg = load_config(str(CONFIGS / config), sets)
-        iters = max(20, cfg.train.max_iters // 4)
+        iters = max(20, cfg.train.max_iters // 2)
         sets += [f'train.max_iters={iters}', f'train.eval_every={max(10, iters // 2)}',
                  f'train.checkpoint_every={iters}',
                  f'optim.warmup_iters={min(cfg.optim.warmup_iters, iters // 5)}']
@@ -146,46 +146,10 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train and test every run for every seed; print the tables; write JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--seeds', default='0,1,2', help='comma-separated seeds (>= 3 for std)')
-    parser.add_argument('--runs', default=','.join(RUNS), help='comma-separated subset')
-    parser.add_argument('--quick', action='store_true',
-                        help='a quarter of the configured iterations, 60 test images')
-    parser.add_argument('--test-images', type=int, default=0,
-                        help='synthetic test images (default 200, --quick 60)')
-    parser.add_argument('--out', default=str(REPO / 'runs' / 'bench_methods'),
-                        help='run directories (reused when finished)')
-    parser.add_argument('--device', default='cpu', help="evaluation device ('cpu', 'cuda')")
-    parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'methods.json'),
-                        help='output JSON path')
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
-    seeds = [int(s) for s in args.seeds.split(',') if s]
-    runs = [r for r in args.runs.split(',') if r]
-    unknown = [r for r in runs if r not in RUNS]
-    if unknown:
-        parser.error(f'unknown runs {unknown}; known: {list(RUNS)}')
-    needed = list(dict.fromkeys(t for r in runs for t in (RUNS[r][1], r) if t is not None))
-    images = args.test_images or (60 if args.quick else 200)
-    root = Path(args.out) / ('quick' if args.quick else 'full')
-    seconds: dict[str, dict[int, float]] = {r: {} for r in needed}
-    scores: dict[str, dict[int, dict[str, Any]]] = {}
-    for seed in seeds:
-        for run in needed:
-            teacher_run = RUNS[run][1]
-            teacher = (root / f'seed{seed}' / teacher_run / 'model.safetensors'
-                       if teacher_run else None)
-            out = root / f'seed{seed}' / run
-            seconds[run][seed] = _train(run, seed, out, teacher, args.quick)
-            for export in RUNS[run][3]:
-                key = f'{run}/{export}'
-                scores.setdefault(key, {})[seed] = _test(out / f'{export}.safetensors', images,
-                                                         args.device)
-                print(f'seed {seed} {key}: {scores[key][seed]} '
-                      f'({seconds[run][seed] / 60:.1f} min)', flush=True)
-
+def _report(seeds: list[int], scores: dict[str, dict[int, dict[str, Any]]],
+            seconds: dict[str, dict[int, float]], args: argparse.Namespace,
+            images: int) -> str:
+    """Tables over the seeds done so far; writes the JSON and returns the text."""
     rows = {}
     for row, (run, export, baseline) in ROWS.items():
         key = f'{run}/{export}'
@@ -223,7 +187,6 @@ def main(argv: list[str] | None = None) -> int:
     for name, p in pipelines.items():
         m, s = p['seconds']
         lines.append(f'| {name} | {" + ".join(p["runs"])} | {m / 60:.1f} ± {s / 60:.1f} |')
-    print('\n'.join(lines))
     report = {
         'seeds': seeds, 'quick': args.quick, 'test_images': images,
         'platform': platform.platform(), 'load_average_end': os.getloadavg(),
@@ -234,6 +197,52 @@ def main(argv: list[str] | None = None) -> int:
     }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2), encoding='utf-8')
+    return '\n'.join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train and test every run for every seed; print the tables; write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--seeds', default='0,1,2', help='comma-separated seeds (>= 3 for std)')
+    parser.add_argument('--runs', default=','.join(RUNS), help='comma-separated subset')
+    parser.add_argument('--quick', action='store_true',
+                        help='half the configured iterations, 100 test images')
+    parser.add_argument('--test-images', type=int, default=0,
+                        help='synthetic test images (default 200, --quick 100)')
+    parser.add_argument('--out', default=str(REPO / 'runs' / 'bench_methods'),
+                        help='run directories (reused when finished)')
+    parser.add_argument('--device', default='cpu', help="evaluation device ('cpu', 'cuda')")
+    parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'methods.json'),
+                        help='output JSON path')
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+    seeds = [int(s) for s in args.seeds.split(',') if s]
+    runs = [r for r in args.runs.split(',') if r]
+    unknown = [r for r in runs if r not in RUNS]
+    if unknown:
+        parser.error(f'unknown runs {unknown}; known: {list(RUNS)}')
+    needed = list(dict.fromkeys(t for r in runs for t in (RUNS[r][1], r) if t is not None))
+    images = args.test_images or (100 if args.quick else 200)
+    root = Path(args.out) / ('quick' if args.quick else 'full')
+    seconds: dict[str, dict[int, float]] = {r: {} for r in needed}
+    scores: dict[str, dict[int, dict[str, Any]]] = {}
+    for seed in seeds:
+        for run in needed:
+            teacher_run = RUNS[run][1]
+            teacher = (root / f'seed{seed}' / teacher_run / 'model.safetensors'
+                       if teacher_run else None)
+            out = root / f'seed{seed}' / run
+            seconds[run][seed] = _train(run, seed, out, teacher, args.quick)
+            for export in RUNS[run][3]:
+                key = f'{run}/{export}'
+                scores.setdefault(key, {})[seed] = _test(out / f'{export}.safetensors', images,
+                                                         args.device)
+                print(f'seed {seed} {key}: {scores[key][seed]} '
+                      f'({seconds[run][seed] / 60:.1f} min)', flush=True)
+
+        done = seeds[: seeds.index(seed) + 1]
+        print(f'after seed(s) {done}:\n' + _report(done, scores, seconds, args, images),
+              flush=True)
     return 0
 
 

@@ -131,3 +131,11 @@ def broadcast_int(value: int, device: str = 'cpu') -> int:
     t = torch.tensor([value], dtype=torch.int64, device=device)
     dist.broadcast(t, src=0)
     return int(t.item())
+
+
+def broadcast_buffers(module: torch.nn.Module) -> None:
+    """Copy rank 0's buffers (e.g. BatchNorm running statistics) to every rank."""
+    if not is_initialized():
+        return
+    for buf in module.buffers():
+        dist.broadcast(buf, src=0)

@@ -32,6 +32,7 @@ import math
 from pathlib import Path
 import random
 import signal
+import sys
 import time
 from typing import Any
 
@@ -348,6 +349,12 @@ def _setup_logging(out_dir: Path, is_main: bool) -> logging.Handler | None:
     return handler
 
 
+def _remove_handler(handler: logging.Handler | None) -> None:
+    if handler is not None:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
 class _StopFlag:
     """First Ctrl-C (SIGINT/SIGTERM): finish the step, save, exit 130. Second: abort now."""
 
@@ -435,36 +442,40 @@ class Trainer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         ddp.barrier()
         self._log_handler = _setup_logging(self.out_dir, dist.is_main)
-        seed_everything(cfg.train.seed)
-        self.train_set = create_dataset(cfg.data, 'train')
-        self.val_set = create_dataset(cfg.data, 'val')
-        self.labels = self.train_set.labels
-        if self.labels.num_classes != cfg.model.num_classes:
-            raise ValueError(
-                f'model.num_classes is {cfg.model.num_classes} but the data has '
-                f'{self.labels.num_classes} classes ({self.labels.name}); set '
-                f'--set model.num_classes={self.labels.num_classes}'
+        try:
+            seed_everything(cfg.train.seed)
+            self.train_set = create_dataset(cfg.data, 'train')
+            self.val_set = create_dataset(cfg.data, 'val')
+            self.labels = self.train_set.labels
+            if self.labels.num_classes != cfg.model.num_classes:
+                raise ValueError(
+                    f'model.num_classes is {cfg.model.num_classes} but the data has '
+                    f'{self.labels.num_classes} classes ({self.labels.name}); set '
+                    f'--set model.num_classes={self.labels.num_classes}'
+                )
+            self.task = create_task(cfg).to(self.device)
+            if cfg.train.sync_bn and dist.enabled and self.device.startswith('cuda'):
+                for student in self.task.students().values():
+                    setattr(self.task, self._attr_of(student),
+                            nn.SyncBatchNorm.convert_sync_batchnorm(student))
+            self.optimizer = create_optimizer(self.task, cfg.optim)
+            self.scaler = torch.amp.GradScaler(
+                'cuda', enabled=self.device.startswith('cuda') and cfg.train.amp == 'fp16'
             )
-        self.task = create_task(cfg).to(self.device)
-        if cfg.train.sync_bn and dist.enabled and self.device.startswith('cuda'):
-            for student in self.task.students().values():
-                setattr(self.task, self._attr_of(student),
-                        nn.SyncBatchNorm.convert_sync_batchnorm(student))
-        self.optimizer = create_optimizer(self.task, cfg.optim)
-        self.scaler = torch.amp.GradScaler(
-            'cuda', enabled=self.device.startswith('cuda') and cfg.train.amp == 'fp16'
-        )
-        self.state = TrainState()
-        # Runtime randomness (masks, MixUp) differs per rank; initial weights do not.
-        seed_everything(cfg.train.seed + 1_000_003 * dist.rank)
-        self.model: nn.Module = self.task
-        if dist.enabled:
-            self.model = nn.parallel.DistributedDataParallel(
-                self.task,
-                device_ids=[torch.device(self.device).index] if self.device.startswith('cuda')
-                else None,
-                find_unused_parameters=self.task.find_unused_parameters,
-            )
+            self.state = TrainState()
+            # Runtime randomness (masks, MixUp) differs per rank; initial weights do not.
+            seed_everything(cfg.train.seed + 1_000_003 * dist.rank)
+            self.model: nn.Module = self.task
+            if dist.enabled:
+                self.model = nn.parallel.DistributedDataParallel(
+                    self.task,
+                    device_ids=[torch.device(self.device).index] if self.device.startswith('cuda')
+                    else None,
+                    find_unused_parameters=self.task.find_unused_parameters,
+                )
+        except BaseException:
+            _remove_handler(self._log_handler)
+            raise
         self.metrics = MetricsWriter(self.out_dir, enabled=dist.is_main)
 
     def _attr_of(self, module: nn.Module) -> str:
@@ -588,6 +599,9 @@ class Trainer:
 
         loader = val_loader(self.val_set, self.cfg.train.val_batch_size,
                             self.cfg.train.num_workers, self.dist.rank, self.dist.world_size)
+        # BatchNorm running statistics drift per rank (DDP broadcasts them before each forward,
+        # then every rank updates its own): evaluate everywhere with rank 0's.
+        ddp.broadcast_buffers(self.task)
         results = {}
         for name, model in self.task.students().items():
             meta = CheckpointMeta.from_dict({
@@ -618,7 +632,8 @@ class Trainer:
             _freeze_batchnorm(self.task)
         trainable = [p for p in self.task.parameters() if p.requires_grad]
         bar = tqdm(total=tcfg.max_iters, initial=self.state.step, disable=not is_main,
-                   dynamic_ncols=True, desc=cfg.method)
+                   dynamic_ncols=True, desc=cfg.method,
+                   mininterval=0.1 if sys.stderr.isatty() else 10.0)
         window_t, window_n = time.perf_counter(), 0
         interrupted = False
         with _StopFlag() as stop:
@@ -702,9 +717,7 @@ class Trainer:
     def close(self) -> None:
         """Close files and detach the log handler."""
         self.metrics.close()
-        if self._log_handler is not None:
-            logging.getLogger().removeHandler(self._log_handler)
-            self._log_handler.close()
+        _remove_handler(self._log_handler)
 
 
 def _config_diff(a: Any, b: Any, path: str = '') -> list[str]:

@@ -63,9 +63,13 @@ Deviations from the reference, all where the reference itself is undefined:
   reference returns a zero or arbitrary vector).
 * Depth that is 0 but not masked is missing here (the reference divides by zero).
 
+A known gravity (e.g. from an IMU) can be passed to ``compute_hha(gravity=...)`` instead of the
+estimate; ``estimate_gravity`` and ``surface_normals`` expose the intermediate steps.
+
 Performance: no Python loop over pixels; box filters are separable, the gravity iterations are
-batched matrix-vector products and a batched 3x3 ``torch.linalg.eigh``. On the CPU, work buffers
-are reused between calls (per thread; see ``_Scratch``). Measured figures: ``bench/hha.py``.
+batched matrix-vector products and a batched 3x3 eigen solve (``torch.linalg.eigh`` on GPUs,
+numpy's on the CPU, where its per-call overhead is lower). On the CPU, work buffers are reused
+between calls (per thread; see ``_Scratch``). Measured figures: ``bench/hha.py``.
 
 Numerics: float32 on every device. The least-squares sums are taken over window-relative pixel
 offsets (``sum m*du``, ``sum m*du^2``, ``sum m*du*dv``, ... with m the validity mask), which is
@@ -378,6 +382,7 @@ def _normals(
     box_filter: str,
     scratch: _Scratch,
     out: torch.Tensor,
+    orient: bool = True,
 ) -> torch.Tensor:
     """
     Least-squares plane normals into ``out`` ``[B, 3, H, W]`` (unit, away from the camera).
@@ -391,6 +396,7 @@ def _normals(
 
     :param fit: float32 ``[B, H, W]`` planes from ``_fit_inputs``: the 0/1 fit mask (zero where
         depth is 0), mask/depth, and sign(depth).
+    :param orient: False skips the orientation (the sign of each normal), e.g. for gravity.
     """
     mask, inv_depth, has_depth = fit
     # Mask moments up to (2R+1)^2 * sum(du^2) are exact float32 integers for R <= 10.
@@ -420,42 +426,87 @@ def _normals(
     torch.mul(m0, fx, out=n[:, 0])
     torch.mul(m1, fy, out=n[:, 1])
     torch.addcmul(m2, du, m0, value=-1.0, out=n[:, 2]).addcmul_(dv, m1, value=-1.0)
-    norm = torch.mul(n[:, 0], n[:, 0], out=w[0]).addcmul_(n[:, 1], n[:, 1])
-    norm.addcmul_(n[:, 2], n[:, 2]).sqrt_()
-    # Reference orientation: sign(n . P) with P the unmasked point, i.e. sign(m2) where
-    # depth > 0; where that is 0, n_z >= 0 (sign 0 counts as +): sign(2 s + sign(n_z) + 1/2).
-    sign = torch.mul(m2, has_depth.to(dtype), out=w[1]).sign_()
-    sign = torch.sign(n[:, 2], out=w[2]).add_(0.5).add_(sign, alpha=2.0).sign_()
-    scale = sign.div_(norm).add_(inv_delta.mul_(0.0))  # 0 * inf = NaN where degenerate
+    scale = torch.mul(n[:, 0], n[:, 0], out=w[0]).addcmul_(n[:, 1], n[:, 1])
+    scale.addcmul_(n[:, 2], n[:, 2]).rsqrt_().add_(inv_delta.mul_(0.0))  # 0*inf: NaN if degenerate
+    if orient:
+        # Reference orientation: sign(n . P) with P the unmasked point, i.e. sign(m2) where
+        # depth > 0; where that is 0, n_z >= 0 (sign 0 counts as +): sign(2 s + sign(n_z) + 1/2).
+        sign = torch.mul(m2, has_depth.to(dtype), out=w[1]).sign_()
+        sign = torch.sign(n[:, 2], out=w[2]).add_(0.5).add_(sign, alpha=2.0).sign_()
+        scale.mul_(sign)
     n.mul_(scale[:, None])
     if n is not out:
         out.copy_(n)
     return out
 
 
-def _dot3(n: torch.Tensor, v: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """``out[B, P] = sum_k n[B, k, P] v[B, k]`` in plain float32 (no TF32 on GPUs)."""
-    if n.device.type == 'cpu':  # matrix-vector products are the fastest here
+def _dot3(n: torch.Tensor, v: torch.Tensor, out: torch.Tensor, blas: bool | None = None):
+    """
+    ``out[B, P] = sum_k n[B, k, P] v[B, k]`` in plain float32.
+
+    ``blas`` (default: on the CPU) uses matrix-vector products, the fastest there; elsewhere an
+    elementwise product and sum (a GPU matmul could run in TF32).
+    """
+    if n.device.type == 'cpu' if blas is None else blas:
         for i in range(n.shape[0]):
             torch.mv(n[i].T, v[i], out=out[i])
         return out
     return torch.sum(n * v[:, :, None], 1, out=out)
 
 
-def _reduce(a: torch.Tensor, w: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """``out[B, K] = sum_p a[B, K, p] w[B, p]`` in plain float32 (no TF32 on GPUs)."""
-    if a.device.type == 'cpu':
+def _reduce(a: torch.Tensor, w: torch.Tensor, out: torch.Tensor, blas: bool | None = None):
+    """``out[B, K] = sum_p a[B, K, p] w[B, p]`` in plain float32 (``blas`` as in ``_dot3``)."""
+    if a.device.type == 'cpu' if blas is None else blas:
         for i in range(a.shape[0]):
             torch.mv(a[i], w[i], out=out[i])
         return out
     return torch.sum(a * w[:, None, :], -1, out=out)
 
 
+def _classify(sim: torch.Tensor, sin_t: float, cos_t: float, buf: torch.Tensor,
+              buf2: torch.Tensor) -> torch.Tensor:
+    """
+    ``v`` (in ``buf``): -1 for wall-like normals (``|n.y| < sin``), +1 for floor-like ones
+    (``|n.y| > cos``), else 0, from ``sim = |n.y|``; then ``A = -outer . v``.
+    """
+    if np.float32(sin_t) == np.float32(cos_t):  # 45 degrees: one threshold
+        return torch.sub(sim, sin_t, out=buf).sign_()
+    v = torch.sub(sim, sin_t, out=buf).sign_().clamp_max_(0.0)
+    return v.add_(torch.sub(sim, cos_t, out=buf2).sign_().clamp_min_(0.0))
+
+
+_TRI = ((0, 1, 2), (1, 3, 4), (2, 4, 5))  # symmetric 3x3 from its 6 upper entries
+
+
+def _eigen_step(a6: torch.Tensor, y: torch.Tensor, use_numpy: bool | None = None):
+    """
+    New gravity ``[B, 3]`` (float64): eigenvector of the smallest eigenvalue of A.
+
+    :param a6: ``[B, 6]`` upper entries of the symmetric A; ``y``: float64 ``[B, 3]``.
+    :param use_numpy: default on the CPU (less per-call overhead for 3x3 matrices).
+    """
+    if a6.device.type == 'cpu' if use_numpy is None else use_numpy:
+        a = a6.numpy().astype(np.float64)[:, _TRI]
+        y_np = y.numpy()
+        y_new = np.linalg.eigh(a)[1][:, :, 0]  # eigenvalues ascending
+        y_new *= np.where((y_new * y_np).sum(1, keepdims=True) < 0, -1.0, 1.0)  # agree with y
+        empty = (a6.numpy() == 0).all(1, keepdims=True)  # no floor or wall normal: keep y
+        return torch.from_numpy(np.where(empty, y_np, y_new))
+    tri = torch.tensor(_TRI, device=a6.device)
+    _, vecs = torch.linalg.eigh(a6.to(torch.float64)[:, tri])
+    y_new = vecs[:, :, 0]
+    y_new = torch.where((y_new * y).sum(1, keepdim=True) < 0, -y_new, y_new)
+    empty = (a6 == 0).all(1, keepdim=True)
+    return torch.where(empty, y, y_new)
+
+
 def _gravity_from_normals(normals: torch.Tensor, scratch: _Scratch) -> torch.Tensor:
     """
     Gravity (unit, down, float64 ``[B, 3]``) from normals ``[B, 3, H, W]`` (NaN = none).
 
-    Overwrites ``normals`` (NaN -> 0).
+    Overwrites ``normals`` (NaN -> 0). The per-iteration cost is two matrix-vector products
+    over all normals plus a few elementwise passes; on the CPU a stage stops early when the
+    floor and wall sets repeat (then y is a fixed point: exact, not a tolerance).
     """
     batch = normals.shape[0]
     points = normals[0, 0].numel()
@@ -463,35 +514,23 @@ def _gravity_from_normals(normals: torch.Tensor, scratch: _Scratch) -> torch.Ten
     outer = scratch.take('gravity_outer', (batch, 6, points))
     for k, (i, j) in enumerate(((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))):
         torch.mul(n[:, i], n[:, j], out=outer[:, k])
-    sim = scratch.take('gravity_sim', (batch, points))
-    wall = scratch.take('gravity_wall', (batch, points))
-    floor = scratch.take('gravity_floor', (batch, points))
+    sim, buf, buf2 = (scratch.take(f'gravity_{i}', (batch, points)) for i in range(3))
     a6 = torch.empty(batch, 6, device=normals.device)
     y = torch.zeros(batch, 3, dtype=torch.float64, device=normals.device)
     y[:, 1] = 1.0
-    tri = torch.tensor([[0, 1, 2], [1, 3, 4], [2, 4, 5]], device=normals.device)
+    check_fixed_point = normals.device.type == 'cpu'  # on GPUs the check would add a sync
     for thresh_deg, iterations in GRAVITY_STAGES:
         cos_t = math.cos(math.radians(thresh_deg))
         sin_t = math.sin(math.radians(thresh_deg))
         a6_prev = None
         for _ in range(iterations):
             _dot3(n, y.to(torch.float32), sim).abs_()
-            # weight +1 for wall-like normals (|n.y| < sin), -1 for floor-like (|n.y| > cos).
-            torch.sub(sim, sin_t, out=wall).sign_().clamp_max_(0.0).neg_()
-            torch.sub(sim, cos_t, out=floor).sign_().clamp_min_(0.0)
-            _reduce(outer, wall.sub_(floor), a6)
-            if a6_prev is not None and torch.equal(a6, a6_prev):
-                # Same sets, same matrix: y is a fixed point, the remaining iterations of the
-                # stage would all return it unchanged (exact, not a tolerance).
-                break
-            a6_prev = a6.clone()
-            a = a6.to(torch.float64)[:, tri]  # [B, 3, 3]
-            _, vecs = torch.linalg.eigh(a)
-            y_new = vecs[:, :, 0]
-            flip = (y_new * y).sum(1, keepdim=True) < 0
-            y_new = torch.where(flip, -y_new, y_new)
-            empty = (a6 == 0).all(1, keepdim=True)  # no floor or wall normal: keep y
-            y = torch.where(empty, y, y_new)
+            _reduce(outer, _classify(sim, sin_t, cos_t, buf, buf2), a6).neg_()
+            if check_fixed_point:
+                if a6_prev is not None and torch.equal(a6, a6_prev):
+                    break  # same sets, same A: y is a fixed point for the rest of the stage
+                a6_prev = a6.clone()
+            y = _eigen_step(a6, y)
     return y
 
 
@@ -578,7 +617,7 @@ def compute_hha(
     fit = _fit_inputs(depth, _fit_mask(valid_mask, depth), scratch)
     normals = scratch.take('hha_normals', (batch, 3, height, width))
     if gravity is None:
-        _normals(fit, params, GRAVITY_NORMAL_RADIUS, box_filter, scratch, normals)
+        _normals(fit, params, GRAVITY_NORMAL_RADIUS, box_filter, scratch, normals, orient=False)
         g = _gravity_from_normals(normals, scratch)
     else:
         g = _as_gravity(gravity, batch, device)

@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from rgbd_seg_ros.core.depth import valid_ratio
 from rgbd_seg_ros.core.sync import (
     RgbdSynchronizer,
     RgbHealthCheck,
@@ -110,15 +109,15 @@ class ReplayConfig:
 class _RgbInput:
     stamp_ns: int
     t_ns: int
-    rgb: np.ndarray  # uint8 [H, W, 3]
-    decode_ms: float
+    msg: Any  # the Image message, converted by the worker (as in the node)
+    check_ms: float  # time of the callback-side check
 
 
 @dataclass
 class _DepthInput:
     stamp_ns: int
-    depth_m: np.ndarray  # float32 [H, W], 0 invalid
-    valid_ratio: float
+    msg: Any  # the Image message
+    valid_ratio: float  # the node's callback-time estimate (conv.depth_valid_ratio)
 
 
 def load_models(params: SegmentationParams) -> ModelSet:
@@ -134,14 +133,6 @@ class OfflineReplay:
         self.config = config
         self.models = models
         self.labels = models.labels
-
-    # -- decoding: the node's conversions, applied to rosbags messages -------------------------
-
-    def _decode_rgb(self, msg: Any) -> np.ndarray:
-        return conv.image_to_rgb(msg)
-
-    def _decode_depth(self, msg: Any) -> tuple[np.ndarray, np.ndarray]:
-        return conv.image_to_depth_m(msg, self.config.params.depth_scale or None)
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -229,12 +220,11 @@ class OfflineReplay:
                 result.skipped['depth: removed by --inject-depth-dropout'] += 1
                 return
             try:
-                depth_m, valid = self._decode_depth(msg)
+                ratio = conv.depth_valid_ratio(msg)
             except ValueError as exc:
                 result.skipped[f'depth: {exc}'] += 1
                 return
-            ratio = valid_ratio(valid)
-            payload = _DepthInput(stamp, depth_m, ratio)
+            payload = _DepthInput(stamp, msg, ratio)
             if self._sync.add_depth(self._seconds(stamp), msg.header.frame_id, payload, ratio,
                                     now=now):
                 self._recent_depth.append(payload)
@@ -259,13 +249,15 @@ class OfflineReplay:
             record = self._records[stamp] = FrameRecord(stamp_ns=stamp, t_ns=t_ns)
             t0 = time.perf_counter()
             try:
-                rgb = self._decode_rgb(msg)
+                view = conv.checked_view(msg, conv.COLOR_ENCODINGS, 'rgb')
             except ValueError as exc:
                 record.note = f'undecodable: {exc}'
                 result.skipped[f'rgb: {exc}'] += 1
                 return
-            payload = _RgbInput(stamp, t_ns, rgb, 1e3 * (time.perf_counter() - t0))
-            ok = self._rgb_check(rgb) if 'depth' in self.models.modes else True
+            ok = True
+            if 'depth' in self.models.modes:
+                ok = self._rgb_check(view[..., :3] if view.ndim == 3 else view)
+            payload = _RgbInput(stamp, t_ns, msg, 1e3 * (time.perf_counter() - t0))
             if not self._sync.add_rgb(self._seconds(stamp), msg.header.frame_id, payload, now=now,
                                       rgb_ok=ok):
                 record.note = 'dropped by the synchronizer (duplicate or late stamp)'
@@ -288,6 +280,9 @@ class OfflineReplay:
                 best = d
         return best
 
+    def _depth_m(self, depth: _DepthInput) -> np.ndarray:
+        return conv.image_to_depth_m(depth.msg, self.config.params.depth_scale or None)[0]
+
     def _predict(self, mode: str, rgb: np.ndarray, depth_m: np.ndarray | None,
                  intrinsics: Any) -> np.ndarray:
         """The node worker's inference call (``SegmentationNode._process``)."""
@@ -307,26 +302,35 @@ class OfflineReplay:
             mode = frame.mode if frame.mode in self.models.modes else 'rgb'
             depth = frame.depth
             t0 = time.perf_counter()
-            pred = self._predict(mode, inp.rgb, None if depth is None else depth.depth_m,
-                                 frame.intrinsics)
+            try:  # the node's worker: convert what is used, infer; a failure loses the frame
+                rgb = conv.image_to_rgb(inp.msg)
+                depth_m = self._depth_m(depth) if mode != 'rgb' else None
+                pred = self._predict(mode, rgb, depth_m, frame.intrinsics)
+            except Exception as exc:  # noqa: BLE001 - as the node, survive any bad frame
+                record.note = f'inference failed: {exc!r}'
+                self._result.skipped['worker errors (frame without output)'] += 1
+                LOG.warning('frame %d: inference failed: %r', inp.stamp_ns, exc)
+                continue
             record.sync_wait_ms = max(0.0, 1e3 * (now - self._seconds(inp.t_ns)))
-            record.latency_ms = (record.sync_wait_ms + inp.decode_ms
+            record.latency_ms = (record.sync_wait_ms + inp.check_ms
                                  + 1e3 * (time.perf_counter() - t0))
             record.mode = mode
             nearest = depth if depth is not None else self._nearest_depth(inp.stamp_ns)
             record.depth_ratio = None if nearest is None else nearest.valid_ratio
+            nearest_m = None
+            if nearest is not None:
+                nearest_m = depth_m if nearest is depth and depth_m is not None else \
+                    self._depth_m(nearest)
             only = None
             if (mode != 'rgbd' and self._has_gt and self.config.fusion_only
                     and 'rgbd' in self.models.modes and frame.intrinsics is not None):
                 only = self._predict(
-                    'rgbd', inp.rgb,
-                    nearest.depth_m if nearest is not None else np.zeros(
-                        inp.rgb.shape[:2], np.float32),
+                    'rgbd', rgb,
+                    nearest_m if nearest_m is not None else np.zeros(rgb.shape[:2], np.float32),
                     frame.intrinsics)
             if self._on_frame is not None:
                 self._on_frame(record, pred)
-            self._examples.offer(record, inp.rgb, None if nearest is None else nearest.depth_m,
-                                 pred, only)
+            self._examples.offer(record, rgb, nearest_m, pred, only)
             gt = self._gt.pop(inp.stamp_ns, None)
             if gt is not None:
                 self._score(record, pred, only, gt=gt)
@@ -349,5 +353,7 @@ def replay_bag(
     progress: bool = True,
 ) -> ReplayResult:
     """Load the node's models from ``config.params`` (unless given) and replay ``bag_path``."""
-    models = models if models is not None else load_models(config.params)
+    if models is None:
+        models = load_models(config.params)
+        models.warmup()  # as the node does at start-up: first-frame latency is not a warm-up
     return OfflineReplay(config, models).run(bag_path, progress=progress)

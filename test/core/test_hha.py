@@ -626,3 +626,29 @@ def test_demo_writes_figure(tmp_path, capsys):
     assert fig is not None and fig.shape[0] > 480 and fig.shape[1] >= 4 * 640
     text = capsys.readouterr().out
     assert 'time per frame' in text and '100.00 % identical' in text
+
+
+def test_gpu_code_paths_agree_on_cpu():
+    """The elementwise and torch.linalg branches used on GPUs equal the CPU (BLAS, numpy) ones."""
+    rng = np.random.default_rng(5)
+    n = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(2, 3, 500))), dim=1)
+    n = n.float()
+    v = torch.from_numpy(rng.normal(size=(2, 3)).astype(np.float32))
+    w = torch.from_numpy(rng.normal(size=(2, 500)).astype(np.float32))
+    for blas in (True, False):
+        out = torch.empty(2, 500)
+        np.testing.assert_allclose(hha._dot3(n, v, out, blas=blas).numpy(),
+                                   torch.einsum('bkp,bk->bp', n, v).numpy(), atol=1e-5)
+        red = torch.empty(2, 3)
+        np.testing.assert_allclose(hha._reduce(n, w, red, blas=blas).numpy(),
+                                   torch.einsum('bkp,bp->bk', n, w).numpy(), atol=1e-3)
+    a6 = torch.tensor([[2.0, 0.1, 0.0, -1.0, 0.2, 0.5], [0, 0, 0, 0, 0, 0]])
+    y = torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
+    steps = [hha._eigen_step(a6, y, use_numpy=u) for u in (True, False)]
+    np.testing.assert_allclose(steps[0].numpy(), steps[1].numpy(), atol=1e-12)
+    e = a6[0].double().numpy()  # smallest eigenvalue's vector, agreeing with y
+    a = np.array([[e[0], e[1], e[2]], [e[1], e[3], e[4]], [e[2], e[4], e[5]]])
+    _, vecs = np.linalg.eigh(a)
+    expected = vecs[:, 0] * np.sign(vecs[1, 0])
+    np.testing.assert_allclose(steps[0][0].numpy(), expected, atol=1e-12)
+    assert steps[0][1].tolist() == [0.0, 1.0, 0.0]  # A = 0: y kept

@@ -1,0 +1,116 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+Live replay over real Fast DDS (shared memory): the bag player with /clock, segmentation_node
+in a subprocess with use_sim_time, the evaluator node; compared with the offline replay.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ros_test_helpers import ros_env, start_module, stop_process, write_params
+
+from rgbd_seg_ros.replay.evaluate import ReplayConfig, replay_bag
+from rgbd_seg_ros.replay.make_bag import Window, make_bag
+from rgbd_seg_ros.replay.params import segmentation_params
+
+pytestmark = pytest.mark.ros
+HEIGHT, WIDTH = 64, 80  # the tiny checkpoints' input size
+RATE = 10.0
+TOPICS = {
+    'rgb_topic': '/camera/color/image_raw',
+    'depth_topic': '/camera/aligned_depth_to_color/image_raw',
+    'camera_info_topic': '/camera/color/camera_info',
+}
+# Mode switches seen over DDS come later by the transport and /clock granularity (10 ms).
+SWITCH_SLACK_S = 0.2
+TICK_S = 0.05  # the node's timer period (min(0.05, depth_timeout / 4))
+
+
+@pytest.fixture(scope='module')
+def outage_bag(tmp_path_factory):
+    """3 s at 10 Hz; no depth for 1.0 <= t < 1.8 s."""
+    path = tmp_path_factory.mktemp('live_bags') / 'outage'
+    make_bag(path, frames=30, rate_hz=RATE, seed=2, size=(HEIGHT, WIDTH),
+             depth_gaps=[Window(1.0, 1.8)], progress=False)
+    return path
+
+
+def _values(tiny_checkpoints) -> dict:
+    # depth_timeout 0.42 s: the timeout does not fall on a frame or timer tick of the bag
+    return {'fusion_model': str(tiny_checkpoints['fusion']),
+            'rgb_model': str(tiny_checkpoints['rgb']), 'depth_timeout': 0.42, **TOPICS}
+
+
+def _compare_with_offline(live: dict, offline: dict) -> None:
+    assert live['frames'] == offline['frames'] == 30
+    transport = live['transport']
+    assert transport['rgb_sent'] == 30
+    # every frame is accounted for: an output, a frame the node's busy worker skipped, or a loss
+    lost = transport.get('outputs_lost_in_transport', 0)
+    dropped = int(transport['node_dropped_worker_busy'])
+    assert live['frames_with_output'] + lost + dropped == 30
+    assert lost <= 1  # shared memory transport: nothing should be lost
+    # the same mode switches at the same bag times, within the transport's delay
+    switches = [(s['from'], s['to']) for s in offline['mode_switches']]
+    assert [(s['from'], s['to']) for s in live['mode_switches']] == switches
+    assert switches[:2] == [('rgbd', 'rgb'), ('rgb', 'rgbd')]  # the outage and its end
+    for ls, os_ in zip(live['mode_switches'], offline['mode_switches']):
+        # the node's timer phase on the bag clock is its own: one tick either way
+        assert os_['t'] - TICK_S - 1e-6 <= ls['t'] <= os_['t'] + SWITCH_SLACK_S
+    # frames that got an output in the same mode got the same labels (same per-frame scores)
+    offline_frames = {round(f['stamp'], 6): f for f in offline['per_frame']}
+    same = 0
+    for f in live['per_frame']:
+        ref = offline_frames[round(f['stamp'], 6)]
+        if f['mode'] is not None and f['mode'] == ref['mode']:
+            assert f['miou'] == pytest.approx(ref['miou'], abs=1e-6)
+            assert f['pixel_acc'] == pytest.approx(ref['pixel_acc'], abs=1e-6)
+            same += 1
+    assert same >= 0.5 * live['frames_with_output'] and same >= 8
+
+
+def test_live_replay_matches_offline_within_transport_losses(
+        outage_bag, tiny_checkpoints, ros_domain_id, monkeypatch, tmp_path):
+    from rgbd_seg_ros.replay.live import run_live
+    from rgbd_seg_ros.replay.report import write_report
+
+    monkeypatch.setenv('ROS_DOMAIN_ID', str(ros_domain_id))
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    values = _values(tiny_checkpoints)
+    result = run_live(outage_bag, values, tmp_path / 'live', rate=1.0,
+                      gt_topic='/camera/segmentation/ground_truth', startup_timeout_s=90.0)
+    paths = write_report(result, tmp_path / 'live', plots=False)
+    live = json.loads(paths['json'].read_text())
+    offline = replay_bag(outage_bag, ReplayConfig(params=segmentation_params(values)),
+                         progress=False).summary()
+    assert live['source'] == 'live' and offline['source'] == 'offline'
+    assert (tmp_path / 'live' / 'node.log').is_file()
+    _compare_with_offline(live, offline)
+    assert live['latency_ms']['p50'] > 0 and live['miou'] is not None
+
+
+@pytest.mark.slow
+def test_evaluator_beside_an_external_node(outage_bag, tiny_checkpoints, ros_domain_id,
+                                           monkeypatch, tmp_path):
+    """``--node external``: the node was started separately, with use_sim_time."""
+    from rgbd_seg_ros.replay.live import run_live
+
+    monkeypatch.setenv('ROS_DOMAIN_ID', str(ros_domain_id))
+    values = _values(tiny_checkpoints)
+    params = write_params(tmp_path / 'node.yaml', {**values, 'use_sim_time': True})
+    node = start_module('rgbd_seg_ros.nodes.segmentation_node', ros_domain_id, [params],
+                        log=tmp_path / 'node.log')
+    assert ros_env(ros_domain_id)['ROS_DOMAIN_ID'] == str(ros_domain_id)
+    try:
+        result = run_live(outage_bag, {k: v for k, v in values.items() if 'model' not in k},
+                          tmp_path / 'report', node='external',
+                          gt_topic='/camera/segmentation/ground_truth', startup_timeout_s=90.0)
+    finally:
+        stop_process(node)
+    live = result.summary()
+    offline = replay_bag(outage_bag, ReplayConfig(params=segmentation_params(values)),
+                         progress=False).summary()
+    _compare_with_offline(live, offline)
