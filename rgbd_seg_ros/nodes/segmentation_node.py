@@ -253,14 +253,7 @@ def main(args: list[str] | None = None) -> int:
         rclpy.try_shutdown()
         return 2
     try:
-        import os
-        if os.environ.get('XEXEC') == 'events':
-            from rclpy.experimental import EventsExecutor
-            ex = EventsExecutor()
-            ex.add_node(node)
-            ex.spin()
-        else:
-            rclpy.spin(node)
+        rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

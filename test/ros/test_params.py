@@ -18,6 +18,7 @@ from rgbd_seg_ros.ros.params import (
 )
 from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
 
+pytestmark = pytest.mark.ros
 REPO = Path(__file__).resolve().parents[2]
 
 
