@@ -20,6 +20,7 @@ setup(
         (os.path.join('share', PACKAGE, 'launch'), glob('launch/*.launch.py')),
         (os.path.join('share', PACKAGE, 'config'), glob('config/*.yaml')),
         (os.path.join('share', PACKAGE, 'config', 'fastdds'), glob('config/fastdds/*.xml')),
+        (os.path.join('share', PACKAGE, 'config', 'presets'), glob('config/presets/*.yaml')),
     ],
     install_requires=['setuptools'],
     zip_safe=True,

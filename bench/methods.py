@@ -87,7 +87,8 @@ PIPELINES = {
 }
 
 
-def _train(name: str, seed: int, out: Path, teacher: Path | None, quick: bool) -> float:
+def _train(name: str, seed: int, out: Path, teacher: Path | None, quick: bool,
+           overrides: list[str]) -> float:
     """Train one run (or reuse a finished one); returns its wall-clock seconds."""
     from training.config import load_config
     from training.train import main as train_main
@@ -96,7 +97,7 @@ def _train(name: str, seed: int, out: Path, teacher: Path | None, quick: bool) -
     stamp = out / 'bench_time.json'
     if stamp.exists() and all((out / f'{e}.safetensors').exists() for e in exports):
         return float(json.loads(stamp.read_text())['seconds'])
-    sets = [f'train.seed={seed}', f'data.synthetic_seed={seed}', *extra]
+    sets = [f'train.seed={seed}', f'data.synthetic_seed={seed}', *extra, *overrides]
     if teacher is not None:
         sets.append(f'distill.teacher={teacher}')
     if quick:
@@ -211,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                         help='synthetic test images (default 200, --quick 100)')
     parser.add_argument('--out', default=str(REPO / 'runs' / 'bench_methods'),
                         help='run directories (reused when finished)')
+    parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                        help='extra config override for every run (e.g. a tiny smoke test)')
     parser.add_argument('--device', default='cpu', help="evaluation device ('cpu', 'cuda')")
     parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'methods.json'),
                         help='output JSON path')
@@ -232,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             teacher = (root / f'seed{seed}' / teacher_run / 'model.safetensors'
                        if teacher_run else None)
             out = root / f'seed{seed}' / run
-            seconds[run][seed] = _train(run, seed, out, teacher, args.quick)
+            seconds[run][seed] = _train(run, seed, out, teacher, args.quick, args.set)
             for export in RUNS[run][3]:
                 key = f'{run}/{export}'
                 scores.setdefault(key, {})[seed] = _test(out / f'{export}.safetensors', images,

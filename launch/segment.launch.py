@@ -15,7 +15,7 @@ non-empty topic/checkpoint/device arguments.
 """
 
 # ruff takes `launch` for first-party (the launch/ folder); it is the ROS launch package.
-import os  # noqa: I001
+import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription

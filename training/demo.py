@@ -39,7 +39,7 @@ BAG_TOPICS = {
 
 
 def train_model(config: str, run_dir: Path, max_iters: int | None) -> Path:
-    """``run_dir/model.safetensors``: reused when present, else trained (resuming a partial run)."""
+    """``run_dir/model.safetensors``: reused if present, else trained (a partial run resumes)."""
     from training.train import main as train_main
 
     model = run_dir / 'model.safetensors'

@@ -224,10 +224,14 @@ def plot_timeline(result: ReplayResult, path: Path) -> Path:
             _panel_latency(ax, t, frames)
         ax.grid(alpha=0.3, zorder=1)
     top = axes[0]
+    span = max(float(t[-1] - t[0]), 1e-3) if len(t) else 1.0
+    previous, level = -np.inf, 0
     for s in result.mode_switches:
         x = (s.t_ns - result.start_ns) / 1e9
-        top.annotate(f'{s.from_mode}\u2192{s.to_mode}\n{x:.2f} s', (x, 1.0),
-                     xycoords=('data', 'axes fraction'), xytext=(2, 2),
+        level = (level + 1) % 2 if x - previous < 0.06 * span else 0  # stagger close labels
+        previous = x
+        top.annotate(f'{s.from_mode}\u2192{s.to_mode} {x:.2f} s', (x, 1.0),
+                     xycoords=('data', 'axes fraction'), xytext=(2, 2 + 10 * level),
                      textcoords='offset points', fontsize=7, va='bottom')
     axes[-1].set_xlabel('bag time since start (s)')
     if len(t):
@@ -294,6 +298,10 @@ def _panel_latency(ax: Any, t: np.ndarray, frames: list[Any]) -> None:
     if lost:
         ax.plot(t[lost], np.zeros(len(lost)), ls='none', marker='x', ms=5, color='#b71c1c',
                 label='no output', zorder=3)
+    waits = np.array([np.nan if f.sync_wait_ms is None else f.sync_wait_ms for f in frames])
+    if np.nanmax(waits, initial=0.0) > 0:
+        ax.plot(t, waits, color='#777777', lw=1, drawstyle='steps-mid', zorder=2,
+                label='of which waiting for depth')
     values = [f.latency_ms for f in frames if f.latency_ms is not None]
     if values:
         p95 = float(np.percentile(values, 95))
