@@ -17,7 +17,8 @@ repeats the frame B times; figures are per frame (batch time / B).
   and ``peak_mib`` = growth of ``torch.cuda.max_memory_allocated`` during the calls.
 
 ``speedup`` compares with the reference implementation (Depth2HHA-python, 2.64 s per frame on
-2 cores of this machine type, HHA.md).
+2 cores of this machine type, HHA.md). On a shared, oversubscribed machine OpenMP's busy waiting
+makes 2 torch threads far slower than 1; ``OMP_WAIT_POLICY=PASSIVE`` avoids that.
 
     python bench/hha.py [--threads 1,2] [--batch-sizes 1,4] [--cuda-batch-sizes 1,4,16]
         [--repeats 15] [--json bench/results/hha.json]
@@ -165,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             'cpu_count': os.cpu_count(),
             'processor': platform.processor() or platform.machine(),
             'cuda_device': torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            'opencv_threads': cv2.getNumThreads(),
+            'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY'),
             'loadavg_before': load_before,
             'loadavg_after': os.getloadavg(),
         },

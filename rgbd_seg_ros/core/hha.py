@@ -286,12 +286,25 @@ class _Scratch:
 # --------------------------------------------------------------------------- box filters
 
 
-def _offsets(radius: int, dtype=torch.float32, device='cpu') -> torch.Tensor:
-    return torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+# Separable box sums as (row pass, column pass) tables. Row pass: (source, x kernel) with source
+# 'm' (mask) or 'b' (mask / depth); column pass: (row-pass index, y kernel), in output order:
+# S00, S01, S02, S10, S11, S20 (sums of m du^i dv^j, i for the column offset du, j for the row
+# offset dv), then T00, T01, T10 (the same for m/depth). Without mask moments only T.
+_PASSES = {
+    True: ((('m', '1'), ('m', 'd'), ('m', 'd2'), ('b', '1'), ('b', 'd')),
+           ((0, '1'), (0, 'd'), (0, 'd2'), (1, '1'), (1, 'd'), (2, '1'), (3, '1'), (3, 'd'),
+            (4, '1'))),
+    False: ((('b', '1'), ('b', 'd')), ((0, '1'), (0, 'd'), (1, '1'))),
+}
+
+
+def _kernels(radius: int) -> dict[str, np.ndarray]:
+    d = np.arange(-radius, radius + 1, dtype=np.float64)
+    return {'1': np.ones_like(d), 'd': d, 'd2': d * d}
 
 
 def _box_sums_torch(
-    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: _Scratch
+    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: _Scratch, moments: bool
 ) -> torch.Tensor:
     """
     Window sums by depthwise separable convolution (zero padding = truncated windows).
@@ -301,37 +314,34 @@ def _box_sums_torch(
 
     :param mask: float ``[B, H, W]`` validity (0/1).
     :param mask_b: float ``[B, H, W]``, the validity times 1/depth.
-    :returns: ``[B, 9, H, W]``: S00, S01, S02, S10, S11, S20 (sums of m*du^i*dv^j; i for the
-        column offset du, j for the row offset dv), T00, T01, T10 (the same for m*b).
+    :returns: ``[B, 9, H, W]`` (``[B, 3, H, W]`` without ``moments``), see ``_PASSES``.
     """
     k = 2 * radius + 1
-    d = _offsets(radius, mask.dtype, mask.device)
-    one = torch.ones_like(d)
-    # Row pass (along x): m -> (1, du, du^2), m*b -> (1, du, unused du^2).
-    row_w = torch.stack([one, d, d * d]).repeat(2, 1).view(6, 1, 1, k)
-    rows = F.conv2d(torch.stack([mask, mask_b], 1), row_w, padding=(0, radius), groups=2)
-    # Column pass (along y): pick (row output, column kernel) pairs.
-    pick = torch.tensor([0, 0, 0, 1, 1, 2, 3, 3, 4], device=mask.device)
-    col_w = torch.stack([one, d, d * d, one, d, one, one, d, one]).view(9, 1, k, 1)
-    return F.conv2d(rows.index_select(1, pick), col_w, padding=(radius, 0), groups=9)
+    row_pass, col_pass = _PASSES[moments]
+    kern = {key: torch.as_tensor(v, dtype=mask.dtype, device=mask.device)
+            for key, v in _kernels(radius).items()}
+    src = {'m': mask, 'b': mask_b}
+    rows = F.conv2d(torch.stack([src[name] for name, _ in row_pass], 1),
+                    torch.stack([kern[key] for _, key in row_pass]).view(-1, 1, 1, k),
+                    padding=(0, radius), groups=len(row_pass))
+    pick = torch.tensor([row for row, _ in col_pass], device=mask.device)
+    return F.conv2d(rows.index_select(1, pick),
+                    torch.stack([kern[key] for _, key in col_pass]).view(-1, 1, k, 1),
+                    padding=(radius, 0), groups=len(col_pass))
 
 
 def _box_sums_opencv(
-    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: _Scratch
+    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: _Scratch, moments: bool
 ) -> torch.Tensor:
     """The same as ``_box_sums_torch`` with OpenCV's 1-D filters (several times faster on CPU)."""
     k = 2 * radius + 1
     np_dtype = np.float64 if mask.dtype == torch.float64 else np.float32
-    d = np.arange(-radius, radius + 1, dtype=np_dtype)
-    kernels = {'1': np.ones_like(d), 'd': d, 'd2': d * d}
+    kernels = {key: v.astype(np_dtype) for key, v in _kernels(radius).items()}
+    row_pass, col_pass = _PASSES[moments]
     batch, height, width = mask.shape
-    out = scratch.take('box_sums', (batch, 9, height, width), mask.dtype)
-    rows = scratch.take('box_rows', (5, height, width), mask.dtype).numpy()
+    out = scratch.take(f'box_sums_{moments}', (batch, len(col_pass), height, width), mask.dtype)
+    rows = scratch.take('box_rows', (len(row_pass), height, width), mask.dtype).numpy()
     border = cv2.BORDER_CONSTANT
-    # Row pass: (source, x kernel); column pass: (row index, y kernel) in output order.
-    row_pass = (('m', '1'), ('m', 'd'), ('m', 'd2'), ('b', '1'), ('b', 'd'))
-    col_pass = ((0, '1'), (0, 'd'), (0, 'd2'), (1, '1'), (1, 'd'), (2, '1'), (3, '1'),
-                (3, 'd'), (4, '1'))
     for i in range(batch):
         src = {'m': mask[i].contiguous().numpy(), 'b': mask_b[i].contiguous().numpy()}
         o = out[i].numpy()
@@ -344,14 +354,15 @@ def _box_sums_opencv(
     return out
 
 
-def _box_sums(mask, mask_b, radius: int, box_filter: str, scratch: _Scratch) -> torch.Tensor:
+def _box_sums(mask, mask_b, radius: int, box_filter: str, scratch: _Scratch,
+              moments: bool = True) -> torch.Tensor:
     if box_filter == 'auto':
         box_filter = 'opencv' if mask.device.type == 'cpu' else 'torch'
     if box_filter == 'opencv':
         if mask.device.type != 'cpu':
             raise ValueError('box_filter="opencv" needs CPU tensors')
-        return _box_sums_opencv(mask, mask_b, radius, scratch)
-    return _box_sums_torch(mask, mask_b, radius, scratch)
+        return _box_sums_opencv(mask, mask_b, radius, scratch, moments)
+    return _box_sums_torch(mask, mask_b, radius, scratch, moments)
 
 
 # --------------------------------------------------------------------------- normals
@@ -375,6 +386,17 @@ def _fit_inputs(depth: torch.Tensor, fit_mask: torch.Tensor, scratch: _Scratch):
     return fit_mask, inv_depth, has_depth
 
 
+def _window_sums_1d(size: int, radius: int) -> tuple[torch.Tensor, ...]:
+    """
+    Along one axis of ``size`` pixels: per position, the number of window offsets inside the
+    image, their sum and their sum of squares (float64 ``[size]``; truncated windows).
+    """
+    pos = torch.arange(size, dtype=torch.float64)[:, None]
+    off = torch.arange(-radius, radius + 1, dtype=torch.float64)[None, :]
+    inside = ((pos + off >= 0) & (pos + off < size)).to(torch.float64)
+    return inside.sum(1), (inside * off).sum(1), (inside * off * off).sum(1)
+
+
 def _normals(
     fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     params: torch.Tensor,
@@ -383,6 +405,7 @@ def _normals(
     scratch: _Scratch,
     out: torch.Tensor,
     orient: bool = True,
+    dense: bool = False,
 ) -> torch.Tensor:
     """
     Least-squares plane normals into ``out`` ``[B, 3, H, W]`` (unit, away from the camera).
@@ -397,29 +420,61 @@ def _normals(
     :param fit: float32 ``[B, H, W]`` planes from ``_fit_inputs``: the 0/1 fit mask (zero where
         depth is 0), mask/depth, and sign(depth).
     :param orient: False skips the orientation (the sign of each normal), e.g. for gravity.
+    :param dense: the fit mask is all ones: the mask moments are then products of per-row and
+        per-column sums and the offsets' covariance is diagonal (same result, less work).
     """
     mask, inv_depth, has_depth = fit
     # Mask moments up to (2R+1)^2 * sum(du^2) are exact float32 integers for R <= 10.
     dtype = torch.float32 if radius <= 10 else torch.float64
-    shape = mask.shape
-    sums = _box_sums(mask.to(dtype), inv_depth.to(dtype), radius, box_filter, scratch)
-    s00, s01, s02, s10, s11, s20, t00, t01, t10 = sums.unbind(1)
-    w = [scratch.take(f'normals_{i}', shape, dtype) for i in range(6)]
-    # Covariances of the offsets times S00 (exact integers), and their determinant times
-    # S00^2: zero exactly when the window's points are collinear (or fewer than 3).
-    dxx = torch.mul(s00, s20, out=w[0]).addcmul_(s10, s10, value=-1.0)
-    dyy = torch.mul(s00, s02, out=w[1]).addcmul_(s01, s01, value=-1.0)
-    dxy = torch.mul(s00, s11, out=w[2]).addcmul_(s10, s01, value=-1.0)
-    inv_delta = torch.mul(dxx, dyy, out=w[3]).addcmul_(dxy, dxy, value=-1.0)
-    inv_delta.clamp_min_(0.0).reciprocal_()  # inf where degenerate
-    # Plane fit through the window centroid: slopes m0, m1 per pixel offset ...
-    ex = t10.mul_(s00).addcmul_(s10, t00, value=-1.0)
-    ey = t01.mul_(s00).addcmul_(s01, t00, value=-1.0)
-    m0 = torch.mul(dyy, ex, out=w[4]).addcmul_(dxy, ey, value=-1.0).mul_(inv_delta)
-    m1 = torch.mul(dxx, ey, out=w[5]).addcmul_(dxy, ex, value=-1.0).mul_(inv_delta)
-    # ... and m2 = the fitted 1/depth at the centre pixel.
-    m2 = t00.addcmul_(m0, s10, value=-1.0).addcmul_(m1, s01, value=-1.0).div_(s00)
-    du, dv = _pixel_grid(params, shape[1], shape[2], dtype)
+    batch, height, width = mask.shape
+    device = mask.device
+    sums = _box_sums(mask.to(dtype), inv_depth.to(dtype), radius, box_filter, scratch,
+                     moments=not dense)
+    w = [scratch.take(f'normals_{i}', mask.shape, dtype) for i in range(6)]
+    poison: torch.Tensor | None = None  # NaN where the window is degenerate, else 0
+    if dense:
+        t00, t01, t10 = sums.unbind(1)
+        # s00 = nx ny, s10 = sx ny, s01 = nx sy, dxx = ny^2 (nx sxx - sx^2) =: ny^2 ax, dxy = 0.
+        nx, sx, sxx = _window_sums_1d(width, radius)
+        ny, sy, syy = _window_sums_1d(height, radius)
+        ax, ay = nx * sxx - sx * sx, ny * syy - sy * sy  # exact; 0 only for 1-pixel axes
+
+        def along_x(v):
+            return v.to(device, dtype).view(1, 1, width)
+
+        def along_y(v):
+            return v.to(device, dtype).view(1, height, 1)
+
+        # m0 = ex / dxx = (nx t10 - sx t00) / (ny ax), m1 likewise, m2 = centre value.
+        m0 = torch.mul(t10, along_x(nx / ax), out=w[4]).addcmul_(t00, along_x(sx / ax),
+                                                                  value=-1.0)
+        m0.mul_(along_y(1.0 / ny))
+        m1 = torch.mul(t01, along_y(ny / ay), out=w[5]).addcmul_(t00, along_y(sy / ay),
+                                                                  value=-1.0)
+        m1.mul_(along_x(1.0 / nx))
+        m2 = t00.mul_(along_x(1.0 / nx)).mul_(along_y(1.0 / ny))
+        m2.addcmul_(m0, along_x(sx / nx), value=-1.0).addcmul_(m1, along_y(sy / ny),
+                                                               value=-1.0)
+        if not bool((ax > 0).all() and (ay > 0).all()):
+            poison = torch.add(along_x(0.0 / ax), along_y(0.0 / ay))  # NaN on 1-pixel axes
+    else:
+        s00, s01, s02, s10, s11, s20, t00, t01, t10 = sums.unbind(1)
+        # Covariances of the offsets times S00 (exact integers), and their determinant times
+        # S00^2: zero exactly when the window's points are collinear (or fewer than 3).
+        dxx = torch.mul(s00, s20, out=w[0]).addcmul_(s10, s10, value=-1.0)
+        dyy = torch.mul(s00, s02, out=w[1]).addcmul_(s01, s01, value=-1.0)
+        dxy = torch.mul(s00, s11, out=w[2]).addcmul_(s10, s01, value=-1.0)
+        inv_delta = torch.mul(dxx, dyy, out=w[3]).addcmul_(dxy, dxy, value=-1.0)
+        inv_delta.clamp_min_(0.0).reciprocal_()  # inf where degenerate
+        # Plane fit through the window centroid: slopes m0, m1 per pixel offset ...
+        ex = t10.mul_(s00).addcmul_(s10, t00, value=-1.0)
+        ey = t01.mul_(s00).addcmul_(s01, t00, value=-1.0)
+        m0 = torch.mul(dyy, ex, out=w[4]).addcmul_(dxy, ey, value=-1.0).mul_(inv_delta)
+        m1 = torch.mul(dxx, ey, out=w[5]).addcmul_(dxy, ex, value=-1.0).mul_(inv_delta)
+        # ... and m2 = the fitted 1/depth at the centre pixel.
+        m2 = t00.addcmul_(m0, s10, value=-1.0).addcmul_(m1, s01, value=-1.0).div_(s00)
+        poison = inv_delta.mul_(0.0)  # 0 * inf = NaN
+    du, dv = _pixel_grid(params, height, width, dtype)
     fx = params[:, 0, None, None].to(dtype)
     fy = params[:, 1, None, None].to(dtype)
     n = out if dtype == out.dtype else scratch.take('normals_n64', out.shape, dtype)
@@ -427,7 +482,9 @@ def _normals(
     torch.mul(m1, fy, out=n[:, 1])
     torch.addcmul(m2, du, m0, value=-1.0, out=n[:, 2]).addcmul_(dv, m1, value=-1.0)
     scale = torch.mul(n[:, 0], n[:, 0], out=w[0]).addcmul_(n[:, 1], n[:, 1])
-    scale.addcmul_(n[:, 2], n[:, 2]).rsqrt_().add_(inv_delta.mul_(0.0))  # 0*inf: NaN if degenerate
+    scale.addcmul_(n[:, 2], n[:, 2]).rsqrt_()
+    if poison is not None:
+        scale.add_(poison)
     if orient:
         # Reference orientation: sign(n . P) with P the unmasked point, i.e. sign(m2) where
         # depth > 0; where that is 0, n_z >= 0 (sign 0 counts as +): sign(2 s + sign(n_z) + 1/2).
@@ -466,13 +523,12 @@ def _reduce(a: torch.Tensor, w: torch.Tensor, out: torch.Tensor, blas: bool | No
 def _classify(sim: torch.Tensor, sin_t: float, cos_t: float, buf: torch.Tensor,
               buf2: torch.Tensor) -> torch.Tensor:
     """
-    ``v`` (in ``buf``): -1 for wall-like normals (``|n.y| < sin``), +1 for floor-like ones
-    (``|n.y| > cos``), else 0, from ``sim = |n.y|``; then ``A = -outer . v``.
+    ``v`` (in ``buf``) from ``sim = |n.y|``: -2 for wall-like normals (``|n.y| < sin``), +2 for
+    floor-like ones (``|n.y| > cos``), else 0; then ``A = -outer . v / 2``. (A normal exactly on
+    a float32 threshold would get half weight; the reference compares in float64 anyway.)
     """
-    if np.float32(sin_t) == np.float32(cos_t):  # 45 degrees: one threshold
-        return torch.sub(sim, sin_t, out=buf).sign_()
-    v = torch.sub(sim, sin_t, out=buf).sign_().clamp_max_(0.0)
-    return v.add_(torch.sub(sim, cos_t, out=buf2).sign_().clamp_min_(0.0))
+    v = torch.sub(sim, sin_t, out=buf).sign_()
+    return v.add_(torch.sub(sim, cos_t, out=buf2).sign_())
 
 
 _TRI = ((0, 1, 2), (1, 3, 4), (2, 4, 5))  # symmetric 3x3 from its 6 upper entries
@@ -525,7 +581,7 @@ def _gravity_from_normals(normals: torch.Tensor, scratch: _Scratch) -> torch.Ten
         a6_prev = None
         for _ in range(iterations):
             _dot3(n, y.to(torch.float32), sim).abs_()
-            _reduce(outer, _classify(sim, sin_t, cos_t, buf, buf2), a6).neg_()
+            _reduce(outer, _classify(sim, sin_t, cos_t, buf, buf2), a6).mul_(-0.5)
             if check_fixed_point:
                 if a6_prev is not None and torch.equal(a6, a6_prev):
                     break  # same sets, same A: y is a fixed point for the rest of the stage
@@ -565,7 +621,8 @@ def surface_normals(
     scratch = _Scratch(depth.device)
     fit = _fit_inputs(depth, _fit_mask(valid_mask, depth), scratch)
     out = torch.empty((batch, 3, height, width), device=depth.device)
-    return _normals(fit, params, int(radius), box_filter, scratch, out)
+    dense = bool(fit[0].amin() == 1)
+    return _normals(fit, params, int(radius), box_filter, scratch, out, dense=dense)
 
 
 @torch.no_grad()
@@ -616,12 +673,14 @@ def compute_hha(
     scratch = _Scratch(device)
     fit = _fit_inputs(depth, _fit_mask(valid_mask, depth), scratch)
     normals = scratch.take('hha_normals', (batch, 3, height, width))
+    dense = bool(fit[0].amin() == 1)  # every pixel valid: cheaper mask moments
     if gravity is None:
-        _normals(fit, params, GRAVITY_NORMAL_RADIUS, box_filter, scratch, normals, orient=False)
+        _normals(fit, params, GRAVITY_NORMAL_RADIUS, box_filter, scratch, normals, orient=False,
+                 dense=dense)
         g = _gravity_from_normals(normals, scratch)
     else:
         g = _as_gravity(gravity, batch, device)
-    _normals(fit, params, NORMAL_RADIUS, box_filter, scratch, normals)
+    _normals(fit, params, NORMAL_RADIUS, box_filter, scratch, normals, dense=dense)
 
     hha = torch.empty((batch, 3, height, width), device=device)
     disparity, height_cm, angle = hha.unbind(1)
@@ -645,7 +704,10 @@ def compute_hha(
 
     torch.mul(depth, _CM_PER_M, out=disparity)
     disparity.clamp_min_(DISPARITY_MIN_DEPTH_CM).reciprocal_().mul_(DISPARITY_NUMERATOR)
-    return hha.round_().clamp_(0.0, 255.0)
+    # Every value is >= 0 (heights are measured from the lowest point or 130 cm below the camera,
+    # which is below everything); only disparity and height can exceed 255.
+    hha.round_()[:, :2].clamp_max_(255.0)
+    return hha
 
 
 def hha_image(

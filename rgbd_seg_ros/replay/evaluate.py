@@ -14,7 +14,8 @@ dropping frames (the node's latest-only slot drops frames only when inference is
 camera; the live replay measures that).
 
 Latency of a frame = the time it waited in the synchronizer for its depth partner or for the
-depth timeout (bag time, as the node would have waited) + decoding + inference (measured on this
+depth timeout (bag time, as the node would have waited) + the callback check, conversion and
+inference (measured on this
 machine).
 
 Each output is scored against the ground-truth image with the same header stamp. On every frame

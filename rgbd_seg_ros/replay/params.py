@@ -141,14 +141,24 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+# Parameters every rclpy node has, or that the node sets itself: not SegmentationParams fields.
+_ROS_LEVEL = ('use_sim_time', 'start_type_description_service', 'class_names', 'class_colors')
+
+
+def _ros_level(name: str) -> bool:
+    return name in _ROS_LEVEL or name.startswith('qos_overrides.')
+
+
 def segmentation_params(values: Mapping[str, Any]) -> SegmentationParams:
     """
     ``SegmentationParams`` from merged parameter values, with the node's checks.
 
-    Integers given for float parameters are accepted (``depth_timeout: 1``); unknown names are
+    Integers given for float parameters are accepted (``depth_timeout: 1``); rclpy's own
+    parameters (``use_sim_time``, ``qos_overrides.*``) are ignored; other unknown names are
     errors that name the parameter and list the known ones.
     """
     known = {f.name: f for f in fields(SegmentationParams)}
+    values = {k: v for k, v in values.items() if not _ros_level(k)}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ValueError(

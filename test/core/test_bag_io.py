@@ -251,7 +251,8 @@ def test_parameter_files_merge_wildcard_then_node_entries():
     }
     values = parameters_from_yaml(data, 'test.yaml')
     assert values == {'rgb_model': 'a.safetensors', 'depth_timeout': 1}
-    params = segmentation_params(values)
+    params = segmentation_params({**values, 'use_sim_time': True,
+                                  'qos_overrides./camera/color/image_raw.reliability': 'x'})
     assert params.depth_timeout == 1.0 and params.sync_config().depth_timeout == 1.0
     with pytest.raises(ValueError, match=r"unknown segmentation_node parameters \['rate'\]"):
         segmentation_params({'rgb_model': 'a', 'rate': 5.0})

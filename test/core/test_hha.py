@@ -375,8 +375,11 @@ def test_torch_and_opencv_box_filters_agree_with_brute_force():
     vals = torch.from_numpy(rng.random((2, 23, 31)).astype(np.float32)) * mask
     radius = 4
     scratch = hha._Scratch(torch.device('cpu'))
-    ours_cv = hha._box_sums_opencv(mask, vals, radius, scratch).clone()
-    ours_t = hha._box_sums_torch(mask, vals, radius, scratch)
+    ours_cv = hha._box_sums_opencv(mask, vals, radius, scratch, True).clone()
+    ours_t = hha._box_sums_torch(mask, vals, radius, scratch, True)
+    for box in (hha._box_sums_opencv, hha._box_sums_torch):  # T sums only
+        np.testing.assert_allclose(box(mask, vals, radius, scratch, False).numpy(),
+                                   ours_t[:, 6:].numpy(), rtol=1e-6, atol=1e-5)
     k = 2 * radius + 1
     off = np.arange(-radius, radius + 1)
     du, dv = off[None, :], off[:, None]
@@ -395,6 +398,27 @@ def test_torch_and_opencv_box_filters_agree_with_brute_force():
                     np.testing.assert_array_equal(got, exp)
                 else:
                     np.testing.assert_allclose(got, exp, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize('shape', [(240, 320), (1, 40), (40, 1), (3, 3)])
+def test_dense_shortcut_equals_general_fit(shape):
+    """All-valid depth uses separable mask moments; the result equals the general fit."""
+    scene = ray_cast(**ROOM)
+    depth = torch.from_numpy(scene.depth_m[:shape[0], :shape[1]].copy())[None]
+    cam = scene.cam.cropped(0, 0, shape[1], shape[0])
+    params = hha._intrinsics_params(cam, 1, *shape, depth.device)
+    scratch = hha._Scratch(depth.device)
+    fit = hha._fit_inputs(depth, hha._fit_mask(None, depth), scratch)
+    for radius in (hha.NORMAL_RADIUS, hha.GRAVITY_NORMAL_RADIUS):
+        for orient in (True, False):
+            got = [hha._normals(fit, params, radius, 'opencv', scratch,
+                                torch.empty(1, 3, *shape), orient, dense).numpy()
+                   for dense in (True, False)]
+            np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(got[1]))
+            # float32 rounding differs at truncated windows: <= 1e-4 (0.006 degree)
+            np.testing.assert_allclose(got[0], got[1], atol=1e-4, equal_nan=True)
+    if 1 in shape:
+        assert np.isnan(got[0]).all()  # a single row or column has no plane
 
 
 def test_surface_normals_of_a_plane():

@@ -334,3 +334,27 @@ def test_bag_without_rgb_topic_raises(tmp_path):
         writer.write_image(topics.depth, 1, np.ones((4, 4), np.uint16), '16UC1')
     with pytest.raises(BagError, match='rgb topic'):
         OfflineReplay(_config(), _stub_models()).run(tmp_path / 'depth_only', progress=False)
+
+
+@pytest.mark.slow
+def test_demo_reuses_models_and_reports_the_outage(checkpoints, tmp_path, capsys):
+    """training.demo end to end without training: models already in the run folders."""
+    import shutil
+
+    from training.demo import main as demo_main
+
+    for name in ('rgbd', 'rgb'):
+        run = tmp_path / 'runs' / f'{name}_quick'
+        run.mkdir(parents=True)
+        shutil.copy(checkpoints['fusion' if name == 'rgbd' else 'rgb'],
+                    run / 'model.safetensors')
+    assert demo_main(['--out', str(tmp_path), '--quick']) == 0
+    out = capsys.readouterr().out
+    assert 'fallback frames' in out and str(tmp_path / 'report_quick' / 'timeline.png') in out
+    summary = json.loads((tmp_path / 'report_quick' / 'report.json').read_text())
+    # --quick: no depth for 1.5 <= t < 2.5 s, all-invalid depth for 3.0 <= t < 3.4 s
+    assert [(s['from'], s['to']) for s in summary['mode_switches']] == [
+        ('rgbd', 'rgb'), ('rgb', 'rgbd'), ('rgbd', 'rgb'), ('rgb', 'rgbd')]
+    assert summary['mode_switches'][2]['t_rel'] == pytest.approx(3.0)
+    assert 'depth valid ratio 0.00' in summary['mode_switches'][2]['reason']
+    assert summary['frames'] == 60 and summary['fallback']['miou_fusion_only'] is not None

@@ -114,3 +114,61 @@ def test_evaluator_beside_an_external_node(outage_bag, tiny_checkpoints, ros_dom
     offline = replay_bag(outage_bag, ReplayConfig(params=segmentation_params(values)),
                          progress=False).summary()
     _compare_with_offline(live, offline)
+
+
+@pytest.mark.slow
+def test_replay_evaluator_beside_another_player(outage_bag, tiny_checkpoints, ros_domain_id,
+                                                monkeypatch, tmp_path):
+    """The ros2-bag-play recipe: node + ``replay_evaluator`` processes, an independent player."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import rclpy
+
+    from rgbd_seg_ros.replay.bag_io import BagSource
+    from rgbd_seg_ros.replay.live import BagPlayer
+
+    monkeypatch.setenv('ROS_DOMAIN_ID', str(ros_domain_id))
+    values = _values(tiny_checkpoints)
+    params = write_params(tmp_path / 'node.yaml', {**values, 'use_sim_time': True})
+    node = start_module('rgbd_seg_ros.nodes.segmentation_node', ros_domain_id, [params],
+                        log=tmp_path / 'node.log')
+    evaluator = subprocess.Popen(
+        [sys.executable, '-m', 'rgbd_seg_ros.replay.live', '--params', str(params),
+         '--gt-topic', '/camera/segmentation/ground_truth', '--idle-timeout', '3',
+         '--no-plots', '--report', str(tmp_path / 'report')],
+        env=ros_env(ros_domain_id), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=ros_domain_id)
+    try:
+        player_node = rclpy.create_node('other_player', context=context)
+        with BagSource(outage_bag) as source:
+            player = BagPlayer(player_node, source, {
+                'rgb': TOPICS['rgb_topic'], 'depth': TOPICS['depth_topic'],
+                'camera_info': TOPICS['camera_info_topic'],
+                'ground_truth': '/camera/segmentation/ground_truth'})
+            deadline = time.monotonic() + 90
+            while not (player.subscribers_matched(ignore_nodes=('replay_evaluator',))
+                       and player_node.count_subscribers(TOPICS['rgb_topic']) >= 2):
+                assert time.monotonic() < deadline, (
+                    f'node/evaluator not up: rgb subscribers '
+                    f'{player_node.count_subscribers(TOPICS["rgb_topic"])}, node log:\n'
+                    + (tmp_path / 'node.log').read_text()[-2000:])
+                player.publish_clock(source.start_ns)
+                time.sleep(0.1)
+            time.sleep(1.0)
+            player.play(threading.Event(), tail_s=1.0)
+        output, _ = evaluator.communicate(timeout=60)
+    finally:
+        if evaluator.poll() is None:
+            evaluator.kill()
+        stop_process(node)
+        context.try_shutdown()
+    assert evaluator.returncode == 0, output
+    live = json.loads((tmp_path / 'report' / 'report.json').read_text())
+    assert live['source'] == 'live' and live['frames'] == 30
+    assert [(s['from'], s['to']) for s in live['mode_switches']][:2] == [('rgbd', 'rgb'),
+                                                                          ('rgb', 'rgbd')]
+    assert live['frames_scored'] >= 15 and live['transport']['outputs_received'] >= 15
