@@ -17,7 +17,10 @@ os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config' / 'fastdds' / 
 os.environ.setdefault('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(110, 200)))
-os.environ.setdefault('OMP_NUM_THREADS', '2')
+# Tests run tiny models; one thread each keeps concurrent test processes (a node in a
+# subprocess beside the test) from spinning against each other on 2 cores.
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 
 def shared_dir() -> Path:

@@ -286,15 +286,20 @@ def _read_header(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ValueError(f'checkpoint {path} does not exist')
     size = path.stat().st_size
     with path.open('rb') as f:
-        head = f.read(8)
-        if any(head.startswith(m) for m in _PICKLE_MAGIC):
+        head = f.read(9)
+        # A safetensors file is an 8-byte little-endian header length followed by '{'. Only a
+        # file that is not shaped like that is reported as a pickle: the first length byte of
+        # a real header can be 0x80 too.
+        looks_safetensors = len(head) == 9 and head[8:9] == b'{'
+        if not looks_safetensors and any(head.startswith(m) for m in _PICKLE_MAGIC):
             raise ValueError(
                 f'{path} is a pickle-based PyTorch file, not a safetensors checkpoint; refusing '
                 'to unpickle it'
             )
         if len(head) < 8:
             raise ValueError(f'{path} is truncated or empty ({size} bytes): no safetensors header')
-        (n,) = struct.unpack('<Q', head)
+        (n,) = struct.unpack('<Q', head[:8])
+        f.seek(8)
         if n > min(size - 8, _MAX_HEADER_BYTES):
             raise ValueError(
                 f'{path} is truncated or not a safetensors file: the header claims {n} bytes, '

@@ -42,6 +42,14 @@ _AUTOCAST_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 _DEPTH_MODALITIES = ('hha', 'depth')
 
 
+def _as_tensor(array: np.ndarray) -> torch.Tensor:
+    """CPU tensor over ``array``; read-only buffers (ROS/bag messages) are copied once."""
+    array = np.ascontiguousarray(array)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.from_numpy(array)
+
+
 def _resolve_device(device: str | torch.device) -> torch.device:
     try:
         dev = torch.device(device)
@@ -259,7 +267,7 @@ class Segmenter:
         if single:
             rgb = rgb[None]
         b, h, w = rgb.shape[:3]
-        rgb_t = self._to_device('rgb', torch.from_numpy(np.ascontiguousarray(rgb)))
+        rgb_t = self._to_device('rgb', _as_tensor(rgb))
         rgb_t = rgb_t.permute(0, 3, 1, 2)
         depth_t = k_t = None
         if self.needs_depth:
@@ -280,7 +288,7 @@ class Segmenter:
                     f'depth_m must have shape {expected} like rgb, got {depth_m.shape}'
                 )
             depth = np.ascontiguousarray(depth_m, dtype=np.float32).reshape(b, 1, h, w)
-            depth_t = self._to_device('depth', torch.from_numpy(depth))
+            depth_t = self._to_device('depth', _as_tensor(depth))
             if self.needs_intrinsics:
                 if intrinsics is None:
                     raise ValueError(

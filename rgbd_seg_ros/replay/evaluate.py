@@ -15,8 +15,7 @@ camera; the live replay measures that).
 
 Latency of a frame = the time it waited in the synchronizer for its depth partner or for the
 depth timeout (bag time, as the node would have waited) + the callback check, conversion and
-inference (measured on this
-machine).
+inference (measured on this machine).
 
 Each output is scored against the ground-truth image with the same header stamp. On every frame
 the node served in a fallback mode the fusion model is also run alone, on the depth it would

@@ -234,3 +234,20 @@ def test_pickle_and_foreign_files(model, tmp_path):
     save_file({'w': torch.zeros(2)}, str(foreign))
     with pytest.raises(ValueError, match="without 'rgbd_seg_ros' metadata"):
         load_checkpoint(foreign)
+
+
+def test_header_length_starting_with_pickle_byte_loads(model, saved, tmp_path):
+    """A header whose length's low byte is 0x80 (pickle's PROTO opcode) is still safetensors."""
+    raw = saved.read_bytes()
+    (n,) = struct.unpack('<Q', raw[:8])
+    header, body = raw[8:8 + n], raw[8 + n:]
+    pad = (0x80 - n) % 256  # trailing spaces are allowed after the header JSON
+    new_n = n + pad
+    assert new_n & 0xFF == 0x80
+    dst = tmp_path / 'padded.safetensors'
+    dst.write_bytes(struct.pack('<Q', new_n) + header + b' ' * pad + body)
+    assert dst.read_bytes()[:1] == b'\x80'
+    loaded, _ = load_checkpoint(dst)
+    x = {'rgb': torch.randn(1, 3, 48, 64)}
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
