@@ -387,25 +387,6 @@ class _StopFlag:
 # The run
 
 
-def write_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any],
-                     extra: dict[str, torch.Tensor] | None = None) -> None:
-    """
-    ``save_checkpoint`` plus a guard against a reader false positive.
-
-    ``core.checkpoint`` refuses files whose first byte is 0x80 as pickles, but that is also a
-    safetensors header length whose low byte is 0x80 (1 file in 256). Until the reader checks
-    the length field properly, re-save such a file with one byte of padding in the provenance.
-    """
-    from rgbd_seg_ros.core.checkpoint import save_checkpoint
-
-    save_checkpoint(path, model, meta, extra_tensors=extra)
-    with open(path, 'rb') as f:
-        first = f.read(1)
-    if first == b'\x80':
-        meta = {**meta, 'provenance': {**meta['provenance'], 'header_pad': ' '}}
-        save_checkpoint(path, model, meta, extra_tensors=extra)
-
-
 @dataclass
 class TrainState:
     """What changes during training besides weights and optimizer moments."""
@@ -505,12 +486,16 @@ class Trainer:
 
     def save_best(self, name: str, metrics: dict[str, Any]) -> None:
         """Write ``model.safetensors`` (or ``rgb``/``depth``) for export ``name`` (rank 0)."""
+        from rgbd_seg_ros.core.checkpoint import save_checkpoint
+
         model = self.task.students()[name]
-        write_checkpoint(self.out_dir / f'{name}.safetensors', model,
+        save_checkpoint(self.out_dir / f'{name}.safetensors', model,
                          self._meta(name, model, metrics))
 
     def save_last(self) -> None:
         """Write ``last.safetensors``: first student + task/optimizer/RNG state (collective)."""
+        from rgbd_seg_ros.core.checkpoint import save_checkpoint
+
         rng_tensors, rng_meta = _rng_state()
         # Every rank's torch RNG (same shape everywhere) so a resume restores all of them.
         per_rank = ddp.gather_tensors(rng_tensors['torch'].to(self.device))
@@ -545,7 +530,7 @@ class Trainer:
         }
         meta = self._meta(name, model, {})
         meta['provenance']['resume'] = resume
-        write_checkpoint(self.out_dir / 'last.safetensors', model, meta, extra)
+        save_checkpoint(self.out_dir / 'last.safetensors', model, meta, extra_tensors=extra)
 
     def resume(self, path: Path) -> None:
         """Restore weights, optimizer, scaler, RNG and step from ``last.safetensors``."""

@@ -33,8 +33,6 @@ from rgbd_seg_ros.core.sync import (
     RgbdSynchronizer,
     RgbHealthCheck,
     SyncedFrame,
-    match_intrinsics,
-    resize_nearest,
 )
 from rgbd_seg_ros.ros import conversions as conv
 from rgbd_seg_ros.ros.diagnostics import DDS_FIX, PipelineMonitor, diagnostic_status
@@ -173,16 +171,13 @@ class SegmentationNode(Node):
     def _process(self, frame: SyncedFrame) -> None:
         taken = time.perf_counter()
         header, rgb = frame.rgb.header, conv.image_to_rgb(frame.rgb)
-        height, width = rgb.shape[:2]
-        mode = frame.mode if frame.mode in self.models.modes else 'rgb'
-        depth_m = intrinsics = None
+        mode = self.models.effective_mode(frame.mode)
+        depth_m = None
         if mode != 'rgb':
             depth_m, _ = conv.image_to_depth_m(frame.depth, self.params.depth_scale or None)
-            depth_m = resize_nearest(depth_m, width, height)
-            intrinsics = match_intrinsics(frame.intrinsics, width, height)
         started = time.perf_counter()
-        out = self.models.for_mode(mode).predict(
-            rgb, depth_m, intrinsics, return_confidence=bool(self.pub_conf))
+        out = self.models.predict(mode, rgb, depth_m, frame.intrinsics,
+                                  return_confidence=bool(self.pub_conf))
         labels, confidence = out if self.pub_conf else (out, None)
         processing = time.perf_counter() - started
         self.pub_labels.publish(conv.labels_to_image(labels, self.labels.num_classes, header))
@@ -209,7 +204,7 @@ class SegmentationNode(Node):
         self.declare_parameter('class_colors', colors, ro, ignore_override=True)
 
     def _publish_mode(self) -> None:
-        mode = self.sync.mode if self.sync.mode in self.models.modes else 'rgb'
+        mode = self.models.effective_mode(self.sync.mode)
         self.pub_mode.publish(String(data=mode))
 
     def _warn(self, key: str, text: str) -> None:

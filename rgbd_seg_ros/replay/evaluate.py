@@ -41,8 +41,6 @@ from rgbd_seg_ros.core.sync import (
     RgbHealthCheck,
     SyncConfig,
     SyncedFrame,
-    match_intrinsics,
-    resize_nearest,
 )
 from rgbd_seg_ros.replay.bag_io import BagSource, stamp_ns
 from rgbd_seg_ros.replay.make_bag import Window
@@ -285,21 +283,15 @@ class OfflineReplay:
 
     def _predict(self, mode: str, rgb: np.ndarray, depth_m: np.ndarray | None,
                  intrinsics: Any) -> np.ndarray:
-        """The node worker's inference call (``SegmentationNode._process``)."""
-        height, width = rgb.shape[:2]
-        if mode != 'rgb':
-            depth_m = resize_nearest(depth_m, width, height)
-            intrinsics = match_intrinsics(intrinsics, width, height)
-        else:
-            depth_m = intrinsics = None
-        return self.models.for_mode(mode).predict(rgb, depth_m, intrinsics)
+        """The node worker's inference call (``ModelSet.predict``)."""
+        return self.models.predict(mode, rgb, depth_m, intrinsics)
 
     def _process(self, frames: list[SyncedFrame], now: float) -> None:
         """Run the model of each released frame; ``now`` is the bag time of the release."""
         for frame in frames:
             inp: _RgbInput = frame.rgb
             record = self._records[inp.stamp_ns]
-            mode = frame.mode if frame.mode in self.models.modes else 'rgb'
+            mode = self.models.effective_mode(frame.mode)
             depth = frame.depth
             t0 = time.perf_counter()
             try:  # the node's worker: convert what is used, infer; a failure loses the frame

@@ -14,6 +14,11 @@ from dataclasses import dataclass
 import os
 from typing import Any
 
+import numpy as np
+
+from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.core.sync import match_intrinsics, resize_nearest
+
 # Modalities each mode's model must read.
 _EXPECTED = {
     'rgbd': (('rgb', 'hha'), ('rgb', 'depth')),
@@ -98,3 +103,29 @@ class ModelSet:
     def for_mode(self, mode: str) -> Any:
         """The segmenter of ``mode`` (the RGB one when ``mode`` has no model)."""
         return self.segmenters.get(mode, self.segmenters['rgb'])
+
+    def effective_mode(self, mode: str) -> str:
+        """The mode actually run for a requested one (``rgb`` when it has no model)."""
+        return mode if mode in self.segmenters else 'rgb'
+
+    def predict(self, mode: str, rgb: np.ndarray, depth_m: np.ndarray | None,
+                intrinsics: CameraIntrinsics | None, return_confidence: bool = False) -> Any:
+        """
+        Run the model of ``mode`` on one frame: the node worker's and bag replay's one path.
+
+        Depth registered at another resolution is resized (nearest) to the RGB size with the
+        intrinsics scaled to match; the RGB model ignores depth.
+
+        :param rgb: uint8 ``[H, W, 3]``.
+        :param depth_m: float32 metres ``[h, w]`` (0 invalid), or None in ``rgb`` mode.
+        :returns: uint8 labels ``[H, W]`` (and float32 confidence when asked).
+        """
+        mode = self.effective_mode(mode)
+        if mode == 'rgb':
+            depth_m = intrinsics = None
+        else:
+            height, width = rgb.shape[:2]
+            depth_m = resize_nearest(depth_m, width, height)
+            intrinsics = match_intrinsics(intrinsics, width, height)
+        return self.segmenters[mode].predict(rgb, depth_m, intrinsics,
+                                             return_confidence=return_confidence)

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.checkpoint import CheckpointMeta
+from rgbd_seg_ros.core.checkpoint import CheckpointMeta, save_checkpoint
 from rgbd_seg_ros.core.inference import Segmenter
 from rgbd_seg_ros.core.models import ModelConfig, create_model
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS
-from training.engine import val_loader, write_checkpoint
+from training.engine import val_loader
 from training.evaluate import evaluate, main
 from training.metrics import ConfusionMatrix, confusion_matrix, scores_from_confusion
 
@@ -119,7 +119,7 @@ def test_multiscale_flip_runs():
 def test_cli_json_png_and_degraded_case(tmp_path, capsys):
     segmenter = _segmenter('fusion')
     ckpt = tmp_path / 'model.safetensors'
-    write_checkpoint(ckpt, segmenter.model, {'labels': SYNTHETIC_LABELS, 'input_size': (64, 80),
+    save_checkpoint(ckpt, segmenter.model, {'labels': SYNTHETIC_LABELS, 'input_size': (64, 80),
                                              'provenance': {}})
     out = tmp_path / 'eval' / 'scores.json'
     rc = main(['--checkpoint', str(ckpt), '--data', 'synthetic', '--split', 'val',

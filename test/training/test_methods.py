@@ -7,11 +7,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from rgbd_seg_ros.core.checkpoint import inspect_checkpoint, load_checkpoint
+from rgbd_seg_ros.core.checkpoint import inspect_checkpoint, load_checkpoint, save_checkpoint
 from rgbd_seg_ros.core.models import ModelConfig, create_model
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS
 from training.config import CrodinoConfig, DistillConfig
-from training.engine import write_checkpoint
 from training.methods import CrodinoTask, CrossModalKDTask, PrimKDTask
 from training.train import main
 
@@ -39,7 +38,7 @@ def _teacher(tmp_path, name, **cfg):
     """An untrained teacher checkpoint (distillation only needs its outputs)."""
     model = create_model(ModelConfig(**{**SMALL, **cfg}))
     path = tmp_path / f'{name}.safetensors'
-    write_checkpoint(path, model, {'labels': SYNTHETIC_LABELS, 'input_size': (64, 80),
+    save_checkpoint(path, model, {'labels': SYNTHETIC_LABELS, 'input_size': (64, 80),
                                   'provenance': {}})
     return path
 
