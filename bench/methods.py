@@ -12,6 +12,7 @@ rgb             synthetic_rgb.yaml                           -
 depth           synthetic_depth.yaml                         -
 rgbd            synthetic_rgbd.yaml                          -
 primkd          synthetic_primkd.yaml                        rgb
+primkd_depth    synthetic_primkd.yaml                        depth (PrimKD Table 1 variant)
 cmkd_rgb        synthetic_cmkd_rgb.yaml                      rgbd
 cmkd_depth      synthetic_cmkd_depth.yaml                    rgbd
 crodino         synthetic_crodino.yaml (shared geometry,     -
@@ -56,6 +57,7 @@ RUNS: dict[str, tuple[str, str | None, tuple[str, ...], tuple[str, ...]]] = {
     'depth': ('synthetic_depth.yaml', None, (), ('model',)),
     'rgbd': ('synthetic_rgbd.yaml', None, (), ('model',)),
     'primkd': ('synthetic_primkd.yaml', 'rgb', (), ('model',)),
+    'primkd_depth': ('synthetic_primkd.yaml', 'depth', (), ('model',)),
     'cmkd_rgb': ('synthetic_cmkd_rgb.yaml', 'rgbd', (), ('model',)),
     'cmkd_depth': ('synthetic_cmkd_depth.yaml', 'rgbd', (), ('model',)),
     'crodino': ('synthetic_crodino.yaml', None, (), ('rgb', 'depth')),
@@ -70,6 +72,7 @@ ROWS: dict[str, tuple[str, str, str | None]] = {
     'depth baseline': ('depth', 'model', None),
     'RGB-D fusion baseline': ('rgbd', 'model', None),
     'PrimKD fusion': ('primkd', 'model', 'RGB-D fusion baseline'),
+    'PrimKD fusion, depth teacher': ('primkd_depth', 'model', 'RGB-D fusion baseline'),
     'CMKD RGB student': ('cmkd_rgb', 'model', 'RGB baseline'),
     'CMKD depth student': ('cmkd_depth', 'model', 'depth baseline'),
     'CroDiNo-KD RGB': ('crodino', 'rgb', 'RGB baseline'),
@@ -81,6 +84,7 @@ ROWS: dict[str, tuple[str, str, str | None]] = {
 # wall-clock of a method = its run plus the runs it needs first
 PIPELINES = {
     'rgb': ('rgb',), 'depth': ('depth',), 'rgbd': ('rgbd',), 'primkd': ('rgb', 'primkd'),
+    'primkd_depth': ('depth', 'primkd_depth'),
     'cmkd_rgb': ('rgbd', 'cmkd_rgb'), 'cmkd_depth': ('rgbd', 'cmkd_depth'),
     'cmkd_rgb+depth': ('rgbd', 'cmkd_rgb', 'cmkd_depth'), 'crodino': ('crodino',),
     'crodino_indep': ('crodino_indep',),

@@ -122,8 +122,11 @@ def test_wrong_teacher_modality_is_refused(tmp_path):
     rgbd = _teacher(tmp_path, 'rgbd', arch='fusion')
     student = create_model(ModelConfig(**SMALL, arch='fusion'))
     teacher, _ = load_checkpoint(rgbd)
-    with pytest.raises(ValueError, match='RGB-only teacher'):
+    with pytest.raises(ValueError, match='single-modality teacher'):
         PrimKDTask(student, teacher, DistillConfig(), str(rgbd))
+    depth_only = create_model(ModelConfig(**SMALL, modality='depth'))  # not a student input
+    with pytest.raises(ValueError, match='single-modality teacher'):
+        PrimKDTask(student, depth_only, DistillConfig())
     rgb_teacher = create_model(ModelConfig(**SMALL))
     with pytest.raises(ValueError, match='RGB-D'):
         CrossModalKDTask(create_model(ModelConfig(**SMALL)), rgb_teacher, DistillConfig())
@@ -164,6 +167,15 @@ def test_zero_weights_skip_teacher_and_branches():
     out = task(_batch())
     assert rgb_teacher.calls == 1 and set(out) == {'loss', 'ce', 'feat'}
     assert len(task.aligners) == 1  # a fixed stage builds only its own aligner
+
+
+def test_primkd_accepts_a_depth_teacher():
+    # PrimKD Table 1: the teacher may be trained on depth; it reads the student's HHA stream.
+    teacher = _CountingTeacher(create_model(ModelConfig(**SMALL, modality='hha')))
+    task = PrimKDTask(create_model(ModelConfig(**SMALL, arch='fusion')), teacher,
+                      DistillConfig())
+    out = task(_batch())
+    assert teacher.calls == 1 and set(out) == {'loss', 'ce', 'kl', 'feat'}
 
 
 def test_teacher_frozen_in_eval_and_parts_add_up():

@@ -1,11 +1,16 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 """
-PrimKD (Hao et al., ACM MM 2024): an RGB-only teacher guides an RGB-D fusion student.
+PrimKD (Hao et al., ACM MM 2024): a single-modality teacher guides an RGB-D fusion student.
+
+The teacher is trained on the *primary* modality: RGB in the paper (its Table 1 also tries a
+depth teacher, which helped less on NYU). Either is accepted here; the teacher reads its own
+stream of the student's inputs.
 
 ``L = CE + alpha * KL(teacher || student) + beta * select_i(L_i)`` (METHODS.md §2):
 
-- the teacher is a frozen single-stream RGB model in eval mode, fed the student's augmented RGB;
+- the teacher is a frozen single-stream model in eval mode, fed the student's augmented input of
+  its modality (RGB by default);
 - KL: per pixel over classes at the input resolution, temperature 1 in the paper (configurable),
   averaged over all ``B * H * W`` pixels as in the released code (``kl_exclude_ignore`` option);
 - feature term: per stage an aligner maps the student's *fused* feature to the teacher's stage
@@ -59,20 +64,21 @@ def resolve_selection(
 
 
 class PrimKDTask(Task):
-    """Fusion ``student`` trained with a frozen RGB ``teacher``."""
+    """Fusion ``student`` trained with a frozen single-modality (primary) ``teacher``."""
 
     def __init__(
         self, student: nn.Module, teacher: nn.Module, cfg: DistillConfig, teacher_path: str = ''
     ) -> None:
         super().__init__()
-        if tuple(teacher.modalities) != ('rgb',):
-            raise ValueError(
-                f'PrimKD needs an RGB-only teacher; {teacher_path or "the teacher"} reads '
-                f'{tuple(teacher.modalities)}'
-            )
         if len(student.modalities) < 2:
             raise ValueError(
                 f'PrimKD trains a fusion student; model reads only {tuple(student.modalities)}'
+            )
+        if len(teacher.modalities) != 1 or teacher.modalities[0] not in student.modalities:
+            raise ValueError(
+                'PrimKD needs a single-modality teacher (RGB-only, the primary modality) reading '
+                f'one of the student inputs {tuple(student.modalities)}; '
+                f'{teacher_path or "the teacher"} reads {tuple(teacher.modalities)}'
             )
         check_same_classes(student, teacher, teacher_path)
         self.cfg = cfg
@@ -117,7 +123,8 @@ class PrimKDTask(Task):
         weights = {'ce': 1.0, 'kl': cfg.logit_weight, 'feat': cfg.feat_weight}
         if cfg.logit_weight > 0 or cfg.feat_weight > 0:
             with torch.no_grad():
-                teacher_feats = self.teacher.forward_features({'rgb': inputs['rgb']})
+                primary = self.teacher.modalities[0]
+                teacher_feats = self.teacher.forward_features({primary: inputs[primary]})
                 teacher_logits = (
                     self.teacher.decode(teacher_feats, size) if cfg.logit_weight > 0 else None
                 )
