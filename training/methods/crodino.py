@@ -27,8 +27,9 @@ RECONSTRUCTION (the paper's details were not available; every choice is a ``crod
 - auxiliary decoder: one light head (3x3 conv, BN, ReLU, 1x1 conv) shared by inv-RGB, inv-D,
   spec-RGB and spec-D, cross-entropy against the label of the part's own modality.
 - decoupled augmentation comes from the data pipeline (``data`` config): photometric/noise ops
-  always independent; geometry shared or independent (``crodino.geometry``), in which case the
-  depth branch has its own label map (``depth_label``) and intrinsics (``depth_K``).
+  always independent; geometry shared or independent (``data.decoupled_geometry``); when
+  independent, the depth branch has its own label map (``depth_label``) and intrinsics
+  (``depth_K``).
 """
 
 from __future__ import annotations
