@@ -79,8 +79,18 @@ def init_distributed(device: str = 'auto', timeout_s: float = 1800.0) -> DistInf
 
 
 def cleanup_distributed() -> None:
-    """Leave the process group if one is active."""
+    """
+    Leave the process group if one is active.
+
+    All ranks meet at a barrier first: a rank that tears gloo down while its peer is still
+    sending can abort the peer's process at exit ("terminate called without an active
+    exception").
+    """
     if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        except RuntimeError as exc:  # a peer already failed; still release our resources
+            LOG.warning('barrier before leaving the process group failed: %s', exc)
         dist.destroy_process_group()
 
 

@@ -151,6 +151,7 @@ def test_ctrl_c_saves_last_and_exits_130(tmp_path, monkeypatch):
         return real_lr_at(step, cfg, max_iters)
 
     monkeypatch.setattr(engine, 'lr_at', lr_at_with_interrupt)
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN when pytest runs as a background job
     rc = main(_argv(tmp_path, 'train.max_iters=50', 'train.eval_every=0',
                     'train.checkpoint_every=0'))
     assert rc == 130
@@ -158,7 +159,7 @@ def test_ctrl_c_saves_last_and_exits_130(tmp_path, monkeypatch):
 
     meta = inspect_checkpoint(tmp_path / 'last.safetensors')['metadata']
     assert meta['provenance']['resume']['step'] == 2  # the running step was completed
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before  # the caller's handler is restored
 
 
 @pytest.mark.cuda
