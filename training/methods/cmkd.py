@@ -23,12 +23,11 @@ import torch
 from torch import Tensor, nn
 import torch.nn.functional as F
 
-from rgbd_seg_ros.core.labels import IGNORE_INDEX
 from training.config import DistillConfig
-from training.losses import kl_distillation, segmentation_ce, stage_feature_loss
+from training.losses import segmentation_ce
 from training.methods.aligners import MaskedGenerator, create_aligner
 from training.methods.base import Task, check_same_classes, freeze, make_inputs, weighted
-from training.methods.primkd import resolve_selection, resolve_stages
+from training.methods.primkd import logit_and_feature_terms, resolve_selection, resolve_stages
 
 
 class CrossModalKDTask(Task):
@@ -102,17 +101,9 @@ class CrossModalKDTask(Task):
                 teacher_logits = (
                     self.teacher.decode(teacher_feats, size) if cfg.logit_weight > 0 else None
                 )
-            if teacher_logits is not None:
-                valid = (label != IGNORE_INDEX) if cfg.kl_exclude_ignore else None
-                parts['kl'] = kl_distillation(student_logits, teacher_logits,
-                                              cfg.temperature, valid)
-            if self.aligners is not None:
-                aligned = [
-                    aligner(student_feats[i], tuple(teacher_feats[i].shape[-2:]))
-                    for aligner, i in zip(self.aligners, self.feat_stages)
-                ]
-                targets = [teacher_feats[i] for i in self.feat_stages]
-                parts['feat'] = stage_feature_loss(aligned, targets, self.select)
+            parts.update(logit_and_feature_terms(
+                cfg, label, student_logits, student_feats, teacher_logits, teacher_feats,
+                self.aligners, self.feat_stages, self.select))
             if self.generators is not None:
                 mgd = [
                     F.mse_loss(gen(student_feats[i], tuple(teacher_feats[i].shape[-2:])).float(),

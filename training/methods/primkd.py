@@ -63,6 +63,32 @@ def resolve_selection(
     return resolve_stages(stages, num_stages, 'distill.feat_stages'), select
 
 
+def logit_and_feature_terms(
+    cfg: DistillConfig, label: Tensor, student_logits: Tensor, student_feats: list[Tensor],
+    teacher_logits: Tensor | None, teacher_feats: list[Tensor], aligners: nn.ModuleList | None,
+    stages: list[int], select: str,
+) -> dict[str, Tensor]:
+    """
+    The ``'kl'`` and ``'feat'`` terms shared by PrimKD and cross-modal KD (unweighted).
+
+    ``kl``: ``kl_distillation`` of ``[B, K, H, W]`` logits (labelled pixels only when
+    ``cfg.kl_exclude_ignore``), when ``teacher_logits`` is given; ``feat``: each stage in
+    ``stages`` aligned onto the teacher's map of that stage, combined by ``select``, when
+    ``aligners`` is given.
+    """
+    out: dict[str, Tensor] = {}
+    if teacher_logits is not None:
+        valid = (label != IGNORE_INDEX) if cfg.kl_exclude_ignore else None
+        out['kl'] = kl_distillation(student_logits, teacher_logits, cfg.temperature, valid)
+    if aligners is not None:
+        aligned = [
+            aligner(student_feats[i], tuple(teacher_feats[i].shape[-2:]))
+            for aligner, i in zip(aligners, stages)
+        ]
+        out['feat'] = stage_feature_loss(aligned, [teacher_feats[i] for i in stages], select)
+    return out
+
+
 class PrimKDTask(Task):
     """Fusion ``student`` trained with a frozen single-modality (primary) ``teacher``."""
 
@@ -128,15 +154,7 @@ class PrimKDTask(Task):
                 teacher_logits = (
                     self.teacher.decode(teacher_feats, size) if cfg.logit_weight > 0 else None
                 )
-            if teacher_logits is not None:
-                valid = (label != IGNORE_INDEX) if cfg.kl_exclude_ignore else None
-                parts['kl'] = kl_distillation(student_logits, teacher_logits,
-                                              cfg.temperature, valid)
-            if self.aligners is not None:
-                aligned = [
-                    aligner(student_feats[i], tuple(teacher_feats[i].shape[-2:]))
-                    for aligner, i in zip(self.aligners, self.stages)
-                ]
-                targets = [teacher_feats[i] for i in self.stages]
-                parts['feat'] = stage_feature_loss(aligned, targets, self.select)
+            parts.update(logit_and_feature_terms(
+                cfg, label, student_logits, student_feats, teacher_logits, teacher_feats,
+                self.aligners, self.stages, self.select))
         return weighted(parts, weights)
