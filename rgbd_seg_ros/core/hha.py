@@ -672,8 +672,23 @@ def compute_hha(
     params = _intrinsics_params(intrinsics, batch, height, width, device)
     scratch = _Scratch(device)
     fit = _fit_inputs(depth, _fit_mask(valid_mask, depth), scratch)
+    dense_each = fit[0].flatten(1).amin(1) == 1  # every pixel valid: cheaper mask moments
+    dense = bool(dense_each.all())
+    if not dense and bool(dense_each.any()):
+        # Mixed batch: run the two groups apart, so that every image takes the same arithmetic
+        # (and gives the same grey levels) in a batch as alone.
+        hha = torch.empty((batch, 3, height, width), device=device)
+        K = torch.zeros((batch, 3, 3), dtype=torch.float64)  # noqa: N806
+        K[:, 0, 0], K[:, 1, 1] = params[:, 0].cpu(), params[:, 1].cpu()
+        K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = params[:, 2].cpu(), params[:, 3].cpu(), 1.0
+        g_all = None if gravity is None else _as_gravity(gravity, batch, device)
+        groups = [group.nonzero().squeeze(1) for group in (dense_each, ~dense_each)]
+        calls = [(idx, depth[idx], K[idx.cpu()], fit[0][idx] > 0,
+                  None if g_all is None else g_all[idx]) for idx in groups]  # copies
+        for idx, depth_i, k_i, mask_i, g_i in calls:
+            hha[idx] = compute_hha(depth_i, k_i, mask_i, gravity=g_i, box_filter=box_filter)
+        return hha
     normals = scratch.take('hha_normals', (batch, 3, height, width))
-    dense = bool(fit[0].amin() == 1)  # every pixel valid: cheaper mask moments
     if gravity is None:
         _normals(fit, params, GRAVITY_NORMAL_RADIUS, box_filter, scratch, normals, orient=False,
                  dense=dense)

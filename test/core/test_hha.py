@@ -360,6 +360,7 @@ def test_batch_equals_single_images():
     depth = torch.from_numpy(np.stack([s.depth_m for s in scenes]))
     mask = depth > 0
     mask[1, 80:120, 100:180] = False
+    assert bool(mask[0].all()) and not bool(mask[1].all())  # a dense and a holed image
     batch = hha.compute_hha(depth[:, None], [s.cam for s in scenes], mask[:, None])
     for i, s in enumerate(scenes):
         single = hha.compute_hha(depth[i], s.cam, mask[i])
@@ -367,6 +368,13 @@ def test_batch_equals_single_images():
     # A [B, 3, 3] K tensor gives the same as CameraIntrinsics.
     K = torch.from_numpy(np.stack([s.cam.K for s in scenes]))  # noqa: N806
     np.testing.assert_array_equal(hha.compute_hha(depth, K, mask).numpy(), batch.numpy())
+    # Image 0 has every pixel, image 1 a hole: with a known gravity too, each image of the
+    # mixed batch equals the image alone.
+    gravity = torch.from_numpy(np.stack([s.gravity for s in scenes]))
+    batch_g = hha.compute_hha(depth, K, mask, gravity=gravity)
+    for i in range(2):
+        single = hha.compute_hha(depth[i], K[i], mask[i], gravity=gravity[i])
+        np.testing.assert_array_equal(batch_g[i:i + 1].numpy(), single.numpy())
 
 
 def test_torch_and_opencv_box_filters_agree_with_brute_force():
