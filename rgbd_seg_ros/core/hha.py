@@ -668,33 +668,40 @@ def compute_hha(
     depth = _as_depth_batch(depth_m)
     _check_box_filter(box_filter)
     batch, height, width = depth.shape
+    params = _intrinsics_params(intrinsics, batch, height, width, depth.device)
+    fit_mask = _fit_mask(valid_mask, depth)
+    g = None if gravity is None else _as_gravity(gravity, batch, depth.device)
+    dense_each = fit_mask.flatten(1).amin(1) == 1  # every pixel valid: cheaper mask moments
+    if bool(dense_each.all()) or not bool(dense_each.any()):
+        return _hha(depth, params, fit_mask, g, box_filter, dense=bool(dense_each[0]))
+    # Mixed batch: run the two groups apart, so that every image takes the same arithmetic (and
+    # gives the same grey levels) in a batch as alone.
+    hha = torch.empty((batch, 3, height, width), device=depth.device)
+    for dense, group in ((True, dense_each), (False, ~dense_each)):
+        idx = group.nonzero().squeeze(1)
+        hha[idx] = _hha(depth[idx], params[idx], fit_mask[idx], None if g is None else g[idx],
+                        box_filter, dense)
+    return hha
+
+
+def _hha(depth: torch.Tensor, params: torch.Tensor, fit_mask: torch.Tensor,
+         gravity: torch.Tensor | None, box_filter: str, dense: bool) -> torch.Tensor:
+    """
+    ``compute_hha`` on checked inputs: depth ``[B, H, W]`` (m, 0 = missing), ``params``
+    ``[B, 4]`` from ``_intrinsics_params``, the 0/1 fit mask from ``_fit_mask``, unit gravity
+    ``[B, 3]`` or None (estimate it); ``dense``: the fit mask is all ones.
+    """
+    batch, height, width = depth.shape
     device = depth.device
-    params = _intrinsics_params(intrinsics, batch, height, width, device)
     scratch = _Scratch(device)
-    fit = _fit_inputs(depth, _fit_mask(valid_mask, depth), scratch)
-    dense_each = fit[0].flatten(1).amin(1) == 1  # every pixel valid: cheaper mask moments
-    dense = bool(dense_each.all())
-    if not dense and bool(dense_each.any()):
-        # Mixed batch: run the two groups apart, so that every image takes the same arithmetic
-        # (and gives the same grey levels) in a batch as alone.
-        hha = torch.empty((batch, 3, height, width), device=device)
-        K = torch.zeros((batch, 3, 3), dtype=torch.float64)  # noqa: N806
-        K[:, 0, 0], K[:, 1, 1] = params[:, 0].cpu(), params[:, 1].cpu()
-        K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = params[:, 2].cpu(), params[:, 3].cpu(), 1.0
-        g_all = None if gravity is None else _as_gravity(gravity, batch, device)
-        groups = [group.nonzero().squeeze(1) for group in (dense_each, ~dense_each)]
-        calls = [(idx, depth[idx], K[idx.cpu()], fit[0][idx] > 0,
-                  None if g_all is None else g_all[idx]) for idx in groups]  # copies
-        for idx, depth_i, k_i, mask_i, g_i in calls:
-            hha[idx] = compute_hha(depth_i, k_i, mask_i, gravity=g_i, box_filter=box_filter)
-        return hha
+    fit = _fit_inputs(depth, fit_mask, scratch)
     normals = scratch.take('hha_normals', (batch, 3, height, width))
     if gravity is None:
         _normals(fit, params, GRAVITY_NORMAL_RADIUS, box_filter, scratch, normals, orient=False,
                  dense=dense)
         g = _gravity_from_normals(normals, scratch)
     else:
-        g = _as_gravity(gravity, batch, device)
+        g = gravity
     _normals(fit, params, NORMAL_RADIUS, box_filter, scratch, normals, dense=dense)
 
     hha = torch.empty((batch, 3, height, width), device=device)
