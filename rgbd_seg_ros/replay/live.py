@@ -29,6 +29,7 @@ node is started here, a private random ``ROS_DOMAIN_ID`` is used.
 from __future__ import annotations
 
 import argparse
+import bisect
 from collections import deque
 from collections.abc import Mapping, Sequence
 import json
@@ -70,6 +71,14 @@ def configure_dds_environment(private_domain: bool) -> None:
         os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(120, 220))
 
 
+def _int_or_none(value: str | None) -> int | None:
+    """A diagnostics value as an int (None when missing or not a number)."""
+    try:
+        return None if value is None else int(float(value))
+    except ValueError:
+        return None
+
+
 def _stamp_ns(stamp: Any) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
@@ -81,6 +90,79 @@ def _cdr_stamp_ns(raw: bytes) -> int | None:
     fmt = '<iI' if raw[1] == 1 else '>iI'
     sec, nanosec = struct.unpack(fmt, raw[4:12])
     return sec * 1_000_000_000 + nanosec
+
+
+class ClockMap:
+    """
+    Bag time at a wall-clock instant, from the ``/clock`` samples as the DDS layer received them.
+
+    Each sample pairs the middleware's reception time (``received_timestamp``, system clock, ns)
+    with the bag time it carried. ``at(wall_ns)`` is the bag time that was current then: the
+    last sample received at or before ``wall_ns`` (``/clock`` steps are 10 ms). Times taken this
+    way do not depend on when the executor got round to a callback.
+    """
+
+    def __init__(self, keep: int = 200_000) -> None:
+        self._wall: list[int] = []
+        self._sim: list[int] = []
+        self._keep = keep
+
+    def __len__(self) -> int:
+        return len(self._wall)
+
+    def add(self, wall_ns: int, sim_ns: int) -> None:
+        """Record one sample (samples may arrive slightly out of order)."""
+        i = bisect.bisect_right(self._wall, wall_ns)
+        self._wall.insert(i, wall_ns)
+        self._sim.insert(i, sim_ns)
+        if len(self._wall) > 2 * self._keep:
+            del self._wall[:self._keep], self._sim[:self._keep]
+
+    def at(self, wall_ns: int) -> int | None:
+        """Bag time current at ``wall_ns`` (the first sample's before it); None when empty."""
+        if not self._wall:
+            return None
+        i = bisect.bisect_right(self._wall, wall_ns)
+        return self._sim[max(i - 1, 0)]
+
+
+class ModeTimeline:
+    """
+    The node's mode over time, keyed by when each ``segmentation/mode`` message was received
+    (system clock, ns), so an output is attributed by its own reception time, not by callback
+    order.
+    """
+
+    def __init__(self) -> None:
+        self._wall: list[int] = []
+        self._mode: list[str] = []
+
+    def add(self, wall_ns: int, mode: str) -> tuple[str | None, str] | None:
+        """Record a mode message; returns ``(from, to)`` when it changed the mode, else None."""
+        i = bisect.bisect_right(self._wall, wall_ns)
+        before = self._mode[i - 1] if i else None
+        self._wall.insert(i, wall_ns)
+        self._mode.insert(i, mode)
+        return None if before == mode else (before, mode)
+
+    def at(self, wall_ns: int) -> str | None:
+        """The mode in effect at ``wall_ns``; None before the first message."""
+        i = bisect.bisect_right(self._wall, wall_ns)
+        return self._mode[i - 1] if i else None
+
+    def switches(self) -> list[tuple[int, str, str]]:
+        """``(wall_ns, from, to)`` for every change, in time order."""
+        return [(w, a, b) for w, a, b in zip(self._wall[1:], self._mode, self._mode[1:])
+                if a != b]
+
+
+def _received_ns(info: Mapping[str, Any] | None) -> int:
+    """The middleware's reception time of a message (system clock, ns), else now."""
+    if info:
+        received = int(info.get('received_timestamp') or 0)
+        if received > 0:
+            return received
+    return time.time_ns()
 
 
 def rclpy_qos(recorded: Sequence[Any]) -> Any:
@@ -132,12 +214,19 @@ def _evaluator_class() -> type:
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.node import Node
     from rclpy.parameter import Parameter
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from rclpy.subscription import Subscription
+    from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import CameraInfo, Image
     from std_msgs.msg import String
 
     from rgbd_seg_ros.core.labels import LabelSet
     from rgbd_seg_ros.ros import conversions as conv
     from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
+
+    # rclpy >= Iron passes the middleware's MessageInfo (reception time) to two-argument
+    # callbacks; on Humble the callbacks get None and fall back to the time they run.
+    with_info = hasattr(Subscription, 'CallbackType')
 
     class _EvaluatorNode(Node):
         def __init__(self, params: Any, topics: Mapping[str, str], context: Any,
@@ -150,7 +239,9 @@ def _evaluator_class() -> type:
             self.lock = threading.Lock()
             self.labels: LabelSet | None = None
             self.mode: str | None = None
-            self.switches: list[ModeSwitch] = []
+            self.modes = ModeTimeline()  # by reception time: robust to executor delays
+            self.clock_map = ClockMap()  # reception time -> bag time
+            self.use_sim_time = use_sim_time
             self.records: dict[int, FrameRecord] = {}
             self.order: list[int] = []
             self._rgb: dict[int, tuple[float, bool, np.ndarray]] = {}  # wall, info seen, rgb
@@ -173,17 +264,23 @@ def _evaluator_class() -> type:
             self._auto_start = False
             q_in = qos_profile('sensor_data', 10)
             q_out = qos_profile(params.output_qos, 10)
-            self.create_subscription(Image, topics['rgb'], self._on_rgb, q_in)
+            if use_sim_time:  # our own /clock samples, with their reception times
+                self._subscribe(Clock, '/clock', self._on_clock, QoSProfile(
+                    depth=100, reliability=ReliabilityPolicy.BEST_EFFORT))
+            # the mode before the labels: when both are ready the executor takes it first;
+            # keep 16 so that switches close together survive a busy evaluator
+            mode_qos = latched_qos()
+            mode_qos.depth = 16
+            self._subscribe(String, mode_topic, self._on_mode, mode_qos)
+            self._subscribe(Image, topics['rgb'], self._on_rgb, q_in)
             if topics.get('depth'):
                 self.create_subscription(Image, topics['depth'], self._on_depth, q_in)
             if topics.get('camera_info'):
                 self.create_subscription(CameraInfo, topics['camera_info'], self._on_info, q_in)
             if topics.get('ground_truth'):
                 self.create_subscription(Image, topics['ground_truth'], self._on_gt, q_in)
-            self.labels_sub = self.create_subscription(Image, labels_topic, self._on_labels,
-                                                       q_out)
+            self.labels_sub = self._subscribe(Image, labels_topic, self._on_labels, q_out)
             self.labels_topic = labels_topic
-            self.create_subscription(String, mode_topic, self._on_mode, latched_qos())
             self.create_subscription(String, classes_topic, self._on_classes, latched_qos())
             self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag, 10)
 
@@ -191,6 +288,19 @@ def _evaluator_class() -> type:
 
         def now_ns(self) -> int:
             return int(self.get_clock().now().nanoseconds)
+
+        def _subscribe(self, msg_type: Any, topic: str, callback: Any, qos: Any) -> Any:
+            """A subscription whose ``callback(msg, info)`` gets the MessageInfo (or None)."""
+            if with_info:
+                return self.create_subscription(msg_type, topic, callback, qos)
+            return self.create_subscription(msg_type, topic, lambda m: callback(m, None), qos)
+
+        def bag_time_ns(self, wall_ns: int) -> int:
+            """Bag (ROS) time at the system-clock instant ``wall_ns``."""
+            if not self.use_sim_time:
+                return wall_ns
+            t = self.clock_map.at(wall_ns)
+            return self.now_ns() if t is None else t
 
         def _skip(self, key: str) -> None:
             self.skipped[key] = self.skipped.get(key, 0) + 1
@@ -200,7 +310,12 @@ def _evaluator_class() -> type:
 
         # -- callbacks ----------------------------------------------------------------------
 
-        def _on_rgb(self, msg: Any) -> None:
+        def _on_clock(self, msg: Any, info: Mapping[str, Any] | None) -> None:
+            with self.lock:
+                self.clock_map.add(_received_ns(info), _stamp_ns(msg.clock))
+
+        def _on_rgb(self, msg: Any, info: Mapping[str, Any] | None) -> None:
+            received_ns = _received_ns(info)
             stamp = _stamp_ns(msg.header.stamp)
             now = self.now_ns() or stamp
             with self.lock:
@@ -224,7 +339,7 @@ def _evaluator_class() -> type:
                 self.records[stamp] = record
                 self.order.append(stamp)
                 if rgb is not None:
-                    self._rgb[stamp] = (time.monotonic(), self._info_seen, rgb)
+                    self._rgb[stamp] = (received_ns, self._info_seen, rgb)
                     while len(self._rgb) > _RECENT:
                         self._rgb.pop(next(iter(self._rgb)))
 
@@ -263,12 +378,10 @@ def _evaluator_class() -> type:
                     while len(self._gt) > _RECENT:
                         self._gt.pop(next(iter(self._gt)))
 
-        def _on_mode(self, msg: Any) -> None:
+        def _on_mode(self, msg: Any, info: Mapping[str, Any] | None) -> None:
             with self.lock:
-                if self.mode is not None and msg.data != self.mode:
-                    self.switches.append(ModeSwitch(self.now_ns(), self.mode, msg.data,
-                                                    'segmentation/mode'))
-                self.mode = msg.data
+                self.modes.add(_received_ns(info), msg.data)
+                self.mode = self.modes.at(2**63 - 1)
 
         def _on_classes(self, msg: Any) -> None:
             try:
@@ -295,8 +408,8 @@ def _evaluator_class() -> type:
                     best = (dt, ratio, depth_m)
             return None if best is None else (best[1], best[2])
 
-        def _on_labels(self, msg: Any) -> None:
-            wall = time.monotonic()
+        def _on_labels(self, msg: Any, info: Mapping[str, Any] | None) -> None:
+            received_ns = _received_ns(info)
             stamp = _stamp_ns(msg.header.stamp)
             try:
                 pred = conv.image_to_labels(msg)
@@ -317,7 +430,7 @@ def _evaluator_class() -> type:
                 received, info_seen, rgb = self._rgb.pop(stamp, (None, False, None))
                 partner = self._depth_partner(stamp)
                 record.depth_ratio = None if partner is None else partner[0]
-                mode = self.mode or 'rgbd'
+                mode = self.modes.at(received_ns) or self.mode or 'rgbd'
                 if mode == 'rgbd' and (partner is None or not info_seen or
                                        partner[0] < self.params.min_valid_depth_ratio):
                     mode = 'rgb'
@@ -325,7 +438,7 @@ def _evaluator_class() -> type:
                     mode = 'rgb'
                 record.mode = mode
                 if received is not None:
-                    record.latency_ms = 1e3 * (wall - received)
+                    record.latency_ms = 1e-6 * (received_ns - received)
                 if self.examples is not None and rgb is not None:
                     self.examples.offer(record, rgb, None if partner is None else partner[1],
                                         pred)
@@ -411,9 +524,11 @@ def _evaluator_class() -> type:
                         dt = np.abs(depth[:, 0] - rec.stamp_ns)
                         if dt.min() <= slop_ns:
                             rec.depth_ratio = float(depth[int(dt.argmin()), 1])
+                switches = [ModeSwitch(self.bag_time_ns(wall), a, b, 'segmentation/mode')
+                            for wall, a, b in self.modes.switches()]
                 # switches once the bag has ended (no more depth) are not the bag's
-                result.mode_switches = [s for s in self.switches if s.t_ns <= result.end_ns]
-                late = len(self.switches) - len(result.mode_switches)
+                result.mode_switches = [s for s in switches if s.t_ns <= result.end_ns]
+                late = len(switches) - len(result.mode_switches)
                 result.skipped.update(self.skipped)
                 result.examples = self.examples.pick() if self.examples else []
                 result.settings.update(settings or {})
@@ -427,6 +542,10 @@ def _evaluator_class() -> type:
                 'outputs_matched_to_inputs': with_output,
                 'outputs_duplicated': self.duplicate_outputs,
                 'outputs_without_known_input': self.unmatched_outputs,
+                'node_rgb_received': _int_or_none(values.get('rgb received')),
+                'inputs_lost_in_transport': (
+                    None if not sent or values.get('rgb received') is None
+                    else max(0, len(sent) - int(float(values['rgb received'])))),
                 'node_outputs_published': published,
                 'outputs_lost_in_transport': (None if published is None else
                                               max(0, published - self.outputs_received)),
@@ -449,18 +568,23 @@ class BagPlayer:
     Publishes a bag's replayed topics with their recorded QoS and ``/clock`` in bag time.
 
     ``rate`` scales the playback speed (1.0 = as recorded). Depth messages inside the
-    ``dropouts`` windows (seconds since the bag start) are not published.
+    ``dropouts`` windows (seconds since the bag start) are not published. ``/clock`` goes out
+    before every message and every ``clock_period_s`` wall seconds in between (40 Hz, as
+    ``ros2 bag play --clock``: every ``/clock`` message is a callback in each sim-time node's
+    Python executor, and at 100 Hz a node busy with inference fell behind on its inputs).
     """
 
     def __init__(self, node: Any, source: BagSource, topics: Mapping[str, str],
                  rate: float = 1.0, dropouts: Sequence[Window] = (),
-                 clock_period_s: float = 0.01) -> None:
+                 clock_period_s: float = 0.025) -> None:
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from rosgraph_msgs.msg import Clock
         from sensor_msgs.msg import CameraInfo, Image
 
         if not np.isfinite(rate) or rate <= 0:
             raise ValueError(f'--rate must be a positive factor, got {rate}')
+        if not np.isfinite(clock_period_s) or clock_period_s <= 0:
+            raise ValueError(f'the /clock period must be positive, got {clock_period_s} s')
         self.node = node
         self.source = source
         self.topics = {role: name for role, name in topics.items() if name}
@@ -603,7 +727,7 @@ def _log_tail(path: Path, lines: int = 15) -> str:
 def run_live(
     bag: str | Path, values: Mapping[str, Any], report_dir: str | Path, rate: float = 1.0,
     gt_topic: str = '', dropouts: Sequence[Window] = (), node: str = 'auto',
-    startup_timeout_s: float = 120.0, drain_s: float = 2.0,
+    startup_timeout_s: float = 120.0, drain_s: float = 2.0, clock_hz: float = 40.0,
 ) -> ReplayResult:
     """
     Play ``bag`` over DDS against the segmentation node and evaluate its outputs.
@@ -611,6 +735,7 @@ def run_live(
     :param values: merged node parameter values (as ``load_node_parameters`` returns them).
     :param node: ``'auto'`` starts the node here (log in ``report_dir/node.log``),
         ``'external'`` uses a running one (it must have ``use_sim_time:=true``).
+    :param clock_hz: ``/clock`` messages per wall second between the bag's messages.
     :raises BagError: unreadable bag or missing topics; ``RuntimeError``: the node did not come
         up in ``startup_timeout_s``.
     """
@@ -618,6 +743,8 @@ def run_live(
 
     if node not in ('auto', 'external'):
         raise ValueError(f"--node must be 'auto' or 'external', got {node!r}")
+    if not np.isfinite(clock_hz) or clock_hz <= 0:
+        raise ValueError(f'--clock-hz must be positive, got {clock_hz}')
     configure_dds_environment(private_domain=node == 'auto')
     report = Path(report_dir)
     report.mkdir(parents=True, exist_ok=True)
@@ -647,7 +774,8 @@ def run_live(
         try:
             evaluator = ReplayEvaluator.create(params, found, context=context)
             player_node = rclpy.create_node('bag_player', context=context)
-            player = BagPlayer(player_node, source, found, rate, dropouts)
+            player = BagPlayer(player_node, source, found, rate, dropouts,
+                               clock_period_s=1.0 / clock_hz)
             executor.add_node(evaluator)
             executor.add_node(player_node)
             spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -761,6 +889,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--bag', help='rosbag2 directory, .mcap/.db3 file or ROS 1 .bag')
     parser.add_argument('--report', required=True, metavar='DIR', help='output folder')
     parser.add_argument('--rate', type=float, default=1.0, help='playback speed factor')
+    parser.add_argument('--clock-hz', type=float, default=40.0,
+                        help='/clock messages per second between messages (default '
+                             '%(default)s, as ros2 bag play --clock)')
     parser.add_argument('--node', choices=('auto', 'external'), default='auto',
                         help="'auto': start segmentation_node here with use_sim_time; "
                              "'external': use a running one")
@@ -811,7 +942,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             result = run_live(args.bag, values, args.report, rate=args.rate,
                               gt_topic=args.gt_topic, dropouts=dropouts, node=args.node,
-                              startup_timeout_s=args.startup_timeout, drain_s=args.drain)
+                              startup_timeout_s=args.startup_timeout, drain_s=args.drain,
+                              clock_hz=args.clock_hz)
         except BagError as exc:
             LOG.error('%s', exc)
             return 1

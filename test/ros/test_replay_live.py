@@ -24,9 +24,12 @@ TOPICS = {
     'depth_topic': '/camera/aligned_depth_to_color/image_raw',
     'camera_info_topic': '/camera/color/camera_info',
 }
-# Mode switches seen over DDS come later by the transport and /clock granularity (10 ms).
-SWITCH_SLACK_S = 0.2
+# A switch seen over DDS is timed by when the evaluator's middleware received the mode message
+# (the bag time then, from /clock samples received the same way): later than offline by the
+# node's reaction (its executor shares 2 cores with the player, the evaluator and inference).
+SWITCH_LATE_S = 0.3
 TICK_S = 0.05  # the node's timer period (min(0.05, depth_timeout / 4))
+CLOCK_STEP_S = 0.025  # /clock at 40 Hz between messages
 
 
 @pytest.fixture(scope='module')
@@ -48,18 +51,20 @@ def _compare_with_offline(live: dict, offline: dict) -> None:
     assert live['frames'] == offline['frames'] == 30
     transport = live['transport']
     assert transport['rgb_sent'] == 30
-    # every frame is accounted for: an output, a frame the node's busy worker skipped, or a loss
-    lost = transport.get('outputs_lost_in_transport', 0)
+    # every frame is accounted for: an output, a frame the node's busy worker skipped, or an
+    # input or output lost on the way (history overwritten while an executor was busy)
+    lost = transport['outputs_lost_in_transport'] + transport['inputs_lost_in_transport']
     dropped = int(transport['node_dropped_worker_busy'])
+    assert transport['node_rgb_received'] + transport['inputs_lost_in_transport'] == 30
     assert live['frames_with_output'] + lost + dropped == 30
-    assert lost <= 1  # shared memory transport: nothing should be lost
+    assert lost <= 2  # shared memory on one machine: losses are rare
     # the same mode switches at the same bag times, within the transport's delay
     switches = [(s['from'], s['to']) for s in offline['mode_switches']]
     assert [(s['from'], s['to']) for s in live['mode_switches']] == switches
     assert switches[:2] == [('rgbd', 'rgb'), ('rgb', 'rgbd')]  # the outage and its end
     for ls, os_ in zip(live['mode_switches'], offline['mode_switches']):
-        # the node's timer phase on the bag clock is its own: one tick either way
-        assert os_['t'] - TICK_S - 1e-6 <= ls['t'] <= os_['t'] + SWITCH_SLACK_S
+        # the node's timer phase on the bag clock is its own: one tick (and /clock step) early
+        assert os_['t'] - TICK_S - CLOCK_STEP_S - 1e-6 <= ls['t'] <= os_['t'] + SWITCH_LATE_S
     # frames that got an output in the same mode got the same labels (same per-frame scores)
     offline_frames = {round(f['stamp'], 6): f for f in offline['per_frame']}
     same = 0
