@@ -51,13 +51,14 @@ class Probe:
 
 def attach_probe(node) -> Probe:
     probe = Probe()
-    sensor = qos_profile('sensor_data', 10)
+    # deep histories: this process also publishes and checks, and must not miss what it records
+    sensor = qos_profile('sensor_data', 100)
     node.create_subscription(Image, 'rgb/image_rect_color', probe.rgb.append, sensor)
     node.create_subscription(Image, 'depth_registered/image_rect',
                              lambda m: probe.depth_stamps.append(seconds(m.header.stamp)),
                              sensor)
     node.create_subscription(Image, 'segmentation/labels', probe.labels.append,
-                             qos_profile('reliable', 10))
+                             qos_profile('reliable', 100))
     node.create_subscription(String, 'segmentation/mode',
                              lambda m: probe.modes.append((time.monotonic(), m.data)),
                              latched_qos())
