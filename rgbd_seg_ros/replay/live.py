@@ -98,8 +98,9 @@ class ClockMap:
 
     Each sample pairs the middleware's reception time (``received_timestamp``, system clock, ns)
     with the bag time it carried. ``at(wall_ns)`` is the bag time that was current then: the
-    last sample received at or before ``wall_ns`` (``/clock`` steps are 10 ms). Times taken this
-    way do not depend on when the executor got round to a callback.
+    last sample received at or before ``wall_ns`` (so as coarse as the ``/clock`` steps: 25 ms
+    from our player). Times taken this way do not depend on when the executor got round to a
+    callback.
     """
 
     def __init__(self, keep: int = 200_000) -> None:
@@ -244,7 +245,8 @@ def _evaluator_class() -> type:
             self.use_sim_time = use_sim_time
             self.records: dict[int, FrameRecord] = {}
             self.order: list[int] = []
-            self._rgb: dict[int, tuple[float, bool, np.ndarray]] = {}  # wall, info seen, rgb
+            # received (system clock, ns), camera_info seen, rgb
+            self._rgb: dict[int, tuple[int, bool, np.ndarray]] = {}
             self._depth: deque[tuple[int, float, np.ndarray]] = deque(maxlen=64)
             self._depth_ratios: list[tuple[int, float]] = []  # every depth frame seen
             self._gt: dict[int, np.ndarray] = {}
@@ -535,6 +537,7 @@ def _evaluator_class() -> type:
                 with_output = sum(r.mode is not None for r in result.frames)
                 values = dict(self.node_values)
             published = self.node_outputs_published()
+            node_rgb = _int_or_none(values.get('rgb received'))
             transport = {
                 'rgb_sent': len(sent) if sent else None,
                 'rgb_received_by_evaluator': len(self.order),
@@ -542,10 +545,9 @@ def _evaluator_class() -> type:
                 'outputs_matched_to_inputs': with_output,
                 'outputs_duplicated': self.duplicate_outputs,
                 'outputs_without_known_input': self.unmatched_outputs,
-                'node_rgb_received': _int_or_none(values.get('rgb received')),
-                'inputs_lost_in_transport': (
-                    None if not sent or values.get('rgb received') is None
-                    else max(0, len(sent) - int(float(values['rgb received'])))),
+                'node_rgb_received': node_rgb,
+                'inputs_lost_in_transport': (None if not sent or node_rgb is None
+                                             else max(0, len(sent) - node_rgb)),
                 'node_outputs_published': published,
                 'outputs_lost_in_transport': (None if published is None else
                                               max(0, published - self.outputs_received)),
