@@ -57,6 +57,7 @@ LABELS_TOPIC = '/segmentation/labels'
 MODE_TOPIC = '/segmentation/mode'
 CLASSES_TOPIC = '/segmentation/classes'
 _RECENT = 256  # inputs kept while waiting for their output
+_HISTORY = 50  # messages the evaluator's subscriptions keep (1.7 s at 30 Hz)
 
 
 def configure_dds_environment(private_domain: bool) -> None:
@@ -205,10 +206,20 @@ class ReplayEvaluator:
     def create(params: Any, topics: Mapping[str, str], context: Any = None,
                labels_topic: str = LABELS_TOPIC, mode_topic: str = MODE_TOPIC,
                classes_topic: str = CLASSES_TOPIC, examples: int = 4,
-               use_sim_time: bool = True) -> Any:
-        """A ready ``_EvaluatorNode``; ``topics`` maps role -> absolute topic name."""
+               use_sim_time: bool = True, clock_samples: str = 'subscribe') -> Any:
+        """
+        A ready ``_EvaluatorNode``; ``topics`` maps role -> absolute topic name.
+
+        ``clock_samples``: ``'subscribe'`` records the ``/clock`` messages it receives; with
+        ``'player'`` the player in this process calls ``clock_map.add`` as it publishes (one
+        subscription fewer in a busy process).
+        """
+        if clock_samples not in ('subscribe', 'player'):
+            raise ValueError(f"clock_samples must be 'subscribe' or 'player', got "
+                             f'{clock_samples!r}')
         return _evaluator_class()(params, topics, context, labels_topic, mode_topic,
-                                  classes_topic, examples, use_sim_time)
+                                  classes_topic, examples, use_sim_time,
+                                  clock_samples == 'subscribe')
 
 
 def _evaluator_class() -> type:
@@ -232,7 +243,7 @@ def _evaluator_class() -> type:
     class _EvaluatorNode(Node):
         def __init__(self, params: Any, topics: Mapping[str, str], context: Any,
                      labels_topic: str, mode_topic: str, classes_topic: str, examples: int,
-                     use_sim_time: bool) -> None:
+                     use_sim_time: bool, subscribe_clock: bool) -> None:
             super().__init__('replay_evaluator', context=context, parameter_overrides=[
                 Parameter('use_sim_time', Parameter.Type.BOOL, use_sim_time)])
             self.params = params
@@ -264,9 +275,10 @@ def _evaluator_class() -> type:
             self.last_activity = time.monotonic()
             self.first_input_ns: int | None = None
             self._auto_start = False
-            q_in = qos_profile('sensor_data', 10)
-            q_out = qos_profile(params.output_qos, 10)
-            if use_sim_time:  # our own /clock samples, with their reception times
+            # deep histories: what the evaluator misses while busy it cannot score
+            q_in = qos_profile('sensor_data', _HISTORY)
+            q_out = qos_profile(params.output_qos, _HISTORY)
+            if use_sim_time and subscribe_clock:  # /clock samples, with their reception times
                 self._subscribe(Clock, '/clock', self._on_clock, QoSProfile(
                     depth=100, reliability=ReliabilityPolicy.BEST_EFFORT))
             # the mode before the labels: when both are ready the executor takes it first;
@@ -593,6 +605,7 @@ class BagPlayer:
         self.rate = float(rate)
         self.dropouts = tuple(dropouts)
         self.clock_period_s = clock_period_s
+        self.clock_map: ClockMap | None = None  # fed as /clock goes out (an evaluator's)
         self._clock_type = Clock
         self.clock_pub = node.create_publisher(
             Clock, '/clock', QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
@@ -626,11 +639,13 @@ class BagPlayer:
         return True
 
     def publish_clock(self, t_ns: int) -> None:
-        """Publish ``/clock`` = ``t_ns`` (never backwards)."""
+        """Publish ``/clock`` = ``t_ns`` (never backwards); tell ``clock_map`` if set."""
         self.bag_now_ns = max(self.bag_now_ns, int(t_ns))
         msg = self._clock_type()
         msg.clock.sec = self.bag_now_ns // 1_000_000_000
         msg.clock.nanosec = self.bag_now_ns % 1_000_000_000
+        if self.clock_map is not None:
+            self.clock_map.add(time.time_ns(), self.bag_now_ns)
         self.clock_pub.publish(msg)
 
     def _wait_until(self, wall0: float, t_ns: int, stop: threading.Event) -> None:
@@ -774,10 +789,12 @@ def run_live(
         executor = MultiThreadedExecutor(num_threads=2, context=context)
         stop = threading.Event()
         try:
-            evaluator = ReplayEvaluator.create(params, found, context=context)
+            evaluator = ReplayEvaluator.create(params, found, context=context,
+                                               clock_samples='player')
             player_node = rclpy.create_node('bag_player', context=context)
             player = BagPlayer(player_node, source, found, rate, dropouts,
                                clock_period_s=1.0 / clock_hz)
+            player.clock_map = evaluator.clock_map
             executor.add_node(evaluator)
             executor.add_node(player_node)
             spinner = threading.Thread(target=executor.spin, daemon=True)

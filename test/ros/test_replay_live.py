@@ -47,24 +47,31 @@ def _values(tiny_checkpoints) -> dict:
             'rgb_model': str(tiny_checkpoints['rgb']), 'depth_timeout': 0.42, **TOPICS}
 
 
+def _switches(report: dict) -> list[tuple[float, str]]:
+    return [(round(s['t_rel'], 3), s['to']) for s in report['mode_switches']]
+
+
 def _compare_with_offline(live: dict, offline: dict) -> None:
     assert live['frames'] == offline['frames'] == 30
     transport = live['transport']
+    outputs = [f['t_rel'] for f in live['per_frame'] if f['mode']]
+    why = (f'transport {transport}; switches live {_switches(live)}, offline '
+           f'{_switches(offline)}; outputs at {outputs}')
     assert transport['rgb_sent'] == 30
     # every frame is accounted for: an output, a frame the node's busy worker skipped, or an
     # input or output lost on the way (history overwritten while an executor was busy)
     lost = transport['outputs_lost_in_transport'] + transport['inputs_lost_in_transport']
     dropped = int(transport['node_dropped_worker_busy'])
-    assert transport['node_rgb_received'] + transport['inputs_lost_in_transport'] == 30
-    assert live['frames_with_output'] + lost + dropped == 30
-    assert lost <= 2  # shared memory on one machine: losses are rare
+    assert transport['node_rgb_received'] + transport['inputs_lost_in_transport'] == 30, why
+    assert live['frames_with_output'] + lost + dropped == 30, why
+    assert lost <= 2, why  # shared memory on one machine: losses are rare
     # the same mode switches at the same bag times, within the transport's delay
     switches = [(s['from'], s['to']) for s in offline['mode_switches']]
-    assert [(s['from'], s['to']) for s in live['mode_switches']] == switches
+    assert [(s['from'], s['to']) for s in live['mode_switches']] == switches, why
     assert switches[:2] == [('rgbd', 'rgb'), ('rgb', 'rgbd')]  # the outage and its end
     for ls, os_ in zip(live['mode_switches'], offline['mode_switches']):
         # the node's timer phase on the bag clock is its own: one tick (and /clock step) early
-        assert os_['t'] - TICK_S - CLOCK_STEP_S - 1e-6 <= ls['t'] <= os_['t'] + SWITCH_LATE_S
+        assert os_['t'] - TICK_S - CLOCK_STEP_S - 1e-6 <= ls['t'] <= os_['t'] + SWITCH_LATE_S, why
     # frames that got an output in the same mode got the same labels (same per-frame scores)
     offline_frames = {round(f['stamp'], 6): f for f in offline['per_frame']}
     same = 0
