@@ -262,6 +262,7 @@ def _evaluator_class() -> type:
             self._depth_ratios: list[tuple[int, float]] = []  # every depth frame seen
             self._gt: dict[int, np.ndarray] = {}
             self._waiting: dict[int, np.ndarray] = {}
+            self._early: dict[int, tuple[np.ndarray, int]] = {}  # outputs before their RGB
             self._info_seen = False
             self._examples_limit = examples
             self.examples: ExamplePicker | None = None
@@ -356,6 +357,9 @@ def _evaluator_class() -> type:
                     self._rgb[stamp] = (received_ns, self._info_seen, rgb)
                     while len(self._rgb) > _RECENT:
                         self._rgb.pop(next(iter(self._rgb)))
+                early = self._early.pop(stamp, None)
+                if early is not None:
+                    self._accept_output(record, *early)
 
         def _on_depth(self, msg: Any) -> None:
             try:  # the node's callback-time estimate, and the metres for example images
@@ -435,34 +439,43 @@ def _evaluator_class() -> type:
                 self._touch()
                 self.outputs_received += 1
                 record = self.records.get(stamp)
-                if record is None:
-                    self.unmatched_outputs += 1
+                if record is None:  # its RGB may still wait in our queue: match it then
+                    self._early[stamp] = (pred, received_ns)
+                    while len(self._early) > _RECENT:
+                        self._early.pop(next(iter(self._early)))
+                        self.unmatched_outputs += 1
                     return
-                if record.mode is not None:
-                    self.duplicate_outputs += 1
-                    return
-                received, info_seen, rgb = self._rgb.pop(stamp, (None, False, None))
-                partner = self._depth_partner(stamp)
-                record.depth_ratio = None if partner is None else partner[0]
-                mode = self.modes.at(received_ns) or self.mode or 'rgbd'
-                if mode == 'rgbd' and (partner is None or not info_seen or
-                                       partner[0] < self.params.min_valid_depth_ratio):
-                    mode = 'rgb'
-                if mode == 'rgbd' and not self.params.fusion_model:
-                    mode = 'rgb'
-                record.mode = mode
-                if received is not None:
-                    record.latency_ms = 1e-6 * (received_ns - received)
-                if self.examples is not None and rgb is not None:
-                    self.examples.offer(record, rgb, None if partner is None else partner[1],
-                                        pred)
-                gt = self._gt.pop(stamp, None)
-                if gt is not None:
-                    self._score(record, pred, gt)
-                elif self.topics.get('ground_truth'):
-                    self._waiting[stamp] = pred
-                    while len(self._waiting) > _RECENT:
-                        self._waiting.pop(next(iter(self._waiting)))
+                self._accept_output(record, pred, received_ns)
+
+        def _accept_output(self, record: FrameRecord, pred: np.ndarray,
+                           received_ns: int) -> None:
+            """Attribute, time and score the output of a known RGB frame (lock held)."""
+            stamp = record.stamp_ns
+            if record.mode is not None:
+                self.duplicate_outputs += 1
+                return
+            received, info_seen, rgb = self._rgb.pop(stamp, (None, False, None))
+            partner = self._depth_partner(stamp)
+            record.depth_ratio = None if partner is None else partner[0]
+            mode = self.modes.at(received_ns) or self.mode or 'rgbd'
+            if mode == 'rgbd' and (partner is None or not info_seen or
+                                   partner[0] < self.params.min_valid_depth_ratio):
+                mode = 'rgb'
+            if mode == 'rgbd' and not self.params.fusion_model:
+                mode = 'rgb'
+            record.mode = mode
+            if received is not None:
+                record.latency_ms = 1e-6 * (received_ns - received)
+            if self.examples is not None and rgb is not None:
+                self.examples.offer(record, rgb, None if partner is None else partner[1],
+                                    pred)
+            gt = self._gt.pop(stamp, None)
+            if gt is not None:
+                self._score(record, pred, gt)
+            elif self.topics.get('ground_truth'):
+                self._waiting[stamp] = pred
+                while len(self._waiting) > _RECENT:
+                    self._waiting.pop(next(iter(self._waiting)))
 
         def _score(self, record: FrameRecord, pred: np.ndarray, gt: np.ndarray) -> None:
             result = self.result_skeleton
@@ -547,6 +560,7 @@ def _evaluator_class() -> type:
                 result.examples = self.examples.pick() if self.examples else []
                 result.settings.update(settings or {})
                 with_output = sum(r.mode is not None for r in result.frames)
+                unmatched = self.unmatched_outputs + len(self._early)
                 values = dict(self.node_values)
             published = self.node_outputs_published()
             node_rgb = _int_or_none(values.get('rgb received'))
@@ -556,7 +570,7 @@ def _evaluator_class() -> type:
                 'outputs_received': self.outputs_received,
                 'outputs_matched_to_inputs': with_output,
                 'outputs_duplicated': self.duplicate_outputs,
-                'outputs_without_known_input': self.unmatched_outputs,
+                'outputs_without_known_input': unmatched,
                 'node_rgb_received': node_rgb,
                 'inputs_lost_in_transport': (None if not sent or node_rgb is None
                                              else max(0, len(sent) - node_rgb)),
@@ -771,7 +785,7 @@ def run_live(
     params = segmentation_params(check_values)
 
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
 
     with BagSource(bag) as source:
         wanted = {'rgb': bag_topic(params.rgb_topic), 'depth': bag_topic(params.depth_topic),
@@ -786,7 +800,9 @@ def run_live(
             proc = _start_node(params_file, report / 'node.log')
         context = rclpy.Context()
         rclpy.init(context=context)
-        executor = MultiThreadedExecutor(num_threads=2, context=context)
+        # one thread: callbacks run in subscription order (an RGB frame before its labels);
+        # under the GIL a second thread adds no speed, only races
+        executor = SingleThreadedExecutor(context=context)
         stop = threading.Event()
         try:
             evaluator = ReplayEvaluator.create(params, found, context=context,

@@ -184,3 +184,50 @@ def test_replay_evaluator_beside_another_player(outage_bag, tiny_checkpoints, ro
     assert [(s['from'], s['to']) for s in live['mode_switches']][:2] == [('rgbd', 'rgb'),
                                                                           ('rgb', 'rgbd')]
     assert live['frames_scored'] >= 15 and live['transport']['outputs_received'] >= 15
+
+
+def test_an_output_handled_before_its_rgb_frame_is_still_matched(ros_domain_id):
+    """The evaluator holds an output whose RGB frame it has not handled yet, then scores it."""
+    import numpy as np
+    import rclpy
+    from std_msgs.msg import Header, String
+
+    from rgbd_seg_ros.replay.live import ReplayEvaluator
+    from rgbd_seg_ros.ros import conversions as conv
+    from rgbd_seg_ros.sim import SYNTHETIC_LABELS
+
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=ros_domain_id)
+    try:
+        params = segmentation_params({'rgb_model': 'external'})
+        evaluator = ReplayEvaluator.create(
+            params, {'rgb': '/cam/rgb', 'ground_truth': '/cam/gt'}, context=context,
+            use_sim_time=False)
+        evaluator._on_classes(String(data=json.dumps(SYNTHETIC_LABELS.to_dict())))
+        evaluator.start_scoring('bag', 0)
+        k = SYNTHETIC_LABELS.num_classes
+
+        def header(t_s: float) -> Header:
+            h = Header(frame_id='cam')
+            h.stamp.sec, h.stamp.nanosec = int(t_s), int(round((t_s % 1) * 1e9))
+            return h
+
+        truth = np.zeros((4, 6), np.uint8)
+        truth[:, 3:] = 2
+        guess = truth.copy()
+        guess[0, 0] = 1  # one pixel of 24 wrong
+        rgb = np.zeros((4, 6, 3), np.uint8)
+        # the labels of frame 1.0 before its RGB (executor order), frame 2.0's never matched
+        evaluator._on_labels(conv.labels_to_image(guess, k, header(1.0)), None)
+        evaluator._on_labels(conv.labels_to_image(guess, k, header(2.0)), None)
+        evaluator._on_rgb(conv.rgb_to_image(rgb, header(1.0)), None)
+        evaluator._on_gt(conv.labels_to_image(truth, k, header(1.0)))
+        result = evaluator.result(3_000_000_000, sent={1_000_000_000: 1_000_000_000})
+        evaluator.destroy_node()
+    finally:
+        context.try_shutdown()
+    summary = result.summary()
+    assert summary['frames_with_output'] == 1 and summary['frames_scored'] == 1
+    assert summary['per_frame'][0]['mode'] == 'rgb'  # no depth seen: the RGB model
+    assert summary['pixel_acc'] == pytest.approx(23 / 24)
+    assert result.transport['outputs_without_known_input'] == 1
