@@ -440,6 +440,9 @@ def _evaluator_class() -> type:
                 self.outputs_received += 1
                 record = self.records.get(stamp)
                 if record is None:  # its RGB may still wait in our queue: match it then
+                    if stamp in self._early:
+                        self.duplicate_outputs += 1
+                        return
                     self._early[stamp] = (pred, received_ns)
                     while len(self._early) > _RECENT:
                         self._early.pop(next(iter(self._early)))
