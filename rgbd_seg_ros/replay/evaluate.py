@@ -45,7 +45,13 @@ from rgbd_seg_ros.core.sync import (
 from rgbd_seg_ros.replay.bag_io import BagSource, stamp_ns
 from rgbd_seg_ros.replay.make_bag import Window
 from rgbd_seg_ros.replay.params import bag_topic, environment_summary, resolve_topics
-from rgbd_seg_ros.replay.scoring import ExamplePicker, FrameRecord, ModeSwitch, ReplayResult
+from rgbd_seg_ros.replay.scoring import (
+    ExamplePicker,
+    FrameRecord,
+    ModeSwitch,
+    ReplayResult,
+    put_bounded,
+)
 from rgbd_seg_ros.ros import conversions as conv
 from rgbd_seg_ros.ros.model_set import ModelSet
 from rgbd_seg_ros.ros.params import SegmentationParams
@@ -236,9 +242,7 @@ class OfflineReplay:
             if waiting is not None:
                 self._score(*waiting, gt=labels)
             else:
-                self._gt[stamp] = labels
-                while len(self._gt) > _MAX_PENDING_GT:
-                    self._gt.pop(next(iter(self._gt)))
+                put_bounded(self._gt, stamp, labels, _MAX_PENDING_GT)
             return
         else:  # rgb
             if stamp in self._records:
@@ -327,9 +331,7 @@ class OfflineReplay:
             if gt is not None:
                 self._score(record, pred, only, gt=gt)
             elif self._has_gt:
-                self._waiting[inp.stamp_ns] = (record, pred, only)
-                while len(self._waiting) > _MAX_PENDING_GT:
-                    self._waiting.pop(next(iter(self._waiting)))
+                put_bounded(self._waiting, inp.stamp_ns, (record, pred, only), _MAX_PENDING_GT)
 
     def _score(self, record: FrameRecord, pred: np.ndarray, only: np.ndarray | None,
                gt: np.ndarray) -> None:

@@ -49,7 +49,13 @@ import numpy as np
 
 from rgbd_seg_ros.replay.bag_io import BagError, BagSource
 from rgbd_seg_ros.replay.make_bag import Window
-from rgbd_seg_ros.replay.scoring import ExamplePicker, FrameRecord, ModeSwitch, ReplayResult
+from rgbd_seg_ros.replay.scoring import (
+    ExamplePicker,
+    FrameRecord,
+    ModeSwitch,
+    ReplayResult,
+    put_bounded,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -93,7 +99,29 @@ def _cdr_stamp_ns(raw: bytes) -> int | None:
     return sec * 1_000_000_000 + nanosec
 
 
-class ClockMap:
+class _Steps:
+    """A step function of reception time (system clock, ns): values kept sorted by time."""
+
+    def __init__(self) -> None:
+        self._wall: list[int] = []
+        self._value: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self._wall)
+
+    def _insert(self, wall_ns: int, value: Any) -> int:
+        """Insert in time order (arrivals may be slightly out of order); returns the index."""
+        i = bisect.bisect_right(self._wall, wall_ns)
+        self._wall.insert(i, wall_ns)
+        self._value.insert(i, value)
+        return i
+
+    def _index_at(self, wall_ns: int) -> int:
+        """Index of the last value set at or before ``wall_ns``; -1 before the first."""
+        return bisect.bisect_right(self._wall, wall_ns) - 1
+
+
+class ClockMap(_Steps):
     """
     Bag time at a wall-clock instant, from the ``/clock`` samples as the DDS layer received them.
 
@@ -105,56 +133,45 @@ class ClockMap:
     """
 
     def __init__(self, keep: int = 200_000) -> None:
-        self._wall: list[int] = []
-        self._sim: list[int] = []
+        super().__init__()
         self._keep = keep
 
-    def __len__(self) -> int:
-        return len(self._wall)
-
     def add(self, wall_ns: int, sim_ns: int) -> None:
-        """Record one sample (samples may arrive slightly out of order)."""
-        i = bisect.bisect_right(self._wall, wall_ns)
-        self._wall.insert(i, wall_ns)
-        self._sim.insert(i, sim_ns)
+        """Record one sample."""
+        self._insert(wall_ns, sim_ns)
         if len(self._wall) > 2 * self._keep:
-            del self._wall[:self._keep], self._sim[:self._keep]
+            del self._wall[:self._keep], self._value[:self._keep]
 
     def at(self, wall_ns: int) -> int | None:
         """Bag time current at ``wall_ns`` (the first sample's before it); None when empty."""
-        if not self._wall:
-            return None
-        i = bisect.bisect_right(self._wall, wall_ns)
-        return self._sim[max(i - 1, 0)]
+        return self._value[max(self._index_at(wall_ns), 0)] if self._wall else None
 
 
-class ModeTimeline:
+class ModeTimeline(_Steps):
     """
     The node's mode over time, keyed by when each ``segmentation/mode`` message was received
     (system clock, ns), so an output is attributed by its own reception time, not by callback
     order.
     """
 
-    def __init__(self) -> None:
-        self._wall: list[int] = []
-        self._mode: list[str] = []
-
     def add(self, wall_ns: int, mode: str) -> tuple[str | None, str] | None:
         """Record a mode message; returns ``(from, to)`` when it changed the mode, else None."""
-        i = bisect.bisect_right(self._wall, wall_ns)
-        before = self._mode[i - 1] if i else None
-        self._wall.insert(i, wall_ns)
-        self._mode.insert(i, mode)
+        i = self._insert(wall_ns, mode)
+        before = self._value[i - 1] if i else None
         return None if before == mode else (before, mode)
 
     def at(self, wall_ns: int) -> str | None:
         """The mode in effect at ``wall_ns``; None before the first message."""
-        i = bisect.bisect_right(self._wall, wall_ns)
-        return self._mode[i - 1] if i else None
+        i = self._index_at(wall_ns)
+        return self._value[i] if i >= 0 else None
+
+    def latest(self) -> str | None:
+        """The mode of the latest message received; None before the first."""
+        return self._value[-1] if self._value else None
 
     def switches(self) -> list[tuple[int, str, str]]:
         """``(wall_ns, from, to)`` for every change, in time order."""
-        return [(w, a, b) for w, a, b in zip(self._wall[1:], self._mode, self._mode[1:])
+        return [(w, a, b) for w, a, b in zip(self._wall[1:], self._value, self._value[1:])
                 if a != b]
 
 
@@ -250,7 +267,6 @@ def _evaluator_class() -> type:
             self.topics = dict(topics)
             self.lock = threading.Lock()
             self.labels: LabelSet | None = None
-            self.mode: str | None = None
             self.modes = ModeTimeline()  # by reception time: robust to executor delays
             self.clock_map = ClockMap()  # reception time -> bag time
             self.use_sim_time = use_sim_time
@@ -284,9 +300,7 @@ def _evaluator_class() -> type:
                     depth=100, reliability=ReliabilityPolicy.BEST_EFFORT))
             # the mode before the labels: when both are ready the executor takes it first;
             # keep 16 so that switches close together survive a busy evaluator
-            mode_qos = latched_qos()
-            mode_qos.depth = 16
-            self._subscribe(String, mode_topic, self._on_mode, mode_qos)
+            self._subscribe(String, mode_topic, self._on_mode, latched_qos(depth=16))
             self._subscribe(Image, topics['rgb'], self._on_rgb, q_in)
             if topics.get('depth'):
                 self.create_subscription(Image, topics['depth'], self._on_depth, q_in)
@@ -354,9 +368,7 @@ def _evaluator_class() -> type:
                 self.records[stamp] = record
                 self.order.append(stamp)
                 if rgb is not None:
-                    self._rgb[stamp] = (received_ns, self._info_seen, rgb)
-                    while len(self._rgb) > _RECENT:
-                        self._rgb.pop(next(iter(self._rgb)))
+                    put_bounded(self._rgb, stamp, (received_ns, self._info_seen, rgb), _RECENT)
                 early = self._early.pop(stamp, None)
                 if early is not None:
                     self._accept_output(record, *early)
@@ -392,14 +404,11 @@ def _evaluator_class() -> type:
                 if pending is not None:
                     self._score(self.records[stamp], pending, gt)
                 else:
-                    self._gt[stamp] = gt
-                    while len(self._gt) > _RECENT:
-                        self._gt.pop(next(iter(self._gt)))
+                    put_bounded(self._gt, stamp, gt, _RECENT)
 
         def _on_mode(self, msg: Any, info: Mapping[str, Any] | None) -> None:
             with self.lock:
                 self.modes.add(_received_ns(info), msg.data)
-                self.mode = self.modes.at(2**63 - 1)
 
         def _on_classes(self, msg: Any) -> None:
             try:
@@ -443,10 +452,8 @@ def _evaluator_class() -> type:
                     if stamp in self._early:
                         self.duplicate_outputs += 1
                         return
-                    self._early[stamp] = (pred, received_ns)
-                    while len(self._early) > _RECENT:
-                        self._early.pop(next(iter(self._early)))
-                        self.unmatched_outputs += 1
+                    self.unmatched_outputs += put_bounded(self._early, stamp,
+                                                          (pred, received_ns), _RECENT)
                     return
                 self._accept_output(record, pred, received_ns)
 
@@ -460,7 +467,7 @@ def _evaluator_class() -> type:
             received, info_seen, rgb = self._rgb.pop(stamp, (None, False, None))
             partner = self._depth_partner(stamp)
             record.depth_ratio = None if partner is None else partner[0]
-            mode = self.modes.at(received_ns) or self.mode or 'rgbd'
+            mode = self.modes.at(received_ns) or self.modes.latest() or 'rgbd'
             if mode == 'rgbd' and (partner is None or not info_seen or
                                    partner[0] < self.params.min_valid_depth_ratio):
                 mode = 'rgb'
@@ -476,9 +483,7 @@ def _evaluator_class() -> type:
             if gt is not None:
                 self._score(record, pred, gt)
             elif self.topics.get('ground_truth'):
-                self._waiting[stamp] = pred
-                while len(self._waiting) > _RECENT:
-                    self._waiting.pop(next(iter(self._waiting)))
+                put_bounded(self._waiting, stamp, pred, _RECENT)
 
         def _score(self, record: FrameRecord, pred: np.ndarray, gt: np.ndarray) -> None:
             result = self.result_skeleton
@@ -519,8 +524,8 @@ def _evaluator_class() -> type:
             """Outputs the node reports in /diagnostics (sum of its 'frames MODE' counters)."""
             with self.lock:
                 values = dict(self.node_values)
-            frames = [int(float(v)) for k, v in values.items()
-                      if k.startswith('frames ') and v.replace('.', '', 1).isdigit()]
+            frames = [n for k, v in values.items()
+                      if k.startswith('frames ') and (n := _int_or_none(v)) is not None]
             return sum(frames) if frames else None
 
         def result(self, end_ns: int, sent: Mapping[int, int] | None = None,

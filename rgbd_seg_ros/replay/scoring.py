@@ -72,6 +72,16 @@ def pixel_accuracy(conf: np.ndarray) -> float | None:
     return float(np.trace(conf)) / total if total else None
 
 
+def put_bounded(pending: dict[Any, Any], key: Any, value: Any, limit: int) -> int:
+    """``pending[key] = value``, then drop the oldest beyond ``limit``; returns how many."""
+    pending[key] = value
+    dropped = 0
+    while len(pending) > limit:
+        pending.pop(next(iter(pending)))
+        dropped += 1
+    return dropped
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """``q``-th percentile (linear interpolation), None for an empty list."""
     return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if values else None

@@ -52,11 +52,14 @@ def qos_profile(name: str, depth: int = 5) -> QoSProfile:
     return profile
 
 
-def latched_qos() -> QoSProfile:
-    """Reliable, transient-local, keep last 1: late subscribers get the current value."""
+def latched_qos(depth: int = 1) -> QoSProfile:
+    """
+    Reliable, transient-local, keep last ``depth``: late subscribers get the current value (a
+    subscriber may keep more than 1 so that quick changes survive while it is busy).
+    """
     return QoSProfile(
         history=HistoryPolicy.KEEP_LAST,
-        depth=1,
+        depth=depth,
         reliability=ReliabilityPolicy.RELIABLE,
         durability=DurabilityPolicy.TRANSIENT_LOCAL,
     )
