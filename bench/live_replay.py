@@ -20,7 +20,6 @@ Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 import platform
@@ -31,7 +30,7 @@ import tempfile
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from node import _make_checkpoints, _set_env  # noqa: E402 - bench/node.py, beside this file
+from node import _make_checkpoints, _set_env, write_json  # noqa: E402 - bench/node.py, beside this file
 
 SIZE = (64, 80)
 TOPICS = {
@@ -130,9 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                     'processor': platform.processor() or platform.machine(),
                     'load_average_end': os.getloadavg()},
     }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
-    print(f'wrote {args.json}')
+    write_json(result, args.json)
     return 0
 
 

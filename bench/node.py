@@ -316,10 +316,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(args)
     print_table(result)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
-    print(f'wrote {args.json}')
+    write_json(result, args.json)
     return 0
+
+
+def write_json(result: dict, path: str) -> None:
+    """Write a benchmark's result (creating the folder) and say where."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=2))
+    print(f'wrote {path}')
 
 
 if __name__ == '__main__':
