@@ -19,6 +19,7 @@ import numpy as np
 
 from rgbd_seg_ros.sim import classes as C
 from rgbd_seg_ros.sim.materials import Material, random_material
+from rgbd_seg_ros.sim.style import WorldStyle, world_style
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ class _Builder:
     """Mutable state while a scene is generated: layout occupancy and the primitive list."""
 
     def __init__(self, rng: np.random.Generator, size: tuple[float, float, float],
-                 keep_clear: list[tuple[float, float, float]]) -> None:
+                 keep_clear: list[tuple[float, float, float]], style: WorldStyle) -> None:
         self.rng = rng
+        self.style = style
         self.size = size
         self.keep_clear = keep_clear
         self.footprints: list[tuple[float, float, float, float]] = []
@@ -176,6 +178,11 @@ class _Builder:
         return cx + c * lx - s * ly, cy + s * lx + c * ly
 
 
+# whiteboard: near-white with a faint grey smudge range (linear RGB)
+_WHITEBOARD = np.array([[0.86, 0.87, 0.86], [0.80, 0.81, 0.80], [0.70, 0.72, 0.75],
+                        [0.20, 0.30, 0.60]], np.float32)
+
+
 def _uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(rng.uniform(lo, hi))
 
@@ -187,9 +194,10 @@ def draw_room_size(rng: np.random.Generator) -> tuple[float, float, float]:
 
 def generate_scene(rng: np.random.Generator,
                    keep_clear: list[tuple[float, float, float]] | None = None,
-                   size: tuple[float, float, float] | None = None) -> Scene:
+                   size: tuple[float, float, float] | None = None,
+                   world: str | WorldStyle | None = None) -> Scene:
     """
-    Draw a furnished room.
+    Draw a furnished room of the world variant ``world`` (``sim.style``; None: the default).
 
     :param rng: the only source of randomness (same generator state -> same scene).
     :param keep_clear: floor disks ``(x, y, radius)`` in metres where no furniture may stand
@@ -199,12 +207,12 @@ def generate_scene(rng: np.random.Generator,
     """
     if size is None:
         size = draw_room_size(rng)
-    return _furnish(rng, size, list(keep_clear or []))
+    return _furnish(rng, size, list(keep_clear or []), world_style(world))
 
 
 def _furnish(rng: np.random.Generator, size: tuple[float, float, float],
-             keep_clear: list[tuple[float, float, float]]) -> Scene:
-    b = _Builder(rng, size, keep_clear)
+             keep_clear: list[tuple[float, float, float]], style: WorldStyle) -> Scene:
+    b = _Builder(rng, size, keep_clear, style)
     floor_kind = ('wood', 'tiles', 'fabric')[int(rng.choice(3, p=[0.45, 0.3, 0.25]))]
     floor_mat = b.material(floor_kind, world_uv=True)
     ceiling_mat = b.material('paint', world_uv=True,
@@ -256,8 +264,8 @@ def _place_doors_windows(b: _Builder) -> None:
             if not b.floor_free(fp, margin=0.0):
                 continue
             mat = b.material('wood' if rng.random() < 0.6 else 'paint')
-            # 4 cm thick door, centred on the wall plane: 2 cm proud of it
-            _wall_box(b, k, s, w, 0.04, 0.0, h, -0.02, C.DOOR, mat)
+            # 4 cm thick door set into the wall: door_proud_m proud of it (2 cm: centred)
+            _wall_box(b, k, s, w, 0.04, 0.0, h, b.style.door_proud_m - 0.04, C.DOOR, mat)
             handle = b.material('metal')
             hs = s + (w / 2 - 0.1) * (1 if rng.random() < 0.5 else -1)
             _wall_box(b, k, hs, 0.12, 0.05, 0.98, 0.03, 0.0, C.DOOR, handle)
@@ -323,7 +331,7 @@ def _build_cabinet(b: _Builder, k: int, s: float, w: float, d: float, h: float,
                    wall_material: int) -> None:
     rng = b.rng
     start, t, n, _, yaw = b.wall_frame(k)
-    painted = rng.random() < 0.45
+    painted = rng.random() < b.style.cabinet_wall_material_p
     # designed ambiguity: the wall's own world-anchored material and no handles
     mat = wall_material if painted else b.furniture_material()
     _wall_box(b, k, s, w, d, 0.0, h, 0.0, C.CABINET, mat)
@@ -374,7 +382,7 @@ def _build_shelf(b: _Builder, k: int, s: float, w: float, d: float, h: float) ->
 def _place_pictures(b: _Builder) -> None:
     rng = b.rng
     _, _, height = b.size
-    for _ in range(int(rng.integers(1, 5))):
+    for _ in range(int(rng.integers(*b.style.pictures))):
         for _ in range(20):
             k = int(rng.integers(4))
             length = b.wall_frame(k)[3]
@@ -387,7 +395,12 @@ def _place_pictures(b: _Builder) -> None:
             rect = (s - w / 2, s + w / 2, zc - h / 2, zc + h / 2)
             if not b.wall_rect_free(k, rect):
                 continue
-            mat = b.material('picture')
+            if b.style.whiteboard_p > 0 and rng.random() < b.style.whiteboard_p:
+                mat = b.material('picture', palette=_WHITEBOARD, style=0, specular=0.35,
+                                 color_c=np.full(3, 0.08, np.float32),
+                                 frame_frac=_uniform(rng, 0.015, 0.03))
+            else:
+                mat = b.material('picture')
             # flush: 4 mm thick, centred on the wall plane -> 2 mm proud of it
             _wall_box(b, k, s, w, 0.004, zc - h / 2, h, -0.002, C.PICTURE, mat)
             b.wall_rects[k].append(rect)
@@ -489,7 +502,7 @@ def _box_material(b: _Builder, label: int) -> int:
     rng = b.rng
     if label == C.CRATE:
         return b.material('plastic')
-    if b.pictures and rng.random() < 0.3:
+    if b.pictures and rng.random() < b.style.box_picture_wrap_p:
         # designed ambiguity: wrapped in the very texture of a picture on the wall
         return b.pictures[int(rng.integers(len(b.pictures)))]
     return b.material('cardboard')
@@ -549,9 +562,13 @@ def _place_floor_mats(b: _Builder, floor_mat: int) -> None:
             fp = b.footprint(cx, cy, w / 2, d / 2, yaw)
             if not b.floor_free(fp, margin=0.05, wall_margin=0.05):
                 continue
-            th = _uniform(rng, 0.03, 0.06)
-            # designed ambiguity: the floor's own world-anchored material, raised 3-6 cm
-            b.box((cx, cy, th / 2), (w / 2, d / 2, th / 2), yaw, C.FLOOR_MAT, floor_mat)
+            if b.style.floor_mat == 'rug':  # a thin rug of its own fabric: flat in depth
+                th = _uniform(rng, 0.005, 0.012)
+                mat = b.material('fabric', color_a=random_material(rng, 'plastic').color_a)
+            else:  # designed ambiguity: the floor's own world-anchored material, raised 3-6 cm
+                th = _uniform(rng, 0.03, 0.06)
+                mat = floor_mat
+            b.box((cx, cy, th / 2), (w / 2, d / 2, th / 2), yaw, C.FLOOR_MAT, mat)
             b.footprints.append(fp)
             break
 
@@ -571,7 +588,11 @@ def _object_on_support(b: _Builder, label: int,
     rng = b.rng
     for _ in range(10):
         sup = b.supports[int(rng.integers(len(b.supports)))]
-        if shape is None:
+        if shape is None and b.style.flat_object_p > 0 and rng.random() < b.style.flat_object_p:
+            kind = 'box'  # paper, a magazine or a lying book: appearance only
+            ext = (_uniform(rng, 0.08, 0.16), _uniform(rng, 0.06, 0.12),
+                   _uniform(rng, 0.003, 0.015))
+        elif shape is None:
             kind = ('cylinder', 'sphere', 'box')[int(rng.choice(3, p=[0.5, 0.2, 0.3]))]
             if kind == 'cylinder':
                 r = _uniform(rng, 0.03, 0.09)

@@ -14,11 +14,13 @@ Every effect is switched by one field of the frozen ``SensorConfig``.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from rgbd_seg_ros.sim.render import RenderBuffers
+if TYPE_CHECKING:  # render -> scene -> style -> sensor: the buffers are only an annotation here
+    from rgbd_seg_ros.sim.render import RenderBuffers
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class SensorConfig:
     depth_noise: bool = True  # add Gaussian depth noise with sigma(z) below
     depth_noise_base_m: float = 0.0012  # sigma at z = 0.4 m, metres
     depth_noise_quadratic: float = 0.0019  # sigma growth, metres per (z - 0.4 m)^2
+    disparity_step_px: float = 0.0  # > 0: quantise disparity to this step (Kinect v1: 1/8)
+    disparity_focal_px: float = 580.0  # focal length of the disparity image at 640 px width
+    stereo_baseline_m: float = 0.075  # projector-camera baseline, metres
     quantize_mm: bool = True  # round depth to whole millimetres (16UC1)
     edge_holes: bool = True  # holes at depth discontinuities and in the projector shadow
     edge_threshold: float = 0.05  # relative depth jump that counts as a discontinuity
@@ -61,14 +66,31 @@ class SensorConfig:
                 raise ValueError(f'SensorConfig.{name} must be in [0, 1]')
         for name in ('depth_noise_base_m', 'depth_noise_quadratic', 'shadow_width_px',
                      'invalid_border_px', 'rgb_noise_std', 'rgb_blur_sigma_px',
-                     'exposure_jitter_rel', 'edge_threshold'):
+                     'exposure_jitter_rel', 'edge_threshold', 'disparity_step_px'):
             if getattr(self, name) < 0:
                 raise ValueError(f'SensorConfig.{name} must be >= 0')
+        if not (self.disparity_focal_px > 0 and self.stereo_baseline_m > 0):
+            raise ValueError('SensorConfig: disparity_focal_px and stereo_baseline_m must be > 0')
 
     @classmethod
     def ideal(cls) -> SensorConfig:
         """A perfect sensor: every effect off (depth equals the clean depth, no RGB noise)."""
-        return cls(**{f.name: False for f in fields(cls) if f.type in (bool, 'bool')})
+        off: dict[str, object] = {f.name: False for f in fields(cls) if f.type in (bool, 'bool')}
+        return cls(**off, disparity_step_px=0.0)
+
+    def disparity_quantize(self, depth_m: np.ndarray) -> np.ndarray:
+        """
+        Depth after rounding its disparity ``f * b / z`` to ``disparity_step_px``: steps of
+        ``z^2 * step / (f * b)`` metres (2 m: 11 mm, 4 m: 46 mm for the Kinect v1). float32.
+        """
+        if self.disparity_step_px <= 0:
+            return depth_m
+        fb = np.float32(self.disparity_focal_px * self.stereo_baseline_m)
+        step = np.float32(self.disparity_step_px)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            disp = np.rint(fb / depth_m / step) * step
+            out = np.where(disp > 0, fb / np.maximum(disp, step), 0.0)
+        return out.astype(np.float32)
 
     def depth_sigma_m(self, depth_m: np.ndarray | float) -> np.ndarray | float:
         """Depth noise standard deviation (metres) at ``depth_m``."""
@@ -117,6 +139,7 @@ def apply_depth(buffers: RenderBuffers, cfg: SensorConfig, rng: np.random.Genera
     if cfg.depth_noise:
         sigma = cfg.depth_sigma_m(clean).astype(np.float32)
         depth += rng.standard_normal(depth.shape, dtype=np.float32) * sigma
+    depth = cfg.disparity_quantize(depth)
     if cfg.quantize_mm:
         depth = np.rint(depth * 1000.0) * np.float32(0.001)
     if cfg.range_limits:

@@ -23,6 +23,7 @@ from rgbd_seg_ros.sim.camera import (
 from rgbd_seg_ros.sim.render import render
 from rgbd_seg_ros.sim.scene import Scene, draw_room_size, generate_scene
 from rgbd_seg_ros.sim.sensor import SensorConfig, apply_depth, apply_rgb
+from rgbd_seg_ros.sim.style import WorldStyle, world_style
 
 # independent random streams derived from (seed, index)
 _SCENE, _CAMERA, _SENSOR = 0, 1, 2
@@ -86,7 +87,8 @@ def _sample_pose(rng: np.random.Generator, size: tuple[float, float, float]) -> 
                       pose.roll)
 
 
-def sample_view(seed: int, index: int, width: int, height: int
+def sample_view(seed: int, index: int, width: int, height: int,
+                world: str | WorldStyle | None = None
                 ) -> tuple[Scene, CameraIntrinsics, CameraPose]:
     """The room, intrinsics and camera pose of ``sample_frame(seed, index, ...)``."""
     _check_size(width, height)
@@ -96,20 +98,23 @@ def sample_view(seed: int, index: int, width: int, height: int
     pose = _sample_pose(cam_rng, size)
     intr = sample_intrinsics(cam_rng, width, height)
     scene = generate_scene(scene_rng, keep_clear=[(pose.position[0], pose.position[1], 0.6)],
-                           size=size)
+                           size=size, world=world)
     return scene, intr, pose
 
 
 def sample_frame(seed: int, index: int, width: int, height: int,
-                 sensor: SensorConfig | None = None) -> Frame:
+                 sensor: SensorConfig | None = None,
+                 world: str | WorldStyle | None = None) -> Frame:
     """
     An independent random frame: room, furniture, camera and noise drawn from ``(seed, index)``.
 
     :param width: image width, pixels; ``height``: image height, pixels.
-    :param sensor: sensor model; ``None`` means the default ``SensorConfig()``.
+    :param sensor: sensor model; ``None`` means the world's own sensor (``WorldStyle.sensor``).
+    :param world: world variant name or style (``sim.style.WORLDS``); ``None``: the default.
     """
-    scene, intr, pose = sample_view(seed, index, width, height)
-    sensor = SensorConfig() if sensor is None else sensor
+    style = world_style(world)
+    scene, intr, pose = sample_view(seed, index, width, height, style)
+    sensor = style.sensor if sensor is None else sensor
     return _make_frame(scene, intr, pose, sensor, _rng(seed, index, _SENSOR))
 
 
@@ -129,16 +134,20 @@ class SyntheticSequence:
     """
 
     def __init__(self, seed: int, width: int, height: int,
-                 sensor: SensorConfig | None = None) -> None:
+                 sensor: SensorConfig | None = None,
+                 world: str | WorldStyle | None = None) -> None:
         _check_size(width, height)
+        style = world_style(world)
         self.seed = int(seed)
-        self.sensor = SensorConfig() if sensor is None else sensor
+        self.world = style.name
+        self.sensor = style.sensor if sensor is None else sensor
         scene_rng = _rng(seed, 0, _SCENE)
         cam_rng = _rng(seed, 0, _CAMERA)
         size = draw_room_size(scene_rng)
         self.trajectory: Trajectory = sample_trajectory(cam_rng, size)
         self.intrinsics: CameraIntrinsics = sample_intrinsics(cam_rng, width, height)
-        self.scene: Scene = generate_scene(scene_rng, self.trajectory.keep_clear(0.5), size)
+        self.scene: Scene = generate_scene(scene_rng, self.trajectory.keep_clear(0.5), size,
+                                           style)
 
     def pose(self, t: float) -> CameraPose:
         """Camera pose at ``t`` seconds."""

@@ -27,10 +27,10 @@ def _points(depth: np.ndarray, k: CameraIntrinsics) -> np.ndarray:
     return np.stack([(u - k.cx) / k.fx * depth, (v - k.cy) / k.fy * depth, depth], axis=-1)
 
 
-def _first_view(predicate, size=(96, 128), limit=120):
+def _first_view(predicate, size=(96, 128), limit=120, world=None):
     """First (index, frame, scene, K, pose) of seed 0 whose ideal frame satisfies predicate."""
     for i in range(limit):
-        scene, k, pose = sample_view(0, i, size[1], size[0])
+        scene, k, pose = sample_view(0, i, size[1], size[0], world)
         frame = render_frame(scene, k, pose, IDEAL)
         if predicate(frame, scene):
             return i, frame, scene, k, pose
@@ -134,8 +134,9 @@ def test_walls_are_vertical_with_respect_to_gravity():
     assert checked >= 3
 
 
-def test_floor_mats_are_raised_3_to_6_cm():
-    _, f, _, k, _ = _first_view(lambda fr, s: _eroded(fr.label == C.FLOOR_MAT).sum() > 100)
+def test_floor_mats_are_raised_3_to_6_cm_in_the_depth_favoured_world():
+    _, f, _, k, _ = _first_view(lambda fr, s: _eroded(fr.label == C.FLOOR_MAT).sum() > 100,
+                                world='depth_favoured')
     mat = _eroded(f.label == C.FLOOR_MAT)
     # top faces: height above the floor = camera height - (P . g)
     above = f.camera_height_m - _points(f.depth_clean_m, k)[mat] @ f.gravity
@@ -145,9 +146,9 @@ def test_floor_mats_are_raised_3_to_6_cm():
 
 # -- designed ambiguities, checked on rendered pixels ----------------------------------------
 
-def test_floor_mat_looks_like_the_floor_but_is_raised():
+def test_floor_mat_looks_like_the_floor_but_is_raised_in_the_depth_favoured_world():
     i, f, scene, k, pose = _first_view(
-        lambda fr, s: _eroded(fr.label == C.FLOOR_MAT).sum() > 150)
+        lambda fr, s: _eroded(fr.label == C.FLOOR_MAT).sum() > 150, world='depth_favoured')
     mat = _eroded(f.label == C.FLOOR_MAT)
     g = render_frame(_without(scene, lambda p: p.label != C.FLOOR_MAT), k, pose, IDEAL)
     assert np.all(g.label[mat] == C.FLOOR)  # the floor is what lies underneath
@@ -177,7 +178,7 @@ def test_wall_painted_cabinet_matches_the_wall_in_colour():
 
     checked = 0
     for i in range(120):
-        scene, k, pose = sample_view(0, i, 128, 96)
+        scene, k, pose = sample_view(0, i, 128, 96, 'depth_favoured')
         ids = painted(scene)
         if not ids:
             continue
@@ -326,3 +327,53 @@ def test_gravity_matches_the_pose():
     assert abs(g[2] - math.sin(math.radians(30))) < 1e-12
     assert abs(g[0] - math.cos(math.radians(30)) * math.sin(math.radians(10))) < 1e-12
     assert abs(np.linalg.norm(g) - 1) < 1e-12
+
+
+# -- world variants (sim.style) --------------------------------------------------------------
+
+def test_nyu_like_rugs_are_flat_and_not_the_floor_material():
+    _, f, scene, k, _ = _first_view(lambda fr, s: _eroded(fr.label == C.FLOOR_MAT).sum() > 100,
+                                    world='nyu_like')
+    rugs = [p for p in scene.primitives if p.label == C.FLOOR_MAT]
+    assert rugs and all(p.material != scene.floor_material for p in rugs)
+    assert all(0.005 <= 2 * p.half[2] <= 0.012 for p in rugs)
+    mat = _eroded(f.label == C.FLOOR_MAT)
+    above = f.camera_height_m - _points(f.depth_clean_m, k)[mat] @ f.gravity
+    assert np.median(above) < 0.0125  # flat: below the Kinect's depth step at 2-4 m
+
+
+def test_world_variants_differ_in_their_designed_ambiguities():
+    counts = {}
+    for world in ('nyu_like', 'depth_favoured'):
+        painted = flat = cabinets = objects = 0
+        for i in range(40):
+            scene, _, _ = sample_view(5, i, 64, 48, world)
+            for p in scene.primitives:
+                if isinstance(p, Box) and p.label == C.CABINET and p.half[2] > 0.2:
+                    cabinets += 1
+                    painted += p.material in scene.wall_materials
+                if p.label == C.OBJECT:
+                    objects += 1
+                    flat += isinstance(p, Box) and 2 * p.half[2] <= 0.015
+        counts[world] = (painted / cabinets, flat / objects)
+    # depth_favoured: ~45 % wall-painted cabinets, no flat objects; nyu_like: ~10 %, ~1/3 flat
+    assert 0.3 < counts['depth_favoured'][0] < 0.6 and counts['depth_favoured'][1] == 0
+    assert counts['nyu_like'][0] < 0.2 and 0.15 < counts['nyu_like'][1] < 0.5
+
+
+def test_disparity_quantisation_steps_grow_with_the_square_of_depth():
+    cfg = SensorConfig(disparity_step_px=0.125)
+    fb = cfg.disparity_focal_px * cfg.stereo_baseline_m  # 43.5 px m
+    z = np.linspace(0.5, 4.5, 2001, dtype=np.float32)
+    q = cfg.disparity_quantize(z)
+    k = fb / q / 0.125  # every output lies on the disparity lattice k * step
+    np.testing.assert_allclose(k, np.rint(k), atol=1e-3)
+    step = z.astype(np.float64) ** 2 * 0.125 / fb  # 2 m: 11.5 mm, 4 m: 46 mm
+    assert np.all(np.abs(q - z) <= 0.5 * step * 1.05 + 1e-6)
+    assert len(np.unique(q[z > 4.0])) < len(np.unique(q[z < 1.0]))
+    assert SensorConfig().disparity_quantize(z) is z  # off by default
+
+
+def test_unknown_world_is_refused_with_the_known_names():
+    with pytest.raises(ValueError, match='nyu_like'):
+        sample_frame(0, 0, 32, 24, world='kitchen')
