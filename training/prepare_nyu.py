@@ -276,8 +276,13 @@ def convert(mat: str | Path, out: str | Path, splits: str | Path | None = None,
         same = (prior is not None and prior.get('format') == nyu.FORMAT
                 and prior.get('version') == nyu.FORMAT_VERSION and prior.get('source') == source)
         if out.is_dir() and any(out.iterdir()) and not same and not overwrite:
-            raise ValueError(f'--out {out} is not empty and is not a conversion of {mat.name}; '
-                             'pass --overwrite to write into it, or choose an empty folder')
+            what = ('holds a conversion of another file, or of this one before it changed '
+                    f'(recorded {prior.get("source")}, now {source})'
+                    if prior is not None and prior.get('format') == nyu.FORMAT
+                    else f'is not a conversion of {mat.name}')
+            raise ValueError(f'--out {out} is not empty and {what}; pass --overwrite to write '
+                             'into it (outputs are rewritten, other files are left), or choose '
+                             'an empty folder')
         for sub in ('RGB', 'Depth', 'DepthRaw', 'Label', 'intrinsics'):
             (out / sub).mkdir(parents=True, exist_ok=True)
         manifest: dict[str, Any] = {

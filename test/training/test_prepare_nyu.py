@@ -140,6 +140,8 @@ def test_shipped_tables_match_the_facts():
     split = json.loads((META / 'splits.json').read_text())
     assert len(split['train']) == 795 and len(split['test']) == 654
     assert sorted(split['train'] + split['test']) == list(range(1, 1450))
+    official = prepare_nyu.load_splits(None, 1449)  # the default of --splits
+    assert official == {'train': split['train'], 'test': split['test']}
     shared = REPO.parent / 'shared' / 'nyu'
     if shared.is_dir():  # the copy in the package equals the team's fact sheet
         for name in ('class_mapping_894_to_40.tsv', 'classes40.txt', 'splits.json'):
@@ -258,7 +260,7 @@ def test_reader_maps_labels_and_chooses_the_depth(nyu_mat, converted):
         create_dataset(DataConfig(kind='nyu', root=str(converted), depth_scale=0.04), 'test')
 
 
-def test_rerun_skips_up_to_date_outputs_and_refuses_foreign_folders(nyu_mat, tmp_path):
+def test_rerun_skips_up_to_date_outputs_and_refuses_foreign_folders(nyu_mat, tmp_path, capsys):
     mat, frames, splits = nyu_mat
     out = tmp_path / 'nyu'
     first = prepare_nyu.convert(mat, out, splits, progress=False)
@@ -295,6 +297,7 @@ def test_rerun_skips_up_to_date_outputs_and_refuses_foreign_folders(nyu_mat, tmp
     write_labeled_mat(other, _frames(seed=1))
     assert prepare_nyu.main(['--mat', str(other), '--out', str(out), '--splits', str(splits),
                              '--quiet']) == 2
+    assert 'holds a conversion of another file' in capsys.readouterr().err
     redo = prepare_nyu.convert(other, out, splits, overwrite=True, progress=False)
     assert redo.written == N
     np.testing.assert_array_equal(_png(out / 'Depth' / '0001.png'),
