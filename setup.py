@@ -13,7 +13,7 @@ setup(
     name=PACKAGE,
     version='0.1.0',
     packages=find_packages(include=['rgbd_seg_ros', 'rgbd_seg_ros.*', 'training', 'training.*']),
-    package_data={'training': ['configs/*.yaml']},
+    package_data={'training': ['configs/*.yaml', 'data/nyu_meta/*']},  # NYU tables: data
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),

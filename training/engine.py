@@ -415,6 +415,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, out_dir: str | Path, dist: ddp.DistInfo) -> None:
         from training.data import create_dataset
+        from training.data.dataset import create_reader
         from training.methods import create_task
 
         self.cfg = cfg
@@ -427,15 +428,17 @@ class Trainer:
         self._log_handler = _setup_logging(self.out_dir, dist.is_main)
         try:
             seed_everything(cfg.train.seed)
+            # the class count is checked before any file of the dataset is read
+            labels = create_reader(cfg.data, 'train').labels
+            if labels.num_classes != cfg.model.num_classes:
+                raise ValueError(
+                    f'model.num_classes is {cfg.model.num_classes} but the data has '
+                    f'{labels.num_classes} classes ({labels.name}); set '
+                    f'--set model.num_classes={labels.num_classes}'
+                )
             self.train_set = create_dataset(cfg.data, 'train')
             self.val_set = create_dataset(cfg.data, 'val')
             self.labels = self.train_set.labels
-            if self.labels.num_classes != cfg.model.num_classes:
-                raise ValueError(
-                    f'model.num_classes is {cfg.model.num_classes} but the data has '
-                    f'{self.labels.num_classes} classes ({self.labels.name}); set '
-                    f'--set model.num_classes={self.labels.num_classes}'
-                )
             self.task = create_task(cfg).to(self.device)
             if cfg.train.sync_bn and dist.enabled and self.device.startswith('cuda'):
                 for student in self.task.students().values():

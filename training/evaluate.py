@@ -196,12 +196,14 @@ def _report(scores: dict[str, Any], labels: LabelSet) -> dict[str, Any]:
     }
 
 
-def _dataset(data: str, split: str, segmenter: Any) -> Any:
-    """The evaluation dataset: 'synthetic' or a folder (NYU layout or generic)."""
+def _dataset(data: str, split: str, segmenter: Any, depth_scale: float = 0.001,
+             nyu_depth: str = 'filled') -> Any:
+    """The evaluation dataset: 'synthetic' or a folder (NYU layouts or generic)."""
     from training.data import create_eval_dataset
 
     return create_eval_dataset(data, split, tuple(segmenter.meta.input_size),
-                               labels=segmenter.labels)
+                               labels=segmenter.labels, depth_scale=depth_scale,
+                               nyu_depth=nyu_depth)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -210,7 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog='python -m training.evaluate', description=__doc__.split('\n\n')[0])
     parser.add_argument('--checkpoint', required=True, help='model .safetensors file')
     parser.add_argument('--data', required=True,
-                        help="'synthetic' or a dataset folder (NYU layout or folder reader)")
+                        help="'synthetic' or a dataset folder (prepare_nyu output, CMX layout "
+                             'or the generic folder format)')
+    parser.add_argument('--depth-scale', type=float, default=0.001, metavar='M',
+                        help='metres per depth grey level of the folder (default 0.001: 16-bit '
+                             'millimetres; 8-bit depth needs its own scale)')
+    parser.add_argument('--nyu-depth', choices=('filled', 'raw'), default='filled',
+                        help='prepare_nyu output: evaluate on the filled (default) or raw depth')
     parser.add_argument('--split', default='test', help='split to evaluate (default: test)')
     parser.add_argument('--multiscale', action='store_true',
                         help=f'average over input scales {MULTISCALE}')
@@ -235,9 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from training.engine import val_loader
 
     try:
+        if not args.depth_scale > 0:
+            raise ValueError(f'--depth-scale must be > 0, got {args.depth_scale}')
         device = resolve_device(args.device)
         segmenter = Segmenter.from_checkpoint(args.checkpoint, device=device)
-        dataset = _dataset(args.data, args.split, segmenter)
+        dataset = _dataset(args.data, args.split, segmenter, args.depth_scale, args.nyu_depth)
         if args.max_images > 0:
             dataset = Subset(dataset, range(min(args.max_images, len(dataset))))
     except ValueError as exc:

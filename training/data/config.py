@@ -13,6 +13,7 @@ from dataclasses import dataclass
 KNOWN_KINDS = ('synthetic', 'folder', 'nyu', 'sunrgbd')
 KNOWN_GEOMETRY = ('shared', 'independent')
 KNOWN_SENSORS = ('default', 'ideal')
+KNOWN_NYU_DEPTH = ('filled', 'raw')
 
 _PROBABILITIES = ('flip_p', 'photometric_p', 'blur_p', 'rgb_noise_p', 'depth_noise_p',
                   'depth_holes_p', 'depth_dropout_p', 'rgb_dropout_p')
@@ -27,6 +28,7 @@ class DataConfig:
     split: str = 'train'  # split read by create_dataset(cfg) when no split is passed
     val_holdout: float = 0.1  # without val.txt: this fraction of train.txt becomes 'val' (seeded)
     depth_scale: float = 0.001  # metres per depth-PNG grey level (16-bit millimetres: 0.001)
+    nyu_depth: str = 'filled'  # prepare_nyu output: 'filled' (in-painted, as papers) | 'raw'
     size: tuple[int, int] = (240, 320)  # synthetic render size (H, W), pixels
     synthetic_seed: int = 0  # synthetic world seed; train/val/test use disjoint frame streams
     synthetic_train_length: int = 0  # synthetic train frames; 0 = unbounded (new room per sample)
@@ -76,6 +78,11 @@ class DataConfig:
         if self.decoupled_geometry not in KNOWN_GEOMETRY:
             raise ValueError(f'data.decoupled_geometry: unknown value '
                              f'{self.decoupled_geometry!r}; expected one of {KNOWN_GEOMETRY}')
+        if self.nyu_depth not in KNOWN_NYU_DEPTH:
+            raise ValueError(f'data.nyu_depth: unknown value {self.nyu_depth!r}; expected one of '
+                             f'{KNOWN_NYU_DEPTH}')
+        if self.nyu_depth != 'filled' and self.kind != 'nyu':
+            raise ValueError(f"data.nyu_depth applies to kind 'nyu' only, not {self.kind!r}")
         if self.synthetic_sensor not in KNOWN_SENSORS:
             raise ValueError(f'data.synthetic_sensor: unknown value {self.synthetic_sensor!r}; '
                              f'expected one of {KNOWN_SENSORS}')

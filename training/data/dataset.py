@@ -37,10 +37,11 @@ import torch
 from torch.utils.data import Dataset
 
 from rgbd_seg_ros.core.labels import LabelSet
-from training.data.cmx import NYU_INTRINSICS, CMXReader, nyu_reader, sunrgbd_reader
+from training.data.cmx import nyu_reader, sunrgbd_reader
 from training.data.config import DataConfig
 from training.data.files import read_hha
 from training.data.folder import FolderReader, Sample
+from training.data.nyu import NYUReader, is_converted, nyu_dataset_reader
 from training.data.synthetic import SyntheticReader, SyntheticStream
 from training.data.transforms import EvalTransform, TrainTransform
 
@@ -171,8 +172,9 @@ def create_reader(cfg: DataConfig, split: str) -> Any:
             reader = SyntheticReader(seed, split, cfg.size, length, cfg.synthetic_sensor)
     elif cfg.kind == 'folder':
         reader = FolderReader(cfg.root, split, cfg.depth_scale, cfg.val_holdout)
-    elif cfg.kind == 'nyu':
-        reader = nyu_reader(cfg.root, split, cfg.depth_scale, cfg.val_holdout)
+    elif cfg.kind == 'nyu':  # prepare_nyu output (its manifest) or the CMX layout
+        reader = nyu_dataset_reader(cfg.root, split, cfg.depth_scale, cfg.val_holdout,
+                                    depth=cfg.nyu_depth, hha_cache=cfg.hha_cache)
     else:
         reader = sunrgbd_reader(cfg.root, split, cfg.depth_scale, cfg.val_holdout)
     if cfg.max_samples:
@@ -203,35 +205,43 @@ def create_dataset(cfg: DataConfig, split: str | None = None) -> RGBDDataset:
 
 def create_eval_dataset(data: str, split: str, input_size: tuple[int, ...],
                         labels: LabelSet | None = None, depth_scale: float = 0.001,
-                        synthetic_length: int = 200, seed: int = 0) -> RGBDDataset:
+                        synthetic_length: int = 200, seed: int = 0,
+                        nyu_depth: str = 'filled') -> RGBDDataset:
     """
     An evaluation dataset from a short description (``training/evaluate.py``).
 
+    The model's classes are compared with the dataset's before any file is read.
+
     :param data: ``'synthetic'`` (the fixed seeded set, rendered at ``input_size``) or a
-        folder: the CMX layout (``RGB/``, ``Depth/``, ``Label/``; NYU for 40 classes, SUN RGB-D
-        for 37) or the generic format (``classes.yaml``).
+        folder: the output of ``training.prepare_nyu`` (``nyu_manifest.json``), the CMX layout
+        (``RGB/``, ``Depth/``, ``Label/``: NYU Depth v2 for a 40-class model, SUN RGB-D for 37)
+        or the generic format (``classes.yaml``).
     :param input_size: (H, W) of the model; only the synthetic set is rendered at it.
     :param labels: the model's classes; checked against the dataset's.
+    :param nyu_depth: ``prepare_nyu`` output only: ``'filled'`` or ``'raw'`` depth.
     """
     if data == 'synthetic':
         reader: Any = SyntheticReader(seed, split, tuple(input_size), synthetic_length)
     else:
         root = Path(data)
-        if (root / 'RGB').is_dir() and (root / 'Label').is_dir():
+        if is_converted(root):
+            reader = NYUReader(root, split, nyu_depth, depth_scale=depth_scale)
+        elif (root / 'RGB').is_dir() and (root / 'Label').is_dir():
             k = labels.num_classes if labels is not None else 40
-            if k == 40:
-                reader = nyu_reader(root, split, depth_scale)
-            elif k == 37:
-                reader = sunrgbd_reader(root, split, depth_scale)
-            else:
-                reader = CMXReader(root, split, labels, NYU_INTRINSICS, depth_scale,
-                                   name=f'cmx:{root.name}')
+            if k not in (40, 37):
+                raise ValueError(
+                    f'{data}: the checkpoint has {k} classes ({labels.name}) but a CMX-layout '
+                    'folder holds NYU Depth v2 (40 classes) or SUN RGB-D (37 classes)')
+            reader = (nyu_reader if k == 40 else sunrgbd_reader)(root, split, depth_scale)
         else:
             reader = FolderReader(root, split, depth_scale)
     if labels is not None and tuple(reader.labels.names) != tuple(labels.names):
         raise ValueError(
-            f'{data}: dataset classes {reader.labels.names[:5]}... ({reader.labels.num_classes}) '
-            f'differ from the model classes {labels.names[:5]}... ({labels.num_classes})'
+            f'{data}: the checkpoint has {labels.num_classes} classes ({labels.name}: '
+            f'{", ".join(labels.names[:3])}, ...) but the dataset has '
+            f'{reader.labels.num_classes} ({reader.labels.name}: '
+            f'{", ".join(reader.labels.names[:3])}, ...); the class sets differ, evaluate a '
+            'model trained on these classes'
         )
     dataset = RGBDDataset(reader, EvalTransform())
     dataset.validate()

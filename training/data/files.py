@@ -68,8 +68,9 @@ def read_depth(path: Path, depth_scale: float) -> tuple[np.ndarray, np.ndarray]:
     if img.dtype == np.uint8 and depth_scale < 0.005:
         raise ValueError(
             f'{path}: 8-bit depth with depth_scale={depth_scale} m per level would be at most '
-            f'{255 * depth_scale:.3f} m; set data.depth_scale to the metres per grey level of '
-            'this dataset (8-bit depth is normalised, its scale is dataset-specific)'
+            f'{255 * depth_scale:.3f} m; give the metres per grey level of this dataset '
+            '(data.depth_scale in training, --depth-scale in training.evaluate): 8-bit depth is '
+            'normalised and its scale is dataset-specific'
         )
     valid = img > 0
     depth = img.astype(np.float32) * np.float32(depth_scale)
