@@ -13,6 +13,7 @@ from dataclasses import dataclass
 KNOWN_KINDS = ('synthetic', 'folder', 'nyu', 'sunrgbd')
 KNOWN_GEOMETRY = ('shared', 'independent')
 KNOWN_SENSORS = ('default', 'ideal')
+KNOWN_WORLDS = ('nyu_like', 'depth_favoured')  # rgbd_seg_ros.sim.style.WORLDS (torch-free here)
 KNOWN_NYU_DEPTH = ('filled', 'raw')
 
 _PROBABILITIES = ('flip_p', 'photometric_p', 'blur_p', 'rgb_noise_p', 'depth_noise_p',
@@ -33,7 +34,8 @@ class DataConfig:
     synthetic_seed: int = 0  # synthetic world seed; train/val/test use disjoint frame streams
     synthetic_train_length: int = 0  # synthetic train frames; 0 = unbounded (new room per sample)
     synthetic_val_length: int = 200  # frames in the fixed synthetic val and test sets
-    synthetic_sensor: str = 'default'  # 'default' (realistic depth/RGB noise) | 'ideal'
+    synthetic_sensor: str = 'default'  # 'default' (the world's own sensor model) | 'ideal'
+    synthetic_world: str = 'depth_favoured'  # world variant (rgbd_seg_ros.sim.style.WORLDS)
     augment: bool = True  # random augmentation on the train split (val/test are never augmented)
     crop_size: tuple[int, int] = (240, 320)  # train crop (H, W); pads with 0 / ignore / invalid
     scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)  # random scales (METHODS §1)
@@ -86,6 +88,9 @@ class DataConfig:
         if self.synthetic_sensor not in KNOWN_SENSORS:
             raise ValueError(f'data.synthetic_sensor: unknown value {self.synthetic_sensor!r}; '
                              f'expected one of {KNOWN_SENSORS}')
+        if self.synthetic_world not in KNOWN_WORLDS:
+            raise ValueError(f'data.synthetic_world: unknown value {self.synthetic_world!r}; '
+                             f'expected one of {KNOWN_WORLDS}')
         for name in ('synthetic_seed', 'synthetic_train_length', 'max_samples'):
             if getattr(self, name) < 0:
                 raise ValueError(f'data.{name} must be >= 0, got {getattr(self, name)}')

@@ -165,11 +165,13 @@ def create_reader(cfg: DataConfig, split: str) -> Any:
     seed = cfg.synthetic_seed
     if cfg.kind == 'synthetic':
         if split == 'train' and cfg.synthetic_train_length == 0:
-            reader: Any = SyntheticStream(seed, split, cfg.size, cfg.synthetic_sensor)
+            reader: Any = SyntheticStream(seed, split, cfg.size, cfg.synthetic_sensor,
+                                           cfg.synthetic_world)
         else:
             length = (cfg.synthetic_train_length if split == 'train'
                       else cfg.synthetic_val_length)
-            reader = SyntheticReader(seed, split, cfg.size, length, cfg.synthetic_sensor)
+            reader = SyntheticReader(seed, split, cfg.size, length, cfg.synthetic_sensor,
+                                     cfg.synthetic_world)
     elif cfg.kind == 'folder':
         reader = FolderReader(cfg.root, split, cfg.depth_scale, cfg.val_holdout)
     elif cfg.kind == 'nyu':  # prepare_nyu output (its manifest) or the CMX layout

@@ -12,7 +12,7 @@ frame.
 
 from __future__ import annotations
 
-from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame
+from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame, world_style
 from training.data.folder import Sample
 from training.data.splits import KNOWN_SPLITS
 
@@ -28,16 +28,19 @@ def split_seed(seed: int, split: str) -> int:
     return int(seed) * 3 + KNOWN_SPLITS.index(split)
 
 
-def sensor_config(name: str) -> SensorConfig:
-    """``'default'`` (realistic RGB-D noise) or ``'ideal'`` (noise-free)."""
+def sensor_config(name: str, world: str | None = None) -> SensorConfig:
+    """``'default'`` (the world's realistic RGB-D sensor) or ``'ideal'`` (noise-free)."""
     if name not in KNOWN_SENSORS:
         raise ValueError(f'unknown synthetic sensor {name!r}; expected one of {KNOWN_SENSORS}')
-    return SensorConfig() if name == 'default' else SensorConfig.ideal()
+    if name == 'ideal':
+        return SensorConfig.ideal()
+    return SensorConfig() if world is None else world_style(world).sensor
 
 
-def frame_sample(seed: int, index: int, size: tuple[int, int], sensor: SensorConfig) -> Sample:
-    """Frame ``index`` of ``seed`` at ``size`` (H, W) as a sample dict."""
-    f = sample_frame(seed, index, size[1], size[0], sensor)
+def frame_sample(seed: int, index: int, size: tuple[int, int], sensor: SensorConfig,
+                 world: str | None = None) -> Sample:
+    """Frame ``index`` of ``seed`` at ``size`` (H, W) of ``world`` as a sample dict."""
+    f = sample_frame(seed, index, size[1], size[0], sensor, world)
     return {'name': f'synthetic_{seed}_{index:07d}', 'rgb': f.rgb, 'depth_m': f.depth_m,
             'valid': f.valid, 'label': f.label, 'intrinsics': f.intrinsics}
 
@@ -46,14 +49,15 @@ class SyntheticReader:
     """A fixed set of ``length`` rendered frames of one split."""
 
     def __init__(self, seed: int, split: str, size: tuple[int, int], length: int,
-                 sensor: str = 'default') -> None:
+                 sensor: str = 'default', world: str | None = None) -> None:
         if length < 1:
             raise ValueError(f'synthetic split {split!r} needs length >= 1, got {length}')
         self.seed = split_seed(seed, split)
         self.split = split
         self.size = (int(size[0]), int(size[1]))
         self.length = int(length)
-        self.sensor = sensor_config(sensor)
+        self.world = world_style(world).name
+        self.sensor = sensor_config(sensor, self.world)
         self.labels = SYNTHETIC_LABELS
         self.name = 'synthetic'
 
@@ -63,30 +67,31 @@ class SyntheticReader:
     def __getitem__(self, index: int) -> Sample:
         if not 0 <= index < self.length:
             raise IndexError(f'index {index} out of range for {self.length} synthetic frames')
-        return frame_sample(self.seed, index, self.size, self.sensor)
+        return frame_sample(self.seed, index, self.size, self.sensor, self.world)
 
     def validate(self) -> None:
         """Render one frame (the synthetic world cannot be broken on disk)."""
-        frame_sample(self.seed, 0, self.size, self.sensor)
+        frame_sample(self.seed, 0, self.size, self.sensor, self.world)
 
 
 class SyntheticStream:
     """An unbounded stream of rendered frames: ``stream[i]`` for any ``i >= 0``; no ``len``."""
 
     def __init__(self, seed: int, split: str, size: tuple[int, int],
-                 sensor: str = 'default') -> None:
+                 sensor: str = 'default', world: str | None = None) -> None:
         self.seed = split_seed(seed, split)
         self.split = split
         self.size = (int(size[0]), int(size[1]))
-        self.sensor = sensor_config(sensor)
+        self.world = world_style(world).name
+        self.sensor = sensor_config(sensor, self.world)
         self.labels = SYNTHETIC_LABELS
         self.name = 'synthetic'
 
     def __getitem__(self, index: int) -> Sample:
         if index < 0:
             raise IndexError(f'stream index must be >= 0, got {index}')
-        return frame_sample(self.seed, index, self.size, self.sensor)
+        return frame_sample(self.seed, index, self.size, self.sensor, self.world)
 
     def validate(self) -> None:
         """Render one frame."""
-        frame_sample(self.seed, 0, self.size, self.sensor)
+        frame_sample(self.seed, 0, self.size, self.sensor, self.world)

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import replace
 import logging
 
+import torch
 from torch import nn
 
+from rgbd_seg_ros.core.models import ModelConfig
 from training.config import TrainConfig
 from training.methods.base import Task
 from training.methods.cmkd import CrossModalKDTask
@@ -25,7 +27,7 @@ from training.methods.supervised import SupervisedTask
 LOG = logging.getLogger(__name__)
 
 __all__ = ['CrodinoTask', 'CrossModalKDTask', 'PrimKDTask', 'SupervisedTask', 'Task',
-           'create_task', 'load_teacher']
+           'create_task', 'load_teacher', 'student_model']
 
 
 def load_teacher(path: str, method: str) -> nn.Module:
@@ -42,31 +44,41 @@ def load_teacher(path: str, method: str) -> nn.Module:
     return model
 
 
-def _supervised(cfg: TrainConfig) -> Task:
+def student_model(model_cfg: ModelConfig, seed: int) -> nn.Module:
+    """
+    A student whose initial weights depend only on ``(model_cfg, seed)``.
+
+    The model is built under its own seeded RNG (the global RNG is left as it was), so the
+    baseline and every distilled run of one seed start from the same weights, whatever is built
+    before it (a teacher loaded first, the other CroDiNo-KD model, aligners).
+    """
     from rgbd_seg_ros.core.models import create_model
 
-    return SupervisedTask(create_model(cfg.model))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return create_model(model_cfg)
+
+
+def _supervised(cfg: TrainConfig) -> Task:
+    return SupervisedTask(student_model(cfg.model, cfg.train.seed))
 
 
 def _primkd(cfg: TrainConfig) -> Task:
-    from rgbd_seg_ros.core.models import create_model
-
     teacher = load_teacher(cfg.distill.teacher, 'primkd')
-    return PrimKDTask(create_model(cfg.model), teacher, cfg.distill, cfg.distill.teacher)
+    return PrimKDTask(student_model(cfg.model, cfg.train.seed), teacher, cfg.distill,
+                      cfg.distill.teacher)
 
 
 def _cmkd(cfg: TrainConfig) -> Task:
-    from rgbd_seg_ros.core.models import create_model
-
     teacher = load_teacher(cfg.distill.teacher, 'cmkd')
-    return CrossModalKDTask(create_model(cfg.model), teacher, cfg.distill, cfg.distill.teacher)
+    return CrossModalKDTask(student_model(cfg.model, cfg.train.seed), teacher, cfg.distill,
+                            cfg.distill.teacher)
 
 
 def _crodino(cfg: TrainConfig) -> Task:
-    from rgbd_seg_ros.core.models import create_model
-
-    rgb_model = create_model(replace(cfg.model, modality='rgb'))
-    depth_model = create_model(replace(cfg.model, modality=cfg.model.depth_modality))
+    rgb_model = student_model(replace(cfg.model, modality='rgb'), cfg.train.seed)
+    depth_model = student_model(replace(cfg.model, modality=cfg.model.depth_modality),
+                                cfg.train.seed)
     return CrodinoTask(rgb_model, depth_model, cfg.crodino)
 
 

@@ -1,0 +1,35 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""``data.synthetic_world`` selects the world variant the training frames come from."""
+
+import numpy as np
+import pytest
+
+from rgbd_seg_ros.sim import WORLDS, sample_frame
+from training.data.config import KNOWN_WORLDS, DataConfig
+from training.data.dataset import create_reader
+from training.data.synthetic import split_seed
+
+
+def test_config_names_every_world_of_the_simulator():
+    assert set(KNOWN_WORLDS) == set(WORLDS)
+
+
+@pytest.mark.parametrize('world', sorted(WORLDS))
+def test_reader_renders_frames_of_the_configured_world(world):
+    cfg = DataConfig(size=(48, 64), synthetic_world=world, synthetic_val_length=2)
+    sample = create_reader(cfg, 'val')[1]
+    expected = sample_frame(split_seed(0, 'val'), 1, 64, 48, world=world)
+    np.testing.assert_array_equal(sample['rgb'], expected.rgb)
+    np.testing.assert_array_equal(sample['depth_m'], expected.depth_m)
+
+
+def test_the_worlds_render_different_rooms():
+    a = sample_frame(0, 0, 64, 48, world='nyu_like')
+    b = sample_frame(0, 0, 64, 48, world='depth_favoured')
+    assert not np.array_equal(a.depth_m, b.depth_m)
+
+
+def test_unknown_world_in_the_config_is_refused():
+    with pytest.raises(ValueError, match='data.synthetic_world'):
+        DataConfig(synthetic_world='mars')
