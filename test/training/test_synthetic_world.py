@@ -33,3 +33,19 @@ def test_the_worlds_render_different_rooms():
 def test_unknown_world_in_the_config_is_refused():
     with pytest.raises(ValueError, match='data.synthetic_world'):
         DataConfig(synthetic_world='mars')
+
+
+def test_cached_finite_set_equals_the_rendered_one_and_survives_a_broken_file(tmp_path):
+    cfg = DataConfig(size=(48, 64), synthetic_train_length=3, synthetic_cache=str(tmp_path))
+    cached = create_reader(cfg, 'train')
+    first = [cached[i] for i in range(3)]
+    files = sorted(tmp_path.rglob('*.npz'))
+    assert len(files) == 3
+    plain = create_reader(DataConfig(size=(48, 64), synthetic_train_length=3), 'train')
+    files[1].write_bytes(b'not an npz')  # a torn file is rendered again, not trusted
+    for i in range(3):
+        again, ref = cached[i], plain[i]
+        for key in ('rgb', 'depth_m', 'valid', 'label'):
+            np.testing.assert_array_equal(again[key], ref[key])
+            np.testing.assert_array_equal(first[i][key], ref[key])
+        assert again['intrinsics'] == ref['intrinsics'] and again['name'] == ref['name']

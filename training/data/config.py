@@ -36,6 +36,7 @@ class DataConfig:
     synthetic_val_length: int = 200  # frames in the fixed synthetic val and test sets
     synthetic_sensor: str = 'default'  # 'default' (the world's own sensor model) | 'ideal'
     synthetic_world: str = 'depth_favoured'  # world variant (rgbd_seg_ros.sim.style.WORLDS)
+    synthetic_cache: str = ''  # folder keeping rendered frames of finite synthetic sets; '' = off
     augment: bool = True  # random augmentation on the train split (val/test are never augmented)
     crop_size: tuple[int, int] = (240, 320)  # train crop (H, W); pads with 0 / ignore / invalid
     scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)  # random scales (METHODS §1)

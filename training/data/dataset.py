@@ -171,7 +171,7 @@ def create_reader(cfg: DataConfig, split: str) -> Any:
             length = (cfg.synthetic_train_length if split == 'train'
                       else cfg.synthetic_val_length)
             reader = SyntheticReader(seed, split, cfg.size, length, cfg.synthetic_sensor,
-                                     cfg.synthetic_world)
+                                     cfg.synthetic_world, cfg.synthetic_cache)
     elif cfg.kind == 'folder':
         reader = FolderReader(cfg.root, split, cfg.depth_scale, cfg.val_holdout)
     elif cfg.kind == 'nyu':  # prepare_nyu output (its manifest) or the CMX layout

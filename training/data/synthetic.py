@@ -12,6 +12,12 @@ frame.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import numpy as np
+
+from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame, world_style
 from training.data.folder import Sample
 from training.data.splits import KNOWN_SPLITS
@@ -45,11 +51,44 @@ def frame_sample(seed: int, index: int, size: tuple[int, int], sensor: SensorCon
             'valid': f.valid, 'label': f.label, 'intrinsics': f.intrinsics}
 
 
+_CACHE_KEYS = ('rgb', 'depth_m', 'valid', 'label')
+
+
+def _save_cached(path: Path, sample: Sample) -> None:
+    """Write ``sample`` as an uncompressed npz (plain arrays, no pickle), atomically."""
+    k = sample['intrinsics']
+    arrays = {key: sample[key] for key in _CACHE_KEYS}
+    arrays['intrinsics'] = np.array([k.fx, k.fy, k.cx, k.cy, k.width, k.height], np.float64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.stem}.{os.getpid()}.npz')
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _load_cached(path: Path, name: str) -> Sample | None:
+    """The cached sample at ``path``, or None when it is missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            out: Sample = {key: z[key] for key in _CACHE_KEYS}
+            fx, fy, cx, cy, w, h = z['intrinsics'].tolist()
+    except (OSError, KeyError, ValueError):
+        return None
+    out['name'] = name
+    out['intrinsics'] = CameraIntrinsics(fx, fy, cx, cy, int(w), int(h))
+    return out
+
+
 class SyntheticReader:
-    """A fixed set of ``length`` rendered frames of one split."""
+    """
+    A fixed set of ``length`` rendered frames of one split.
+
+    With ``cache`` (a folder), each frame is rendered once and kept there as a plain npz
+    (``<world>_<sensor>_<seed>_<H>x<W>/<index>.npz``), so a finite training set of many epochs
+    costs no rendering after the first; a missing or unreadable file is rendered again.
+    """
 
     def __init__(self, seed: int, split: str, size: tuple[int, int], length: int,
-                 sensor: str = 'default', world: str | None = None) -> None:
+                 sensor: str = 'default', world: str | None = None, cache: str = '') -> None:
         if length < 1:
             raise ValueError(f'synthetic split {split!r} needs length >= 1, got {length}')
         self.seed = split_seed(seed, split)
@@ -60,6 +99,8 @@ class SyntheticReader:
         self.sensor = sensor_config(sensor, self.world)
         self.labels = SYNTHETIC_LABELS
         self.name = 'synthetic'
+        self.cache = (Path(cache) / f'{self.world}_{sensor}_{self.seed}_{self.size[0]}x'
+                      f'{self.size[1]}') if cache else None
 
     def __len__(self) -> int:
         return self.length
@@ -67,7 +108,15 @@ class SyntheticReader:
     def __getitem__(self, index: int) -> Sample:
         if not 0 <= index < self.length:
             raise IndexError(f'index {index} out of range for {self.length} synthetic frames')
-        return frame_sample(self.seed, index, self.size, self.sensor, self.world)
+        if self.cache is None:
+            return frame_sample(self.seed, index, self.size, self.sensor, self.world)
+        path = self.cache / f'{index:07d}.npz'
+        name = f'synthetic_{self.seed}_{index:07d}'
+        sample = _load_cached(path, name) if path.exists() else None
+        if sample is None:
+            sample = frame_sample(self.seed, index, self.size, self.sensor, self.world)
+            _save_cached(path, sample)
+        return sample
 
     def validate(self) -> None:
         """Render one frame (the synthetic world cannot be broken on disk)."""
