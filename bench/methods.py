@@ -1,44 +1,65 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 """
-Every training method on the synthetic world: test mIoU (mean ± std over seeds) and wall-clock.
+Every training method against its baseline, under a fair protocol (docs/results.md).
 
-Per seed, in one process and in order (teachers first):
+Protocol (each point a documented choice, docs/results.md "Protocol"):
 
-==============  ===========================================  =================================
-run             config                                       teacher
-==============  ===========================================  =================================
-rgb             synthetic_rgb.yaml                           -
-depth           synthetic_depth.yaml                         -
-rgbd            synthetic_rgbd.yaml                          -
-primkd          synthetic_primkd.yaml                        rgb
-primkd_depth    synthetic_primkd.yaml                        depth (PrimKD Table 1 variant)
-cmkd_rgb        synthetic_cmkd_rgb.yaml                      rgbd
-cmkd_depth      synthetic_cmkd_depth.yaml                    rgbd
-crodino         synthetic_crodino.yaml (shared geometry,     -
-                MixUp on)
-crodino_indep   synthetic_crodino.yaml, independent          -
-                geometry, MixUp off
-==============  ===========================================  =================================
+- **Converged teachers.** One RGB, one depth and one RGB-D teacher per protocol, trained for
+  ``teacher_factor`` (>= 3) times the student budget on the same training set, seed 100, shared
+  by every seed; the JSON keeps each teacher's validation curve and flags one that had not
+  levelled off (best of the last quarter more than ``plateau_tol`` above the best before it).
+- **A finite, fixed training set** (``data.synthetic_train_length`` pre-rendered frames, cached
+  on disk, read for many epochs, as NYU's 795 images), identical for every seed; ``--stream``
+  uses an endless stream of new rooms instead.
+- **Equal budgets.** Every student trains exactly as many steps as its baseline.
+- **Same initialisation.** Seed ``s`` sets the student's initial weights (built under its own
+  seeded RNG, ``training.methods.student_model``) and the augmentation/data order, so a baseline
+  and a distilled run of one seed differ only in the method.
+- **Statistics.** Mean, sample std and a 95 % t-interval of test mIoU over the seeds; the paired
+  difference to the baseline per seed; per-class test IoU for every row; wall-clock including
+  the teachers.
 
-Seed ``s`` sets ``train.seed`` and ``data.synthetic_seed`` (initialisation, augmentation and the
-training/validation frames); every model is tested on the same fixed synthetic test split through
-``training.evaluate`` (the deployment path), models that read depth also with depth missing.
-Wall-clock includes validation during training and, for the distillation methods, the teacher's
-training. Finished runs are reused (delete ``--out`` to start over).
+Runs (teachers first, then the students of every seed; ``--jobs`` runs that many at once):
 
-    python bench/methods.py [--quick] [--seeds 0,1,2] [--runs rgb,primkd,...] [--json PATH]
+=============  =========================  ==============  ===============================
+method         config                     teacher         exported model -> baseline
+=============  =========================  ==============  ===============================
+rgb            *_rgb.yaml                 -               RGB baseline
+depth          *_depth.yaml               -               depth baseline
+rgbd           *_rgbd.yaml                -               fusion baseline
+primkd         *_primkd.yaml              teacher_rgb     fusion -> rgbd
+primkd_depth   *_primkd.yaml              teacher_depth   fusion -> rgbd (PrimKD Table 1)
+cmkd_rgb       *_cmkd_rgb.yaml            teacher_rgbd    RGB -> rgb
+cmkd_depth     *_cmkd_depth.yaml          teacher_rgbd    depth -> depth
+crodino        *_crodino.yaml             -               RGB -> rgb, depth -> depth
+=============  =========================  ==============  ===============================
+
+    python bench/methods.py --protocol quick|full --seeds 0,1,2 \\
+        [--methods rgb,depth,rgbd,primkd,cmkd_rgb,cmkd_depth,crodino] \\
+        [--data synthetic|nyu|DIR] [--world nyu_like|depth_favoured] [--root DIR] \\
+        [--jobs 2] [--nproc 1] [--device cpu] --json OUT
+
+``--data nyu --root DIR`` (a folder from ``training.prepare_nyu``) uses the NYU configs and their
+paper hyper-parameters (``--protocol`` only sets the seeds' count then), ``--nproc G`` trains
+each run with ``torchrun`` on G processes, and the tables are printed in the layout of the
+papers' (PrimKD Tables 3/4, CroDiNo-KD's RGB/depth students). Finished runs are reused
+(delete ``--out`` to start over).
 """
 
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ThreadPoolExecutor
+import csv
 import json
 import logging
+import math
 import os
 from pathlib import Path
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from typing import Any
@@ -50,206 +71,384 @@ if str(REPO) not in sys.path:
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
 CONFIGS = REPO / 'training' / 'configs'
+TEACHER_SEED = 100
 
-# run -> (config file, teacher run or None, extra overrides, exported checkpoints)
-RUNS: dict[str, tuple[str, str | None, tuple[str, ...], tuple[str, ...]]] = {
-    'rgb': ('synthetic_rgb.yaml', None, (), ('model',)),
-    'depth': ('synthetic_depth.yaml', None, (), ('model',)),
-    'rgbd': ('synthetic_rgbd.yaml', None, (), ('model',)),
-    'primkd': ('synthetic_primkd.yaml', 'rgb', (), ('model',)),
-    'primkd_depth': ('synthetic_primkd.yaml', 'depth', (), ('model',)),
-    'cmkd_rgb': ('synthetic_cmkd_rgb.yaml', 'rgbd', (), ('model',)),
-    'cmkd_depth': ('synthetic_cmkd_depth.yaml', 'rgbd', (), ('model',)),
-    'crodino': ('synthetic_crodino.yaml', None, (), ('rgb', 'depth')),
-    'crodino_indep': ('synthetic_crodino.yaml', None,
-                      ("data.decoupled_geometry='independent'", 'crodino.mixup=False'),
-                      ('rgb', 'depth')),
+# budget of each protocol on the synthetic world (see the module docstring and docs/results.md)
+PROTOCOLS: dict[str, dict[str, Any]] = {
+    'quick': dict(size=(72, 96), train_frames=256, val_frames=48, test_frames=100,
+                  student_iters=200, teacher_factor=3, eval_every=50, batch_size=8),
+    'full': dict(size=(96, 128), train_frames=795, val_frames=96, test_frames=200,
+                 student_iters=1000, teacher_factor=3, eval_every=100, batch_size=8),
+    # CI smoke: a handful of steps on a tiny backbone; checks the plumbing, measures nothing
+    'smoke': dict(size=(32, 40), train_frames=4, val_frames=2, test_frames=2,
+                  student_iters=2, teacher_factor=3, eval_every=2, batch_size=2,
+                  sets=('model.backbone=test_convnext', 'model.embed_dim=16',
+                        'model.ffm_head_dim=8', 'train.num_workers=0',
+                        'crodino.proj_dim=16', 'crodino.aux_channels=8')),
 }
+PLATEAU_TOL = 0.005  # mIoU: a teacher still gaining more than this in its last quarter
 
-# table row -> (run, checkpoint, baseline row it should beat)
-ROWS: dict[str, tuple[str, str, str | None]] = {
-    'RGB baseline': ('rgb', 'model', None),
-    'depth baseline': ('depth', 'model', None),
-    'RGB-D fusion baseline': ('rgbd', 'model', None),
-    'PrimKD fusion': ('primkd', 'model', 'RGB-D fusion baseline'),
-    'PrimKD fusion, depth teacher': ('primkd_depth', 'model', 'RGB-D fusion baseline'),
-    'CMKD RGB student': ('cmkd_rgb', 'model', 'RGB baseline'),
-    'CMKD depth student': ('cmkd_depth', 'model', 'depth baseline'),
-    'CroDiNo-KD RGB': ('crodino', 'rgb', 'RGB baseline'),
-    'CroDiNo-KD depth': ('crodino', 'depth', 'depth baseline'),
-    'CroDiNo-KD RGB (indep. geometry)': ('crodino_indep', 'rgb', 'RGB baseline'),
-    'CroDiNo-KD depth (indep. geometry)': ('crodino_indep', 'depth', 'depth baseline'),
+# run -> (config suffix, teacher run, exports)
+RUNS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    'teacher_rgb': ('rgb', None, ('model',)),
+    'teacher_depth': ('depth', None, ('model',)),
+    'teacher_rgbd': ('rgbd', None, ('model',)),
+    'rgb': ('rgb', None, ('model',)),
+    'depth': ('depth', None, ('model',)),
+    'rgbd': ('rgbd', None, ('model',)),
+    'primkd': ('primkd', 'teacher_rgb', ('model',)),
+    'primkd_depth': ('primkd', 'teacher_depth', ('model',)),
+    'cmkd_rgb': ('cmkd_rgb', 'teacher_rgbd', ('model',)),
+    'cmkd_depth': ('cmkd_depth', 'teacher_rgbd', ('model',)),
+    'crodino': ('crodino', None, ('rgb', 'depth')),
 }
-
-# wall-clock of a method = its run plus the runs it needs first
-PIPELINES = {
-    'rgb': ('rgb',), 'depth': ('depth',), 'rgbd': ('rgbd',), 'primkd': ('rgb', 'primkd'),
-    'primkd_depth': ('depth', 'primkd_depth'),
-    'cmkd_rgb': ('rgbd', 'cmkd_rgb'), 'cmkd_depth': ('rgbd', 'cmkd_depth'),
-    'cmkd_rgb+depth': ('rgbd', 'cmkd_rgb', 'cmkd_depth'), 'crodino': ('crodino',),
-    'crodino_indep': ('crodino_indep',),
+# (method, export) -> (row label, model kind, baseline method)
+ROWS: dict[tuple[str, str], tuple[str, str, str | None]] = {
+    ('rgb', 'model'): ('RGB baseline', 'rgb', None),
+    ('depth', 'model'): ('depth baseline', 'depth', None),
+    ('rgbd', 'model'): ('RGB-D fusion baseline', 'rgbd', None),
+    ('primkd', 'model'): ('PrimKD fusion (RGB teacher)', 'rgbd', 'rgbd'),
+    ('primkd_depth', 'model'): ('PrimKD fusion (depth teacher)', 'rgbd', 'rgbd'),
+    ('cmkd_rgb', 'model'): ('CMKD RGB student', 'rgb', 'rgb'),
+    ('cmkd_depth', 'model'): ('CMKD depth student', 'depth', 'depth'),
+    ('crodino', 'rgb'): ('CroDiNo-KD RGB', 'rgb', 'rgb'),
+    ('crodino', 'depth'): ('CroDiNo-KD depth', 'depth', 'depth'),
 }
+BASELINE_OF_KIND = {'rgb': 'rgb', 'depth': 'depth', 'rgbd': 'rgbd'}
+DEFAULT_METHODS = 'rgb,depth,rgbd,primkd,cmkd_rgb,cmkd_depth,crodino'
+
+# two-sided 95 % Student t quantiles by degrees of freedom
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+        9: 2.262, 10: 2.228}
 
 
-def _train(name: str, seed: int, out: Path, teacher: Path | None, quick: bool,
-           overrides: list[str]) -> float:
-    """Train one run (or reuse a finished one); returns its wall-clock seconds."""
-    from training.config import load_config
-    from training.train import main as train_main
+def summarise(values: list[float]) -> dict[str, float | None]:
+    """Mean, sample std and the half-width of the 95 % t-interval (None below 2 values)."""
+    if not values:
+        return {'mean': None, 'std': None, 'ci95': None}
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return {'mean': mean, 'std': None, 'ci95': None}
+    std = statistics.stdev(values)
+    t = _T95.get(len(values) - 1, 1.96)
+    return {'mean': mean, 'std': std, 'ci95': t * std / math.sqrt(len(values))}
 
-    config, _, extra, exports = RUNS[name]
+
+def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any],
+             teacher: Path | None) -> list[str]:
+    """The ``--set`` overrides of one run."""
+    sets = [f'train.seed={seed}']
+    if args.data == 'synthetic':
+        h, w = proto['size']
+        iters = proto['student_iters'] * (proto['teacher_factor'] if run.startswith('teacher')
+                                          else 1)
+        sets += [f'data.size=({h}, {w})', f'data.crop_size=({h}, {w})',
+                 f'data.synthetic_world={args.world}', 'data.synthetic_seed=0',
+                 f'data.synthetic_val_length={proto["val_frames"]}',
+                 f'train.batch_size={proto["batch_size"]}',
+                 f'train.val_batch_size={proto["batch_size"]}',
+                 f'train.max_iters={iters}', f'train.eval_every={proto["eval_every"]}',
+                 f'train.checkpoint_every={iters}',
+                 f'optim.warmup_iters={max(1, min(20, iters // 10))}']
+        if not args.stream:
+            sets += [f'data.synthetic_train_length={proto["train_frames"]}',
+                     f'data.synthetic_cache={Path(args.out) / "frames"}']
+        sets += list(proto.get('sets', ()))
+    else:
+        sets.append(f'data.root={args.root}')
+    if teacher is not None:
+        sets.append(f'distill.teacher={teacher}')
+    return sets + list(args.set)
+
+
+def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: dict[str, Any],
+              teacher: Path | None) -> float:
+    """Train one run in a subprocess (or reuse a finished one); its wall-clock seconds."""
+    suffix, _, exports = RUNS[run]
     stamp = out / 'bench_time.json'
     if stamp.exists() and all((out / f'{e}.safetensors').exists() for e in exports):
         return float(json.loads(stamp.read_text())['seconds'])
-    sets = [f'train.seed={seed}', f'data.synthetic_seed={seed}', *extra, *overrides]
-    if teacher is not None:
-        sets.append(f'distill.teacher={teacher}')
-    if quick:
-        cfg = load_config(str(CONFIGS / config), sets)
-        iters = max(20, cfg.train.max_iters // 2)
-        sets += [f'train.max_iters={iters}', f'train.eval_every={max(10, iters // 2)}',
-                 f'train.checkpoint_every={iters}',
-                 f'optim.warmup_iters={min(cfg.optim.warmup_iters, iters // 5)}']
-    argv = ['--config', str(CONFIGS / config), '--out', str(out)]
-    for item in sets:
-        argv += ['--set', item]
+    prefix = 'synthetic' if args.data == 'synthetic' else 'nyu'
+    cmd = ['-m', 'training.train', '--config', str(CONFIGS / f'{prefix}_{suffix}.yaml'),
+           '--out', str(out)]
+    for item in run_sets(run, seed, args, proto, teacher):
+        cmd += ['--set', item]
     if (out / 'last.safetensors').exists():
-        argv.append('--resume')
+        cmd.append('--resume')
+    launcher = ([sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={args.nproc}']
+                if args.nproc > 1 else [sys.executable])
+    env = {**os.environ, 'PYTHONPATH': str(REPO), 'OMP_NUM_THREADS': str(args.threads)}
+    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    rc = train_main(argv)
+    with open(out / 'bench_stdout.log', 'w', encoding='utf-8') as log:
+        rc = subprocess.run(launcher + cmd, cwd=REPO, env=env, stdout=log,
+                            stderr=subprocess.STDOUT).returncode
     seconds = time.perf_counter() - t0
     if rc != 0:
-        raise RuntimeError(f'training {name} (seed {seed}) failed with exit status {rc}')
+        raise RuntimeError(f'training {run} (seed {seed}) failed with exit status {rc}; see '
+                           f'{out / "bench_stdout.log"}')
     stamp.write_text(json.dumps({'seconds': seconds}), encoding='utf-8')
     return seconds
 
 
-def _test(path: Path, images: int, device: str) -> dict[str, Any]:
-    """Test-split scores of a checkpoint (and with depth missing, for depth models)."""
-    from torch.utils.data import Subset
+def val_curve(out: Path) -> dict[str, list[tuple[int, float]]]:
+    """Validation mIoU per export over the steps, from the run's metrics.csv."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    path = out / 'metrics.csv'
+    if not path.exists():
+        return curves
+    with open(path, encoding='utf-8') as f:
+        for row in csv.DictReader(f):
+            split = row.get('split', '')
+            if split.startswith('val/') and row.get('name') == 'miou':
+                curves.setdefault(split[4:], []).append((int(row['step']),
+                                                         float(row['value'])))
+    return curves
 
+
+def plateaued(curve: list[tuple[int, float]], tol: float = PLATEAU_TOL) -> bool | None:
+    """True when the best of the last quarter of steps is within ``tol`` of the best before."""
+    if len(curve) < 4:
+        return None
+    last = curve[-1][0]
+    early = [v for s, v in curve if s <= 0.75 * last]
+    late = [v for s, v in curve if s > 0.75 * last]
+    if not early or not late:
+        return None
+    return max(late) - max(early) <= tol
+
+
+def test_scores(path: Path, args: argparse.Namespace, proto: dict[str, Any]) -> dict[str, Any]:
+    """Test mIoU, pixel accuracy and per-class IoU of one checkpoint."""
     from rgbd_seg_ros.core.inference import Segmenter
-    from training.data import create_eval_dataset
+    from training.data.dataset import RGBDDataset, create_eval_dataset
+    from training.data.synthetic import SyntheticReader
+    from training.data.transforms import EvalTransform
     from training.engine import val_loader
     from training.evaluate import evaluate
 
-    segmenter = Segmenter.from_checkpoint(path, device=device)
-    ds = create_eval_dataset('synthetic', 'test', tuple(segmenter.meta.input_size),
-                             labels=segmenter.labels, synthetic_length=images)
-    ds = Subset(ds, range(min(images, len(ds))))
+    segmenter = Segmenter.from_checkpoint(path, device=args.device)
+    if args.data == 'synthetic':
+        reader = SyntheticReader(0, 'test', tuple(segmenter.meta.input_size),
+                                 proto['test_frames'], world=args.world,
+                                 cache=str(Path(args.out) / 'frames'))
+        ds: Any = RGBDDataset(reader, EvalTransform())
+    else:
+        ds = create_eval_dataset(str(args.root), 'test', tuple(segmenter.meta.input_size),
+                                 labels=segmenter.labels)
     scores = evaluate(segmenter, val_loader(ds, 8, 0), progress=False)
-    out = {'miou': scores['miou'], 'pixel_acc': scores['pixel_acc']}
-    if segmenter.needs_depth:
-        missing = evaluate(segmenter, val_loader(ds, 8, 0), depth_dropout=1.0, progress=False)
-        out['miou_depth_missing'] = missing['miou']
-    return out
+    names = segmenter.labels.names
+    return {'miou': scores['miou'], 'pixel_acc': scores['pixel_acc'],
+            'per_class': {n: (None if math.isnan(v) else float(v))
+                          for n, v in zip(names, scores['iou'])}}
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    if not values:
-        return float('nan'), float('nan')
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+def _class_delta(scores: dict[str, dict[int, Any]], key: str, base_key: str, c: str,
+                 seeds: list[int]) -> float | None:
+    """Mean paired IoU difference of class ``c``; None where it is absent from a test set."""
+    pairs = [(scores[key][s]['per_class'][c], scores[base_key][s]['per_class'][c])
+             for s in seeds if s in scores[base_key]]
+    if not pairs or any(a is None or b is None for a, b in pairs):
+        return None
+    return statistics.fmean(a - b for a, b in pairs)
 
 
-def _report(seeds: list[int], scores: dict[str, dict[int, dict[str, Any]]],
-            seconds: dict[str, dict[int, float]], args: argparse.Namespace,
-            images: int) -> str:
-    """Tables over the seeds done so far; writes the JSON and returns the text."""
-    rows = {}
-    for row, (run, export, baseline) in ROWS.items():
-        key = f'{run}/{export}'
-        if key not in scores:
+def build_rows(methods: list[str], seeds: list[int], scores: dict[str, dict[int, Any]],
+               seconds: dict[str, dict[int, float]]) -> list[dict[str, Any]]:
+    """One JSON row per exported model: statistics, paired deltas and per-class IoU."""
+    rows = []
+    for (method, export), (label, kind, baseline) in ROWS.items():
+        key = f'{method}/{export}'
+        if method not in methods or key not in scores:
             continue
-        per_seed = scores[key]
-        miou = [per_seed[s]['miou'] for s in seeds if s in per_seed]
-        acc = [per_seed[s]['pixel_acc'] for s in seeds if s in per_seed]
-        missing = [per_seed[s]['miou_depth_missing'] for s in seeds
-                   if s in per_seed and 'miou_depth_missing' in per_seed[s]]
-        rows[row] = {
-            'run': run, 'export': export, 'baseline': baseline,
-            'miou': _mean_std(miou), 'pixel_acc': _mean_std(acc),
-            'miou_depth_missing': _mean_std(missing) if missing else None,
-            'miou_per_seed': miou,
+        done = [s for s in seeds if s in scores[key]]
+        per_seed = {str(s): scores[key][s]['miou'] for s in done}
+        classes = list(scores[key][done[0]]['per_class']) if done else []
+        per_class = {}
+        for c in classes:
+            vals = [scores[key][s]['per_class'][c] for s in done]
+            per_class[c] = (None if any(v is None for v in vals)
+                            else statistics.fmean(vals))
+        teacher = RUNS[method][1]
+        wall = [seconds[method][s] + (seconds[teacher][TEACHER_SEED] if teacher else 0.0)
+                for s in done if s in seconds.get(method, {})]
+        stats = summarise(list(per_seed.values()))
+        row: dict[str, Any] = {
+            'method': method, 'model': export if method == 'crodino' else kind, 'label': label,
+            'baseline': baseline, 'miou_mean': stats['mean'], 'miou_std': stats['std'],
+            'miou_ci95': stats['ci95'], 'per_seed': per_seed, 'per_class': per_class,
+            'wall_s': statistics.fmean(wall) if wall else None,
         }
-    pipelines = {}
-    for name, parts in PIPELINES.items():
-        if all(p in seconds and all(s in seconds[p] for s in seeds) for p in parts):
-            totals = [sum(seconds[p][s] for p in parts) for s in seeds]
-            pipelines[name] = {'runs': list(parts), 'seconds': _mean_std(totals)}
+        base_key = f'{baseline}/model' if baseline else None
+        if base_key and base_key in scores:
+            pairs = [scores[key][s]['miou'] - scores[base_key][s]['miou']
+                     for s in done if s in scores[base_key]]
+            d = summarise(pairs)
+            row.update(delta_mean=d['mean'], delta_ci95=d['ci95'],
+                       delta_per_seed=pairs,
+                       per_class_delta={c: _class_delta(scores, key, base_key, c, done)
+                                        for c in classes})
+        rows.append(row)
+    return rows
 
-    lines = ['| model | test mIoU (mean ± std) | vs baseline | pixel acc | mIoU, depth missing |',
-             '|---|---:|---:|---:|---:|']
-    for row, r in rows.items():
-        m, s = r['miou']
+
+def _pct(v: float | None, sign: bool = False) -> str:
+    if v is None:
+        return '-'
+    return f'{v * 100:+.1f}' if sign else f'{v * 100:.1f}'
+
+
+def format_tables(report: dict[str, Any]) -> str:
+    """Markdown tables: every row vs its baseline, per-class gains, teachers, calibration."""
+    lines = ['| model | test mIoU % (mean ± std) | 95 % CI | vs baseline (paired) | '
+             'seeds | wall min |', '|---|---:|---:|---:|---:|---:|']
+    for r in report['rows']:
         delta = ''
-        if r['baseline'] in rows:
-            delta = f'{(m - rows[r["baseline"]]["miou"][0]) * 100:+.1f}'
-        dm = r['miou_depth_missing']
-        dm_text = f'{dm[0] * 100:.1f} ± {dm[1] * 100:.1f}' if dm else '-'
-        lines.append(f'| {row} | {m * 100:.1f} ± {s * 100:.1f} | {delta} | '
-                     f'{r["pixel_acc"][0] * 100:.1f} | {dm_text} |')
-    lines += ['', '| training pipeline | runs | wall-clock min (mean ± std) |', '|---|---|---:|']
-    for name, p in pipelines.items():
-        m, s = p['seconds']
-        lines.append(f'| {name} | {" + ".join(p["runs"])} | {m / 60:.1f} ± {s / 60:.1f} |')
-    report = {
-        'seeds': seeds, 'quick': args.quick, 'test_images': images,
-        'platform': platform.platform(), 'load_average_end': os.getloadavg(),
-        'omp_num_threads': os.environ.get('OMP_NUM_THREADS'),
-        'rows': rows, 'pipelines': pipelines,
-        'seconds': {r: {str(s): v for s, v in d.items()} for r, d in seconds.items()},
-        'scores': {k: {str(s): v for s, v in d.items()} for k, d in scores.items()},
-    }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2), encoding='utf-8')
+        if r.get('delta_mean') is not None:
+            delta = f'{_pct(r["delta_mean"], True)} ± {_pct(r.get("delta_ci95"))}'
+        wall = f'{r["wall_s"] / 60:.1f}' if r['wall_s'] else '-'
+        lines.append(f'| {r["label"]} | {_pct(r["miou_mean"])} ± {_pct(r["miou_std"])} | '
+                     f'± {_pct(r["miou_ci95"])} | {delta} | {len(r["per_seed"])} | {wall} |')
+    gains = [r for r in report['rows'] if r.get('per_class_delta')]
+    if gains:
+        classes = list(gains[0]['per_class_delta'])
+        lines += ['', '| per-class IoU gain vs baseline (points) | ' + ' | '.join(classes)
+                  + ' |', '|---|' + '---:|' * len(classes)]
+        for r in gains:
+            lines.append(f'| {r["label"]} | ' + ' | '.join(
+                _pct(r['per_class_delta'][c], True) for c in classes) + ' |')
+    if report.get('teachers'):
+        lines += ['', '| teacher | val mIoU % (best) | test mIoU % | steps | plateau |',
+                  '|---|---:|---:|---:|---|']
+        for name, t in report['teachers'].items():
+            lines.append(f'| {name} | {_pct(t["best_val"])} | {_pct(t["test_miou"])} | '
+                         f'{t["steps"]} | {t["plateau"]} |')
+    cal = report.get('calibration')
+    if cal:
+        lines += ['', f'calibration (converged teachers, test mIoU): depth / RGB = '
+                      f'{cal["depth_over_rgb"]:.3f} (NYU-like: 0.75-0.95), RGB-D / RGB = '
+                      f'{cal["rgbd_over_rgb"]:.3f} (NYU-like: 1.05-1.20)']
+    return '\n'.join(lines)
+
+
+def format_paper_tables(report: dict[str, Any]) -> str:
+    """The layout of PrimKD Tables 3/4 and of CroDiNo-KD's RGB/depth student table."""
+    by = {r['label']: r for r in report['rows']}
+    lines = ['PrimKD (Tables 3/4 layout)', '| Method | Modality | mIoU (%) |', '|---|---|---:|']
+    for label, mod in (('RGB-D fusion baseline', 'RGB-D'),
+                       ('PrimKD fusion (RGB teacher)', 'RGB-D'),
+                       ('PrimKD fusion (depth teacher)', 'RGB-D')):
+        if label in by:
+            lines.append(f'| {label} | {mod} | {_pct(by[label]["miou_mean"])} |')
+    lines += ['', 'CroDiNo-KD (RGB / depth students)', '| Method | RGB mIoU (%) | '
+              'Depth mIoU (%) |', '|---|---:|---:|']
+    for name, rgb, depth in (('Baseline', 'RGB baseline', 'depth baseline'),
+                             ('CMKD (teacher/student)', 'CMKD RGB student',
+                              'CMKD depth student'),
+                             ('CroDiNo-KD', 'CroDiNo-KD RGB', 'CroDiNo-KD depth')):
+        if rgb in by or depth in by:
+            lines.append(f'| {name} | {_pct(by.get(rgb, {}).get("miou_mean"))} | '
+                         f'{_pct(by.get(depth, {}).get("miou_mean"))} |')
     return '\n'.join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train and test every run for every seed; print the tables; write JSON."""
+    """Train teachers, then every method of every seed; print the tables; write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--seeds', default='0,1,2', help='comma-separated seeds (>= 3 for std)')
-    parser.add_argument('--runs', default=','.join(RUNS), help='comma-separated subset')
-    parser.add_argument('--quick', action='store_true',
-                        help='half the configured iterations, 100 test images')
-    parser.add_argument('--test-images', type=int, default=0,
-                        help='synthetic test images (default 200, --quick 100)')
+    parser.add_argument('--protocol', default='quick', choices=tuple(PROTOCOLS))
+    parser.add_argument('--seeds', default='0,1,2', help='comma-separated seeds (>= 3)')
+    parser.add_argument('--methods', default=DEFAULT_METHODS,
+                        help='comma-separated subset of '
+                        f'{[r for r in RUNS if not r.startswith("teacher")]}')
+    parser.add_argument('--data', default='synthetic',
+                        help="'synthetic', 'nyu' (needs --root) or a dataset folder")
+    parser.add_argument('--root', default='', help='dataset folder for --data nyu')
+    parser.add_argument('--world', default='nyu_like', help='synthetic world variant')
+    parser.add_argument('--stream', action='store_true',
+                        help='train on an endless stream of new rooms instead of a finite set')
+    parser.add_argument('--jobs', type=int, default=1, help='runs trained at once')
+    parser.add_argument('--threads', type=int, default=1, help='torch threads per run')
+    parser.add_argument('--nproc', type=int, default=1, help='torchrun processes per run')
     parser.add_argument('--out', default=str(REPO / 'runs' / 'bench_methods'),
                         help='run directories (reused when finished)')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
-                        help='extra config override for every run (e.g. a tiny smoke test)')
+                        help='extra config override for every run')
     parser.add_argument('--device', default='cpu', help="evaluation device ('cpu', 'cuda')")
-    parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'methods.json'),
-                        help='output JSON path')
+    parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'methods.json'))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+    if args.data not in ('synthetic', 'nyu'):
+        args.root, args.data = args.data, 'nyu'
+    if args.data == 'nyu' and not args.root:
+        parser.error('--data nyu needs --root DIR (a folder from training.prepare_nyu)')
     seeds = [int(s) for s in args.seeds.split(',') if s]
-    runs = [r for r in args.runs.split(',') if r]
-    unknown = [r for r in runs if r not in RUNS]
+    methods = [m for m in args.methods.split(',') if m]
+    unknown = [m for m in methods if m not in RUNS or m.startswith('teacher')]
     if unknown:
-        parser.error(f'unknown runs {unknown}; known: {list(RUNS)}')
-    needed = list(dict.fromkeys(t for r in runs for t in (RUNS[r][1], r) if t is not None))
-    images = args.test_images or (100 if args.quick else 200)
-    root = Path(args.out) / ('quick' if args.quick else 'full')
-    seconds: dict[str, dict[int, float]] = {r: {} for r in needed}
-    scores: dict[str, dict[int, dict[str, Any]]] = {}
-    for seed in seeds:
-        for run in needed:
-            teacher_run = RUNS[run][1]
-            teacher = (root / f'seed{seed}' / teacher_run / 'model.safetensors'
-                       if teacher_run else None)
-            out = root / f'seed{seed}' / run
-            seconds[run][seed] = _train(run, seed, out, teacher, args.quick, args.set)
-            for export in RUNS[run][3]:
-                key = f'{run}/{export}'
-                scores.setdefault(key, {})[seed] = _test(out / f'{export}.safetensors', images,
-                                                         args.device)
-                print(f'seed {seed} {key}: {scores[key][seed]} '
-                      f'({seconds[run][seed] / 60:.1f} min)', flush=True)
+        parser.error(f'unknown methods {unknown}')
+    proto = PROTOCOLS[args.protocol]
+    root = Path(args.out) / f'{args.protocol}_{args.world if args.data == "synthetic" else "nyu"}'
+    args.out = str(root)
+    teachers = sorted({RUNS[m][1] for m in methods if RUNS[m][1]})
+    if args.data == 'synthetic':
+        teachers = sorted(set(teachers) | {'teacher_rgb', 'teacher_depth', 'teacher_rgbd'})
+    seconds: dict[str, dict[int, float]] = {}
 
-        done = seeds[: seeds.index(seed) + 1]
-        print(f'after seed(s) {done}:\n' + _report(done, scores, seconds, args, images),
-              flush=True)
+    def job(run: str, seed: int) -> tuple[str, int, float]:
+        teacher_run = RUNS[run][1]
+        teacher = (root / 'teachers' / teacher_run / 'model.safetensors'
+                   if teacher_run else None)
+        out = (root / 'teachers' / run) if run.startswith('teacher') else (
+            root / f'seed{seed}' / run)
+        print(f'training {run} (seed {seed}) ...', flush=True)
+        return run, seed, train_run(run, seed, out, args, proto, teacher)
+
+    t_start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for run, seed, s in pool.map(lambda r: job(r, TEACHER_SEED), teachers):
+            seconds.setdefault(run, {})[seed] = s
+        todo = [(m, s) for s in seeds for m in methods]
+        for run, seed, s in pool.map(lambda a: job(*a), todo):
+            seconds.setdefault(run, {})[seed] = s
+    scores: dict[str, dict[int, Any]] = {}
+    for seed in seeds:
+        for m in methods:
+            for export in RUNS[m][2]:
+                path = root / f'seed{seed}' / m / f'{export}.safetensors'
+                scores.setdefault(f'{m}/{export}', {})[seed] = test_scores(path, args, proto)
+    teacher_info = {}
+    for t in teachers:
+        out = root / 'teachers' / t
+        curve = val_curve(out).get('model', [])
+        teacher_info[t] = {
+            'test_miou': test_scores(out / 'model.safetensors', args, proto)['miou'],
+            'best_val': max((v for _, v in curve), default=None),
+            'steps': curve[-1][0] if curve else None, 'val_curve': curve,
+            'plateau': plateaued(curve), 'wall_s': seconds[t][TEACHER_SEED],
+        }
+    calibration = None
+    if {'teacher_rgb', 'teacher_depth', 'teacher_rgbd'} <= set(teacher_info):
+        rgb = teacher_info['teacher_rgb']['test_miou']
+        calibration = {
+            'depth_over_rgb': teacher_info['teacher_depth']['test_miou'] / max(rgb, 1e-9),
+            'rgbd_over_rgb': teacher_info['teacher_rgbd']['test_miou'] / max(rgb, 1e-9),
+        }
+    report = {
+        'protocol': {'name': args.protocol, **{k: v for k, v in proto.items() if k != 'sets'},
+                     'data': args.data, 'world': args.world if args.data == 'synthetic' else None,
+                     'finite_train_set': not args.stream, 'seeds': seeds,
+                     'teacher_seed': TEACHER_SEED, 'jobs': args.jobs, 'threads': args.threads,
+                     'extra_sets': list(args.set) + list(proto.get('sets', ()))},
+        'rows': build_rows(methods, seeds, scores, seconds),
+        'teachers': teacher_info, 'calibration': calibration,
+        'wall_s_total': time.perf_counter() - t_start,
+        'platform': platform.platform(), 'load_average_end': os.getloadavg(),
+    }
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(report, indent=2), encoding='utf-8')
+    print(format_tables(report))
+    print()
+    print(format_paper_tables(report))
     return 0
 
 
