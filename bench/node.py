@@ -18,6 +18,8 @@ Prints a table and writes JSON.
 
     .venv/bin/python bench/node.py                                   # 60 s at 30 Hz, VGA
     .venv/bin/python bench/node.py --duration 15 --rate 15 --json bench/results/node_short.json
+    .venv/bin/python bench/node.py --backend torch,onnxruntime --duration 30 \
+        --json bench/results/node_backends.json          # backends side by side, one run
 
 Without --fusion-model/--rgb-model it benchmarks random resnet18 + light-decoder checkpoints
 (network input --input-size), i.e. the node's cost around a small model.
@@ -67,14 +69,18 @@ def _make_checkpoints(folder: Path, input_size: tuple[int, int]) -> dict[str, st
     return paths
 
 
-def _bare_predict_ms(models: dict[str, str], frames: list, repeats: int
+def _bare_predict_ms(models: dict[str, str], frames: list, repeats: int,
+                     backend: str = 'torch', device: str = 'cpu', precision: str = 'fp32',
                      ) -> tuple[dict[str, float], dict[str, float]]:
     """Mean ``Segmenter.predict`` wall and CPU time per frame (ms) of each model on ``frames``."""
+    from rgbd_seg_ros.core.backends import apply_backend
     from rgbd_seg_ros.core.inference import Segmenter
 
     wall, cpu = {}, {}
     for mode, path in models.items():
-        seg = Segmenter.from_checkpoint(path)
+        seg = Segmenter.from_checkpoint(path, device=device, precision=precision)
+        if apply_backend(seg, backend, path) != backend:
+            raise RuntimeError(f'backend {backend} is not available here (see the warning)')
         seg.predict(frames[0].rgb, frames[0].depth_m, frames[0].intrinsics)
         n = repeats * len(frames)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -144,18 +150,20 @@ def run(args: argparse.Namespace) -> dict:
     work = Path(tempfile.mkdtemp(prefix='bench_node_'))
     input_size = tuple(int(v) for v in args.input_size.split('x'))
     models = ({'fusion': args.fusion_model, 'rgb': args.rgb_model} if args.rgb_model
-              else _make_checkpoints(work, input_size))
+              else getattr(args, 'checkpoints', None) or _make_checkpoints(work, input_size))
     print(f'rendering {args.precompute} frames {args.width}x{args.height} ...', flush=True)
     seq = SyntheticSequence(args.seed, args.width, args.height)
     frames = [seq.frame(i, i / args.rate) for i in range(min(args.precompute, 4))]
     bare_ms, bare_cpu_ms = _bare_predict_ms(
-        {('rgbd' if k == 'fusion' else k): v for k, v in models.items()}, frames, repeats=3)
+        {('rgbd' if k == 'fusion' else k): v for k, v in models.items()}, frames, repeats=3,
+        backend=args.backend, device=args.device, precision=args.precision)
     print(f'bare Segmenter.predict wall ms {bare_ms}, CPU ms {bare_cpu_ms}', flush=True)
 
     stop_start, stop_end = args.duration / 3.0, 2.0 * args.duration / 3.0
     node_params = _write_params(work / 'node.yaml', {
         'fusion_model': models['fusion'], 'rgb_model': models['rgb'],
-        'diagnostics_period': 1.0, 'sync_slop': 0.01})
+        'diagnostics_period': 1.0, 'sync_slop': 0.01, 'backend': args.backend,
+        'device': args.device, 'precision': args.precision})
     cam_params = _write_params(work / 'camera.yaml', {
         'rate': float(args.rate), 'width': args.width, 'height': args.height,
         'seed': args.seed, 'precompute_frames': args.precompute, 'publish_ground_truth': False,
@@ -312,12 +320,76 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--input-size', default='240x320', help='network HxW of the models')
     parser.add_argument('--fusion-model', default='', help='checkpoint (default: random)')
     parser.add_argument('--rgb-model', default='', help='checkpoint (default: random)')
+    parser.add_argument('--backend', default='torch',
+                        help='comma-separated backends run one after the other in this '
+                        'invocation (torch, onnxruntime, tensorrt); ratios vs the first')
+    parser.add_argument('--device', default='cpu', help="node device: 'cpu' or 'cuda'")
+    parser.add_argument('--precision', default='fp32', help='fp32, fp16 or bf16 (CUDA)')
     parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'node.json'))
     args = parser.parse_args(argv)
-    result = run(args)
-    print_table(result)
-    write_json(result, args.json)
+    backends = [b for b in args.backend.split(',') if b]
+    if len(backends) == 1:
+        args.backend = backends[0]
+        result = run(args)
+        print_table(result)
+        write_json(result, args.json)
+        return 0
+    results = {}
+    input_size = tuple(int(v) for v in args.input_size.split('x'))
+    if not args.rgb_model:  # the same random checkpoints for every backend
+        args.checkpoints = _make_checkpoints(Path(tempfile.mkdtemp(prefix='bench_ckpt_')),
+                                             input_size)
+    for backend in backends:
+        one = argparse.Namespace(**vars(args))
+        one.backend = backend
+        results[backend] = run(one)
+        results[backend]['config'].pop('checkpoints', None)
+        print_table(results[backend])
+    ratios = backend_ratios(results, backends[0])
+    print_ratios(ratios, backends[0])
+    write_json({'backends': results, 'baseline': backends[0], 'ratios': ratios}, args.json)
     return 0
+
+
+def _summary(result: dict) -> dict[str, float]:
+    """Per-backend figures compared side by side (all modes together)."""
+    import numpy as np
+
+    modes = result['per_mode'].values()
+    outputs = sum(m['output_frames'] for m in modes)
+    inputs = sum(m['input_frames'] for m in modes)
+    span = inputs / result['config']['rate'] if inputs else float('nan')
+    lat = [m['latency_subscriber_ms'] for m in modes if m['output_frames']]
+    weights = [m['output_frames'] for m in modes if m['output_frames']]
+    return {
+        'output_rate_hz': outputs / span if span else float('nan'),
+        'latency_p50_ms': float(np.average([x['p50'] for x in lat], weights=weights)),
+        'latency_p95_ms': float(np.average([x['p95'] for x in lat], weights=weights)),
+        'node_cpu_per_output_ms': result['node_cpu_per_output_ms'],
+        'bare_predict_rgbd_ms': result['bare_predict_ms'].get('rgbd', float('nan')),
+        'bare_predict_rgb_ms': result['bare_predict_ms'].get('rgb', float('nan')),
+    }
+
+
+def backend_ratios(results: dict, baseline: str) -> dict:
+    """Each backend's summary and its ratio to ``baseline`` (measured in the same run)."""
+    base = _summary(results[baseline])
+    out = {}
+    for name, result in results.items():
+        summary = _summary(result)
+        out[name] = {'summary': summary,
+                     'ratio_vs_' + baseline: {k: summary[k] / base[k] for k in summary}}
+    return out
+
+
+def print_ratios(ratios: dict, baseline: str) -> None:
+    """The side-by-side table."""
+    keys = ('output_rate_hz', 'latency_p50_ms', 'latency_p95_ms', 'node_cpu_per_output_ms',
+            'bare_predict_rgbd_ms', 'bare_predict_rgb_ms')
+    print(f"\n{'backend':12} " + ' '.join(f'{k:>24}' for k in keys))
+    for name, r in ratios.items():
+        cells = [f"{r['summary'][k]:10.1f} ({r['ratio_vs_' + baseline][k]:5.2f}x)" for k in keys]
+        print(f'{name:12} ' + ' '.join(f'{c:>24}' for c in cells))
 
 
 def write_json(result: dict, path: str) -> None:

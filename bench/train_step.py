@@ -88,19 +88,27 @@ def _task(name: str, cfg, device: str):
     return task.to(device).train()
 
 
-def _time_steps(task, batch, steps: int, warmup: int, device: str) -> list[float]:
+def _time_steps(task, batch, steps: int, warmup: int, device: str,
+                amp: bool = False) -> list[float]:
+    import contextlib
+
     from training.config import OptimConfig
     from training.engine import create_optimizer
 
     opt = create_optimizer(task, OptimConfig(lr=1e-4))
+    scaler = torch.amp.GradScaler('cuda', enabled=amp)
     times = []
     for i in range(warmup + steps):
         if device.startswith('cuda'):
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        out = task(batch)
-        out['loss'].backward()
-        opt.step()
+        ctx = (torch.autocast('cuda', dtype=torch.float16) if amp
+               else contextlib.nullcontext())
+        with ctx:
+            out = task(batch)
+        scaler.scale(out['loss']).backward()
+        scaler.step(opt)
+        scaler.update()
         opt.zero_grad(set_to_none=True)
         if device.startswith('cuda'):
             torch.cuda.synchronize()
@@ -121,10 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--size', default='96x128', help='crop HxW')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument('--threads', type=int, default=1, help='torch CPU threads')
+    parser.add_argument('--amp', action='store_true',
+                        help='fp16 autocast + GradScaler (CUDA only)')
     parser.add_argument('--json', default=str(REPO / 'bench/results/train_step.json'),
                         help='output JSON path')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.amp and not args.device.startswith('cuda'):
+        parser.error('--amp needs --device cuda')
     from training.config import load_config
 
     cfg = load_config(args.config)
@@ -138,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         torch.manual_seed(0)
         task = _task(name, cfg, args.device)
-        times = _time_steps(task, batch, args.steps, args.warmup, args.device)
+        times = _time_steps(task, batch, args.steps, args.warmup, args.device, args.amp)
         med = statistics.median(times)
         results[name] = {
             'step_s_median': med,
@@ -166,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     print('\n'.join(lines))
     report = {
         'config': args.config, 'batch_size': args.batch_size, 'size': [h, w],
-        'device': args.device, 'threads': args.threads, 'steps': args.steps,
+        'device': args.device, 'threads': args.threads, 'steps': args.steps, 'amp': args.amp,
         'backbone': cfg.model.backbone, 'platform': platform.platform(),
         'load_average': os.getloadavg(), 'torch': torch.__version__, 'methods': results,
     }

@@ -38,12 +38,14 @@ ARGUMENTS = (
     ('rgb_model', '', 'RGB-only fallback checkpoint (.safetensors); empty: from params_file'),
     ('depth_model', '', 'optional depth-only checkpoint; empty: from params_file'),
     ('device', '', "torch device, e.g. 'cpu' or 'cuda'; empty: from params_file"),
+    ('output_profile', '', 'output topics: default or nav2 (mask, mono8 confidence, label_info)'),
+    ('backend', '', 'inference backend: torch, onnxruntime or tensorrt; empty: params_file'),
     ('use_sim_time', 'false', 'use /clock (bag replay, simulators)'),
     ('sim_camera', 'false', 'also start camera_sim_node (synthetic RealSense-like camera)'),
     ('log_level', 'info', 'ROS log level of the nodes'),
 )
 OVERRIDES = ('rgb_topic', 'depth_topic', 'camera_info_topic', 'fusion_model', 'rgb_model',
-             'depth_model', 'device')
+             'depth_model', 'device', 'output_profile', 'backend')
 
 
 def _segmentation_node(context, *args, **kwargs):

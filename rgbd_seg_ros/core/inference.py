@@ -96,6 +96,24 @@ class Segmenter:
         self._meta = meta
         self._precision = precision
         self._host_buffers: dict[str, torch.Tensor] = {}
+        # -- issue 16: inference backends (core/backends.py) --------------------------------
+        self._network = self._model  # callable inputs -> logits; torch eager by default
+        self._backend = 'torch'
+
+    def use_network(self, network: object | None, backend: str) -> None:
+        """
+        Run ``network(inputs: dict[str, Tensor]) -> logits [B, K, h, w]`` instead of the torch
+        model (``core/backends.py``); None restores torch. Preprocessing is unchanged.
+        """
+        self._network = self._model if network is None else network
+        self._backend = 'torch' if network is None else backend
+
+    @property
+    def backend(self) -> str:
+        """``'torch'``, ``'onnxruntime'`` or ``'tensorrt'``."""
+        return self._backend
+
+    # -- end issue 16 -------------------------------------------------------------------------
 
     @classmethod
     def from_checkpoint(
@@ -213,7 +231,7 @@ class Segmenter:
         inputs = build_inputs(rgb, depth_m, K, self.modalities, valid=valid,
                               normalization=self._meta.normalization)
         with self._autocast():
-            logits = self._model(inputs)
+            logits = self._network(inputs)  # issue 16: torch model or a backend network
         logits = logits.float()
         if size != (h, w):
             logits = F.interpolate(logits, size=(h, w), mode='bilinear', align_corners=False)

@@ -4,9 +4,11 @@
 segmentation_node: RGB-D semantic segmentation with automatic fallback to an RGB-only model.
 
 Subscribes ``rgb/image_rect_color``, ``depth_registered/image_rect`` and ``rgb/camera_info``;
-publishes ``segmentation/labels`` (mono8/mono16, input size, RGB header), optional
-``segmentation/colored``, ``/overlay``, ``/confidence``, ``segmentation/mode`` and
-``segmentation/classes`` (transient local) and ``/diagnostics``. Callbacks only check and
+publishes ``segmentation/labels`` (mono8/mono16, input size, RGB header) or, with
+``output_profile: nav2``, ``segmentation/mask`` + mono8 ``segmentation/confidence`` +
+``segmentation/label_info``; optional ``segmentation/colored``, ``/overlay``, ``/confidence``,
+``/cloud`` (PointCloud2), ``segmentation/mode`` and ``segmentation/classes`` (transient local)
+and ``/diagnostics`` (``ros/outputs.py`` has the table). Callbacks only check and
 enqueue; one worker thread takes the newest synchronised frame, converts it and runs the model.
 
 Run: ``ros2 launch rgbd_seg_ros segment.launch.py`` or
@@ -15,7 +17,6 @@ Run: ``ros2 launch rgbd_seg_ros segment.launch.py`` or
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -37,6 +38,7 @@ from rgbd_seg_ros.core.sync import (
 from rgbd_seg_ros.ros import conversions as conv
 from rgbd_seg_ros.ros.diagnostics import DDS_FIX, PipelineMonitor, diagnostic_status
 from rgbd_seg_ros.ros.model_set import ModelSet
+from rgbd_seg_ros.ros.outputs import OutputPublishers
 from rgbd_seg_ros.ros.params import SegmentationParams, declare_params
 from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
 
@@ -50,8 +52,8 @@ class SegmentationNode(Node):
         super().__init__('segmentation_node', **kwargs)
         p = self.params = declare_params(self, SegmentationParams)
         self.models = ModelSet.from_paths(p.fusion_model, p.rgb_model, p.depth_model,
-                                          p.device, p.precision)
-        self.models.warmup()
+                                          p.device, p.precision, p.backend)  # issue 16
+        self.models.warmup()  # before any subscription: backends are built by now
         self.labels = self.models.labels
         self.depth_mode = 'depth' in self.models.modes
         self.sync = RgbdSynchronizer(p.sync_config())
@@ -65,17 +67,11 @@ class SegmentationNode(Node):
 
         q_in, q_out = qos_profile(p.input_qos, p.queue_size), qos_profile(p.output_qos, 1)
         overrides = QoSOverridingOptions.with_default_policies()
-        self.pub_labels = self.create_publisher(Image, 'segmentation/labels', q_out)
-        self.pub_colored = p.publish_colored and self.create_publisher(
-            Image, 'segmentation/colored', q_out)
-        self.pub_overlay = p.publish_overlay and self.create_publisher(
-            Image, 'segmentation/overlay', q_out)
-        self.pub_conf = p.publish_confidence and self.create_publisher(
-            Image, 'segmentation/confidence', q_out)
+        # issue 16: the output profile's publishers (labels/mask, confidence, class metadata,
+        # colour images, cloud) live in ros/outputs.py.
+        self.outputs = OutputPublishers(self, p, self.labels, q_out)
         self.pub_mode = self.create_publisher(String, 'segmentation/mode', latched_qos())
-        self.pub_classes = self.create_publisher(String, 'segmentation/classes', latched_qos())
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.pub_classes.publish(String(data=json.dumps(self.labels.to_dict())))
         self._publish_mode()
 
         self.create_subscription(Image, p.rgb_topic, self._on_rgb, q_in,
@@ -89,7 +85,8 @@ class SegmentationNode(Node):
                                        daemon=True)
         self.worker.start()
         self.get_logger().info(
-            f'models for modes {self.models.modes} on {p.device} ({p.precision}), '
+            f'models for modes {self.models.modes} on {p.device} ({p.precision}, backends '
+            f'{self.models.backends}), '
             f'{self.labels.num_classes} classes; rgb={self.resolve_topic_name(p.rgb_topic)} '
             f'depth={self.resolve_topic_name(p.depth_topic)}')
 
@@ -176,18 +173,13 @@ class SegmentationNode(Node):
         if mode != 'rgb':
             depth_m, _ = conv.image_to_depth_m(frame.depth, self.params.depth_scale or None)
         started = time.perf_counter()
+        with_conf = self.outputs.needs_confidence
         out = self.models.predict(mode, rgb, depth_m, frame.intrinsics,
-                                  return_confidence=bool(self.pub_conf))
-        labels, confidence = out if self.pub_conf else (out, None)
+                                  return_confidence=with_conf)
+        labels, confidence = out if with_conf else (out, None)
         processing = time.perf_counter() - started
-        self.pub_labels.publish(conv.labels_to_image(labels, self.labels.num_classes, header))
-        if self.pub_colored:
-            self.pub_colored.publish(conv.rgb_to_image(self.labels.colorize(labels), header))
-        if self.pub_overlay:
-            overlay = self.labels.overlay(rgb, labels, self.params.overlay_alpha)
-            self.pub_overlay.publish(conv.rgb_to_image(overlay, header))
-        if self.pub_conf:
-            self.pub_conf.publish(conv.numpy_to_image(confidence, '32FC1', header))
+        # issue 16: every output of the profile (and the cloud when depth is there)
+        self.outputs.publish(header, rgb, labels, confidence, depth_m, frame.intrinsics, mode)
         now = self._now()
         self.monitor.observe_output(mode, now, now - frame.stamp, processing,
                                     time.perf_counter() - taken)
@@ -218,6 +210,8 @@ class SegmentationNode(Node):
         with self.lock:
             stats, mode = self.sync.stats.as_dict(), self.sync.mode
         values = {'mode': mode, **self.monitor.snapshot(now, self.params.diagnostics_period),
+                  **self.outputs.diagnostics(),  # issue 16: profile, class metadata, cloud
+                  **{f'backend {m}': b for m, b in self.models.backends.items()},
                   'dropped (worker busy)': self.slot.dropped,
                   **{f'sync {k}': v for k, v in stats.items()}}
         problems = self.monitor.late_or_lost(self.params.max_input_age)

@@ -40,8 +40,13 @@ class ModelSet:
 
     @classmethod
     def from_paths(cls, fusion_model: str, rgb_model: str, depth_model: str = '',
-                   device: str = 'cpu', precision: str = 'fp32') -> ModelSet:
-        """Load and check the checkpoints (empty path: that mode is not available)."""
+                   device: str = 'cpu', precision: str = 'fp32',
+                   backend: str = 'torch') -> ModelSet:
+        """
+        Load and check the checkpoints (empty path: that mode is not available), then switch
+        each to ``backend`` (``core/backends.py``: built and warmed up here, torch with a
+        warning when it cannot load).
+        """
         paths = {'rgbd': fusion_model, 'rgb': rgb_model, 'depth': depth_model}
         if not rgb_model:
             raise ModelSetError('rgb_model is required: the RGB-only checkpoint used as fallback')
@@ -59,7 +64,14 @@ class ModelSet:
                                                              precision=precision)
             except (ValueError, KeyError, OSError) as exc:
                 raise ModelSetError(f'{_PARAM[mode]} {path!r}: {exc}') from exc
-        return cls.from_segmenters(segmenters)
+        models = cls.from_segmenters(segmenters)
+        # -- issue 16: inference backends -------------------------------------------------
+        from rgbd_seg_ros.core.backends import apply_backend
+
+        for mode, seg in models.segmenters.items():
+            apply_backend(seg, backend, paths[mode])
+        # -- end issue 16 -------------------------------------------------------------------
+        return models
 
     @classmethod
     def from_segmenters(cls, segmenters: dict[str, Any]) -> ModelSet:
@@ -89,6 +101,11 @@ class ModelSet:
     def labels(self) -> Any:
         """The shared LabelSet."""
         return self.segmenters['rgb'].labels
+
+    @property
+    def backends(self) -> dict[str, str]:
+        """The inference backend each mode's model runs on (issue 16)."""
+        return {mode: getattr(seg, 'backend', 'torch') for mode, seg in self.segmenters.items()}
 
     @property
     def modes(self) -> tuple[str, ...]:

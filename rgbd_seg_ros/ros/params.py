@@ -15,9 +15,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from rgbd_seg_ros.core.sync import SyncConfig
+from rgbd_seg_ros.ros.outputs import KNOWN_OUTPUT_PROFILES
 
 KNOWN_PRECISIONS = ('fp32', 'fp16', 'bf16')
 KNOWN_QOS_NAMES = ('sensor_data', 'reliable', 'system_default')
+KNOWN_BACKENDS = ('torch', 'onnxruntime', 'tensorrt')  # = core.backends (which imports torch)
 P = TypeVar('P')
 
 
@@ -107,6 +109,24 @@ class SegmentationParams:
         range=(0.0, 10.0), read_only=True)
     diagnostics_period: float = _param(1.0, 'period of /diagnostics, seconds',
                                        range=(0.1, 60.0), read_only=True)
+    # -- issue 16: output profiles, semantic cloud, inference backends ------------------------
+    output_profile: str = _param(
+        'default', 'output topics: default (segmentation/labels) or nav2 (segmentation/mask, '
+        'mono8 confidence, label_info)', choices=KNOWN_OUTPUT_PROFILES, read_only=True)
+    publish_cloud: bool = _param(
+        False, 'publish segmentation/cloud (PointCloud2 with label and confidence) from the '
+        'registered depth; none in rgb mode', read_only=True)
+    cloud_decimation: int = _param(1, 'cloud: keep every n-th pixel row and column',
+                                   range=(1, 64), read_only=True)
+    cloud_max_range_m: float = _param(
+        10.0, 'cloud: drop points farther than this along the optical axis (z), metres; 0: no '
+        'limit', range=(0.0, 1000.0), read_only=True)
+    cloud_rgb: bool = _param(False, 'cloud: add the packed rgb field (float32 0x00RRGGBB)',
+                             read_only=True)
+    backend: str = _param(
+        'torch', 'inference backend of the networks; falls back to torch with a warning when '
+        'it cannot load', choices=KNOWN_BACKENDS, read_only=True)
+    # -- end issue 16 -------------------------------------------------------------------------
 
     def __post_init__(self) -> None:
         _validate(self)
