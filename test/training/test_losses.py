@@ -159,7 +159,7 @@ def test_kl_distillation_gradient_is_t_times_probability_gap(temperature):
     n = 2 * 3 * 3
     expected = temperature * (torch.softmax(student.detach() / temperature, 1)
                               - torch.softmax(teacher / temperature, 1)) / n
-    assert torch.allclose(student.grad, expected, atol=1e-12)
+    assert torch.allclose(student.grad, expected, rtol=1e-5, atol=1e-8)  # fp32 softmax
 
 
 def test_feature_mse_normalisations_closed_form():
