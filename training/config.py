@@ -28,6 +28,9 @@ KNOWN_METHODS = ('supervised', 'primkd', 'cmkd', 'crodino')
 KNOWN_AMP = ('off', 'bf16', 'fp16')
 KNOWN_ALIGNERS = ('conv1x1', 'masked')
 KNOWN_ORTHO = ('cos2_pixel', 'pooled_cos')
+KNOWN_FEAT_NORMALIZE = ('none', 'layernorm', 'teacher_ms')
+KNOWN_INVARIANCE = ('mse', 'cos')
+KNOWN_AUX_RESOLUTION = ('label', 'feature')
 
 T = TypeVar('T')
 
@@ -118,6 +121,7 @@ class DistillConfig:
     mgd_weight: float = 0.0  # weight of masked generative distillation (MGD, cross-modal KD)
     mgd_mask_ratio: float = 0.5  # MGD: fraction of student feature pixels masked out
     mgd_stages: tuple[int, ...] = (4,)  # stages (1-based) that get an MGD generator
+    feat_normalize: str = 'none'  # feat/MGD MSE scale: 'none' | 'layernorm' | 'teacher_ms'
 
     def __post_init__(self) -> None:
         for name in ('logit_weight', 'feat_weight', 'mgd_weight'):
@@ -125,6 +129,7 @@ class DistillConfig:
         if self.temperature <= 0:
             raise ValueError(f'distill.temperature must be > 0, got {self.temperature}')
         _check_choice('distill.aligner', self.aligner, KNOWN_ALIGNERS)
+        _check_choice('distill.feat_normalize', self.feat_normalize, KNOWN_FEAT_NORMALIZE)
         if not 0.0 < self.aligner_keep <= 1.0:
             raise ValueError(f'distill.aligner_keep must be in (0, 1], got {self.aligner_keep}')
         if not 0.0 <= self.mgd_mask_ratio < 1.0:
@@ -165,10 +170,20 @@ class CrodinoConfig:
     shared_projection: bool = False  # (R) one projection head for both modalities
     aux_weight: float = 1.0  # (R) CE of the shared auxiliary decoder, per part
     aux_channels: int = 64  # (R) hidden width of the shared auxiliary decoder
+    mixup_detach_other: bool = False  # (R) no gradient into the other encoder through the mix
+    mixup_lambda_min: float = 0.0  # (R) own-part weight lam ~ U(mixup_lambda_min, 1)
+    invariance_weight: float = 0.0  # (R) explicit per-position distance inv_rgb <-> inv_depth
+    invariance_distance: str = 'mse'  # (R) that distance: 'mse' | 'cos' (1 - cosine)
+    aux_resolution: str = 'label'  # (R) aux CE: 'label' (upsampled) | 'feature' (cell fractions)
+    ortho_preact: bool = False  # (R) orthogonality on the pre-activation halves (before ReLU)
 
     def __post_init__(self) -> None:
-        for name in ('seg_weight', 'ortho_weight', 'contrast_weight', 'aux_weight'):
+        for name in ('seg_weight', 'ortho_weight', 'contrast_weight', 'aux_weight',
+                     'invariance_weight'):
             _check_range(f'crodino.{name}', getattr(self, name), 0.0)
+        _check_range('crodino.mixup_lambda_min', self.mixup_lambda_min, 0.0, 1.0)
+        _check_choice('crodino.invariance_distance', self.invariance_distance, KNOWN_INVARIANCE)
+        _check_choice('crodino.aux_resolution', self.aux_resolution, KNOWN_AUX_RESOLUTION)
         if self.contrast_temperature <= 0:
             raise ValueError(
                 f'crodino.contrast_temperature must be > 0, got {self.contrast_temperature}'
@@ -208,6 +223,11 @@ class TrainConfig:
                 raise ValueError(
                     'crodino.mixup needs spatially aligned RGB and depth features: set '
                     "crodino.mixup=false with data.decoupled_geometry='independent'"
+                )
+            if self.data.decoupled_geometry == 'independent' and self.crodino.invariance_weight:
+                raise ValueError(
+                    'crodino.invariance_weight compares RGB and depth maps position by position '
+                    "and needs data.decoupled_geometry='shared'; set crodino.invariance_weight=0"
                 )
 
 

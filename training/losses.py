@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from rgbd_seg_ros.core.labels import IGNORE_INDEX
 
 KNOWN_STAGE_SELECTIONS = ('max', 'min', 'mean', 'stage:K')
+KNOWN_FEATURE_NORMS = ('none', 'layernorm', 'teacher_ms')
+KNOWN_INVARIANCE_DISTANCES = ('mse', 'cos')
 
 
 def segmentation_ce(logits: Tensor, label: Tensor, ignore_index: int = IGNORE_INDEX) -> Tensor:
@@ -99,12 +101,49 @@ def _parse_selection(select: str, num_stages: int) -> int | None:
     )
 
 
-def per_stage_mse(student_feats: Sequence[Tensor], teacher_feats: Sequence[Tensor]) -> Tensor:
+def feature_mse(student: Tensor, teacher: Tensor, normalize: str = 'none') -> Tensor:
+    """
+    Per-sample squared error of two ``[B, C, H, W]`` maps, averaged over ``C, H, W``: ``[B]``.
+
+    ``normalize`` sets the scale (``distill.feat_normalize``):
+
+    - ``'none'``: the plain MSE (PrimKD's released code);
+    - ``'layernorm'``: both maps are normalised per position over channels to zero mean and unit
+      variance (a LayerNorm without affine, eps 1e-5) before the MSE, as the MiT/SegFormer
+      stage outputs PrimKD's beta was tuned on are LayerNorm-ed tokens; the value lies in
+      ``[0, 4]`` whatever the backbone's feature scale;
+    - ``'teacher_ms'``: the MSE divided by the teacher map's mean square (per sample), i.e. the
+      relative squared error: 1 for a student predicting zeros, invariant to a common rescale.
+
+    The teacher map is detached.
+    """
+    if student.shape != teacher.shape or student.dim() != 4:
+        raise ValueError(
+            f'feature_mse expects two [B, C, H, W] maps of the same shape, got '
+            f'{tuple(student.shape)} and {tuple(teacher.shape)}'
+        )
+    s, t = student.float(), teacher.detach().float()
+    if normalize == 'layernorm':
+        s = F.layer_norm(s.movedim(1, -1), (s.shape[1],)).movedim(-1, 1)
+        t = F.layer_norm(t.movedim(1, -1), (t.shape[1],)).movedim(-1, 1)
+    elif normalize not in ('none', 'teacher_ms'):
+        raise ValueError(
+            f'unknown feature normalisation {normalize!r}; expected one of {KNOWN_FEATURE_NORMS}'
+        )
+    mse = (s - t).pow(2).flatten(1).mean(dim=1)
+    if normalize == 'teacher_ms':
+        mse = mse / t.pow(2).flatten(1).mean(dim=1).clamp_min(1e-12)
+    return mse
+
+
+def per_stage_mse(
+    student_feats: Sequence[Tensor], teacher_feats: Sequence[Tensor], normalize: str = 'none'
+) -> Tensor:
     """
     Mean squared error over ``C, H, W`` for every sample and stage: ``[B, S]``.
 
     Stage ``i`` tensors are ``[B, C_i, H_i, W_i]`` and must match in shape (align the student
-    first). Teacher features are detached.
+    first). Teacher features are detached. ``normalize`` as in ``feature_mse``.
     """
     if len(student_feats) != len(teacher_feats) or not student_feats:
         raise ValueError(
@@ -118,8 +157,7 @@ def per_stage_mse(student_feats: Sequence[Tensor], teacher_feats: Sequence[Tenso
                 f'stage {i + 1}: student feature {tuple(s.shape)} does not match teacher '
                 f'{tuple(t.shape)}; align it first'
             )
-        diff = s.float() - t.detach().float()
-        losses.append(diff.pow(2).flatten(1).mean(dim=1))
+        losses.append(feature_mse(s, t, normalize))
     return torch.stack(losses, dim=1)
 
 
@@ -127,6 +165,7 @@ def stage_feature_loss(
     student_feats: Sequence[Tensor],
     teacher_feats: Sequence[Tensor],
     select: str = 'max',
+    normalize: str = 'none',
 ) -> Tensor:
     """
     PrimKD's selective feature loss.
@@ -134,9 +173,10 @@ def stage_feature_loss(
     For each sample, ``L_i`` is the MSE over ``C, H, W`` between the (aligned) student and the
     teacher feature of stage ``i``. ``select`` picks per sample: ``'max'`` (PrimKD), ``'min'``,
     ``'mean'`` over stages, or ``'stage:K'`` (stage K, counted from 1). The picked values are
-    averaged over the batch. Returns a scalar.
+    averaged over the batch. ``normalize`` sets the scale of ``L_i`` (``feature_mse``). Returns a
+    scalar.
     """
-    per_sample = per_stage_mse(student_feats, teacher_feats)  # [B, S]
+    per_sample = per_stage_mse(student_feats, teacher_feats, normalize)  # [B, S]
     fixed = _parse_selection(select, per_sample.shape[1])
     if fixed is not None:
         picked = per_sample[:, fixed]
@@ -201,3 +241,67 @@ def pooled_cosine(inv: Tensor, spec: Tensor) -> Tensor:
         )
     cos = F.cosine_similarity(inv.float().mean(dim=(2, 3)), spec.float().mean(dim=(2, 3)), dim=1)
     return cos.abs().mean()
+
+
+def invariance_distance(a: Tensor, b: Tensor, distance: str = 'mse') -> Tensor:
+    """
+    Per-position distance between two ``[B, C, H, W]`` maps, averaged: a scalar.
+
+    ``'mse'``: mean over ``B, C, H, W`` of ``(a - b)^2``; ``'cos'``: mean over ``B, H, W`` of
+    ``1 - cos(a, b)`` with the cosine over channels (0 when parallel everywhere, 1 when
+    orthogonal, 2 when opposite). Gradients reach both inputs (CroDiNo-KD's explicit invariance
+    term pulls both encoders).
+    """
+    if a.dim() != 4 or a.shape != b.shape:
+        raise ValueError(
+            f'invariance_distance expects two [B, C, H, W] maps of the same shape, got '
+            f'{tuple(a.shape)} and {tuple(b.shape)}'
+        )
+    if distance == 'mse':
+        return (a.float() - b.float()).pow(2).mean()
+    if distance == 'cos':
+        return (1.0 - F.cosine_similarity(a.float(), b.float(), dim=1, eps=1e-8)).mean()
+    raise ValueError(
+        f'unknown invariance distance {distance!r}; expected one of {KNOWN_INVARIANCE_DISTANCES}'
+    )
+
+
+def coarse_segmentation_ce(
+    logits: Tensor, label: Tensor, reduction: int, ignore_index: int = IGNORE_INDEX
+) -> Tensor:
+    """
+    Cross-entropy at the logits' own (coarse) scale against each cell's class fractions.
+
+    ``logits`` ``[B, K, h, w]`` predict cells of ``reduction x reduction`` label pixels of
+    ``label`` ``[B, H, W]`` (``H <= h * reduction``; the bottom/right padding of a padded input
+    counts as unlabelled). The target of a cell is the distribution of its labelled pixels'
+    classes; cells without a labelled pixel are left out; the result is the mean over the other
+    cells of ``-sum_k p_k log softmax(logits)_k``. A batch without labelled pixels gives 0.
+    """
+    if logits.dim() != 4 or label.dim() != 3:
+        raise ValueError(
+            f'coarse_segmentation_ce expects logits [B, K, h, w] and label [B, H, W], got '
+            f'{tuple(logits.shape)} and {tuple(label.shape)}'
+        )
+    b, k, h, w = logits.shape
+    r = int(reduction)
+    height, width = label.shape[-2:]
+    if r < 1 or height > h * r or width > w * r or height <= (h - 1) * r or (
+        width <= (w - 1) * r
+    ):
+        raise ValueError(
+            f'coarse_segmentation_ce: label {tuple(label.shape[-2:])} is not covered by '
+            f'{(h, w)} cells of {r} pixels'
+        )
+    label = F.pad(label, (0, w * r - width, 0, h * r - height), value=ignore_index)
+    valid = label != ignore_index
+    onehot = F.one_hot(torch.where(valid, label, 0).long(), k).movedim(-1, 1).float()
+    onehot = onehot * valid.unsqueeze(1)
+    counts = F.avg_pool2d(onehot, kernel_size=r, stride=r) * (r * r)  # [B, K, h, w]
+    total = counts.sum(dim=1)  # [B, h, w] labelled pixels per cell
+    keep = total > 0
+    if not bool(keep.any()):
+        return logits.sum() * 0.0
+    target = counts / total.clamp_min(1.0).unsqueeze(1)
+    cell = -(target * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
+    return cell[keep].mean()

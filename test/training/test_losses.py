@@ -8,7 +8,10 @@ import pytest
 import torch
 
 from training.losses import (
+    coarse_segmentation_ce,
+    feature_mse,
     info_nce,
+    invariance_distance,
     kl_distillation,
     orthogonality,
     pooled_cosine,
@@ -144,3 +147,99 @@ def test_segmentation_ce_ignores_and_upsamples():
     small = torch.zeros(1, 3, 2, 2)
     assert segmentation_ce(small, torch.zeros(1, 4, 4, dtype=torch.long)).item() == (
         pytest.approx(math.log(3.0), rel=1e-6))
+
+
+@pytest.mark.parametrize('temperature', [1.0, 2.0])
+def test_kl_distillation_gradient_is_t_times_probability_gap(temperature):
+    # d/dz_s [T^2 KL(p_t || softmax(z_s / T))] = T (softmax(z_s / T) - p_t), per pixel, / N.
+    g = torch.Generator().manual_seed(1)
+    student = torch.randn(2, 4, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    teacher = torch.randn(2, 4, 3, 3, generator=g, dtype=torch.float64)
+    kl_distillation(student, teacher, temperature).backward()
+    n = 2 * 3 * 3
+    expected = temperature * (torch.softmax(student.detach() / temperature, 1)
+                              - torch.softmax(teacher / temperature, 1)) / n
+    assert torch.allclose(student.grad, expected, rtol=1e-5, atol=1e-8)  # fp32 softmax
+
+
+def test_feature_mse_normalisations_closed_form():
+    # C = 2, one position: teacher (3, 1), student (1, 3).
+    teacher = torch.tensor([3.0, 1.0]).reshape(1, 2, 1, 1)
+    student = torch.tensor([1.0, 3.0]).reshape(1, 2, 1, 1)
+    assert feature_mse(student, teacher).item() == pytest.approx(4.0)  # ((2)^2 + (2)^2) / 2
+    # relative: 4 / mean(9, 1) = 0.8
+    assert feature_mse(student, teacher, 'teacher_ms').item() == pytest.approx(0.8)
+    # per-position standardisation: teacher -> (1, -1), student -> (-1, 1): MSE 4
+    assert feature_mse(student, teacher, 'layernorm').item() == pytest.approx(4.0, rel=1e-4)
+
+
+def test_feature_mse_normalised_scales_are_backbone_independent():
+    g = torch.Generator().manual_seed(0)
+    teacher = torch.randn(3, 8, 4, 4, generator=g)
+    student = torch.randn(3, 8, 4, 4, generator=g)
+    for mode in ('teacher_ms', 'layernorm'):
+        a = feature_mse(student, teacher, mode)
+        b = feature_mse(10.0 * student, 10.0 * teacher, mode)
+        assert torch.allclose(a, b, rtol=1e-4), mode
+    # a student predicting zeros: relative error exactly 1 per sample
+    zeros = feature_mse(torch.zeros_like(teacher), teacher, 'teacher_ms')
+    assert torch.allclose(zeros, torch.ones(3))
+    # the student under an affine map per position is perfect after layer norm
+    assert feature_mse(3.0 * teacher + 2.0, teacher, 'layernorm').max().item() < 1e-6
+    with pytest.raises(ValueError, match='normalisation'):
+        feature_mse(student, teacher, 'batch')
+
+
+def test_stage_feature_loss_uses_the_normalisation():
+    # stage 1 per sample: teacher ones, student 0 or 1 -> relative errors 1, 0.
+    teacher = [torch.ones(2, 2, 1, 1), 2.0 * torch.ones(2, 2, 1, 1)]
+    student = [torch.tensor([0.0, 1.0]).reshape(2, 1, 1, 1).expand(2, 2, 1, 1),
+               torch.zeros(2, 2, 1, 1)]
+    # stage 2: relative error 1 for both samples; 'none' would be 4.
+    assert stage_feature_loss(student, teacher, 'max', 'teacher_ms').item() == pytest.approx(1.0)
+    assert stage_feature_loss(student, teacher, 'max').item() == pytest.approx(4.0)
+
+
+def test_invariance_distance_closed_form_and_gradients():
+    # position 0: a (1, 0), b (1, 1); position 1: a (0, 2), b (0, 2).
+    a = torch.tensor([[1.0, 0.0], [0.0, 2.0]]).reshape(1, 2, 1, 2).requires_grad_(True)
+    b = torch.tensor([[1.0, 0.0], [1.0, 2.0]]).reshape(1, 2, 1, 2).requires_grad_(True)
+    mse = invariance_distance(a, b, 'mse')
+    assert mse.item() == pytest.approx(1.0 / 4)  # one unit difference among 4 values
+    cos = invariance_distance(a, b, 'cos')
+    assert cos.item() == pytest.approx(((1 - 1 / math.sqrt(2)) + 0.0) / 2, rel=1e-6)
+    (mse + cos).backward()
+    assert a.grad.abs().sum() > 0 and b.grad.abs().sum() > 0  # both encoders are pulled
+    with pytest.raises(ValueError, match='distance'):
+        invariance_distance(a, b, 'l1')
+
+
+def test_coarse_segmentation_ce_uses_cell_class_fractions():
+    # One 2x2 cell (reduction 2), labels 0, 0, 1, ignore -> target (2/3, 1/3).
+    label = torch.tensor([[[0, 0], [1, 255]]])
+    zeros = torch.zeros(1, 2, 1, 1)
+    assert coarse_segmentation_ce(zeros, label, 2).item() == pytest.approx(math.log(2.0))
+    logits = torch.tensor([0.0, math.log(2.0)]).reshape(1, 2, 1, 1)  # q = (1/3, 2/3)
+    expected = -(2 / 3 * math.log(1 / 3) + 1 / 3 * math.log(2 / 3))
+    assert coarse_segmentation_ce(logits, label, 2).item() == pytest.approx(expected, rel=1e-6)
+    # A 3-pixel-wide label padded to 2 cells of 2: the second cell holds one labelled pixel
+    # (class 1) and its padding; an all-ignored cell would be left out.
+    label = torch.tensor([[[0, 0, 1], [0, 0, 255]]])
+    logits = torch.zeros(1, 2, 1, 2)
+    logits[0, 1, 0, 1] = math.log(3.0)  # cell 2: q(1) = 3/4; cell 1: target class 0, q = 1/2
+    expected = (math.log(2.0) - math.log(0.75)) / 2
+    assert coarse_segmentation_ce(logits, label, 2).item() == pytest.approx(expected, rel=1e-6)
+    ignored = torch.full((1, 2, 3), 255)
+    assert coarse_segmentation_ce(logits, ignored, 2).item() == 0.0
+    with pytest.raises(ValueError, match='not covered'):
+        coarse_segmentation_ce(torch.zeros(1, 2, 1, 1), torch.zeros(1, 4, 4, dtype=torch.long), 2)
+
+
+def test_orthogonality_before_and_after_relu():
+    # Pre-activation halves of opposite signs: inv (1, -1), spec (-1, 1) -> cos^2 = 1. After
+    # ReLU they become (1, 0) and (0, 1): disjoint channels, cos^2 = 0, although the
+    # pre-activation halves are anti-parallel.
+    inv_pre = torch.tensor([1.0, -1.0]).reshape(1, 2, 1, 1)
+    spec_pre = -inv_pre
+    assert orthogonality(inv_pre, spec_pre).item() == pytest.approx(1.0)
+    assert orthogonality(torch.relu(inv_pre), torch.relu(spec_pre)).item() == 0.0

@@ -3,6 +3,7 @@
 """Every method through ``training.train.main`` on tiny settings, and the tasks' contracts."""
 
 from dataclasses import replace
+import math
 
 import pytest
 import torch
@@ -231,3 +232,272 @@ def test_last_checkpoint_is_inspectable(tmp_path):
     info = inspect_checkpoint(tmp_path / 'last.safetensors')
     assert info['metadata']['provenance']['resume']['step'] == 1
     assert any(n.startswith('extra/optimizer/') for n in info['extra_tensors'])
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 12 design switches
+
+
+def _crodino(cfg=None, backbone='test_convnext'):
+    small = {**SMALL, 'backbone': backbone}
+    torch.manual_seed(0)
+    rgb = create_model(ModelConfig(**small))
+    depth = create_model(ModelConfig(**small, modality='hha'))
+    return CrodinoTask(rgb, depth, cfg or CrodinoConfig())
+
+
+def _grads(loss, module):
+    params = [p for p in module.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+    return sum(0.0 if g is None else g.abs().sum().item() for g in grads)
+
+
+@pytest.mark.parametrize('detach', [False, True])
+def test_crodino_mixup_detach_other_stops_the_cross_gradient(detach):
+    cfg = replace(CrodinoConfig(), mixup_detach_other=detach, ortho_weight=0.0,
+                  contrast_weight=0.0, aux_weight=0.0)
+    task = _crodino(cfg)
+    out = task(_batch(decoupled=True))
+    # The RGB CE reaches the depth encoder only through the mixed-in depth invariant half.
+    cross = _grads(out['ce_rgb'], task.depth_model.encoder)
+    assert (cross == 0.0) if detach else (cross > 0.0)
+    assert _grads(out['ce_rgb'], task.rgb_model.encoder) > 0.0
+    assert _grads(out['ce_depth'], task.depth_model.encoder) > 0.0
+
+
+def test_crodino_mixup_lambda_floor():
+    own, other = torch.ones(4000, 1, 1, 1), torch.zeros(4000, 1, 1, 1)
+    task = _crodino(replace(CrodinoConfig(), mixup_lambda_min=0.5))
+    lam = task._mix(own, other).flatten()  # = lambda itself
+    assert lam.min().item() >= 0.5 and lam.max().item() <= 1.0
+    assert lam.mean().item() == pytest.approx(0.75, abs=0.01)  # U(0.5, 1)
+    assert torch.equal(_crodino(replace(CrodinoConfig(), mixup_lambda_min=1.0))._mix(own, other),
+                       own)
+    # The default floor 0 draws lambda ~ U(0, 1) with the same random numbers as before.
+    task = _crodino()
+    torch.manual_seed(3)
+    expected = torch.rand(5, 1, 1, 1)
+    torch.manual_seed(3)
+    assert torch.equal(task._mix(torch.ones(5, 1, 1, 1), torch.zeros(5, 1, 1, 1)), expected)
+    with pytest.raises(ValueError, match='mixup_lambda_min'):
+        CrodinoConfig(mixup_lambda_min=1.5)
+
+
+@pytest.mark.parametrize('distance', ['mse', 'cos'])
+def test_crodino_invariance_term_pulls_both_encoders(distance):
+    cfg = replace(CrodinoConfig(), invariance_weight=2.0, invariance_distance=distance)
+    task = _crodino(cfg)
+    out = task(_batch(decoupled=True))
+    assert 'invariance' in out and out['invariance'].item() > 0.0
+    assert _grads(out['invariance'], task.rgb_model.encoder) > 0.0
+    assert _grads(out['invariance'], task.depth_model.encoder) > 0.0
+    assert _grads(out['invariance'], task.rgb_model.decoder) == 0.0
+    assert 'invariance' not in _crodino()(_batch(decoupled=True))  # off by default
+
+
+def test_crodino_invariance_needs_shared_geometry():
+    from training.config import load_config
+
+    with pytest.raises(ValueError, match='invariance_weight'):
+        load_config(None, ['method=crodino', 'model.arch=single', 'data.decoupled=True',
+                           "data.decoupled_geometry='independent'", 'crodino.mixup=False',
+                           'crodino.invariance_weight=1.0'])
+
+
+def test_crodino_aux_resolution_feature_scores_cells():
+    cfg = replace(CrodinoConfig(), aux_resolution='feature', ortho_weight=0.0,
+                  contrast_weight=0.0)
+    task = _crodino(cfg)
+    batch = _batch(decoupled=True)
+    # A label constant over each 32x32 cell of the 64x80 (padded 64x96) input: at the feature
+    # scale the targets are one-hot, so zero aux logits give exactly 4 * ln(K).
+    r = task.rgb_model.feature_reductions[-1]
+    cells = torch.arange(2 * 3).reshape(1, 2, 3) % K
+    label = cells.repeat_interleave(r, 1).repeat_interleave(r, 2)[:, :64, :80].expand(2, -1, -1)
+    batch['label'] = label.contiguous()
+    batch['depth_label'] = label.contiguous()
+    head = task.aux_decoder.head[-1]
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+    out = task(batch)
+    assert out['aux'].item() == pytest.approx(4 * math.log(K), rel=1e-5)
+    with pytest.raises(ValueError, match='aux_resolution'):
+        CrodinoConfig(aux_resolution='input')
+
+
+def test_crodino_ortho_preact_reads_the_last_relu_input():
+    from training.losses import orthogonality
+    from training.methods.crodino import find_final_activation
+
+    task = _crodino(replace(CrodinoConfig(), ortho_preact=True), backbone='test_resnet')
+    rgb, depth = task.rgb_model, task.depth_model
+    acts = [m.encoder.backbone.layer4[-1].act2 for m in (rgb, depth)]  # timm BasicBlock
+    assert find_final_activation(rgb.encoder) is acts[0]
+    assert task._final_acts == tuple(acts)
+    # The test's own capture of the ReLU inputs and outputs, independent of the task's hooks.
+    seen, outputs = [], []
+    handles = [a.register_forward_pre_hook(lambda m, x: seen.append(x[0].clone()))
+               for a in acts]
+    handles += [a.register_forward_hook(lambda m, x, y: outputs.append(y.detach().clone()))
+                for a in acts]
+    batch = _batch(decoupled=True)
+    out = task(batch)
+    for h in handles:
+        h.remove()
+    pre_rgb, pre_depth = seen
+    assert (pre_rgb < 0).any() and (pre_depth < 0).any()  # really before the ReLU
+    # The deepest features the decoders saw are the ReLU of these inputs.
+    assert torch.equal(torch.relu(pre_rgb), outputs[0])
+    assert torch.equal(torch.relu(pre_depth), outputs[1])
+    half = pre_rgb.shape[1] // 2
+    expected = (orthogonality(pre_rgb[:, :half], pre_rgb[:, half:])
+                + orthogonality(pre_depth[:, :half], pre_depth[:, half:]))
+    assert out['ortho'].item() == pytest.approx(expected.item(), rel=1e-5)
+    post_relu = (orthogonality(outputs[0][:, :half], outputs[0][:, half:])
+                 + orthogonality(outputs[1][:, :half], outputs[1][:, half:]))
+    assert out['ortho'].item() != pytest.approx(post_relu.item(), rel=1e-3)
+    out['ortho'].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in rgb.encoder.backbone.layer4.parameters())
+    # The hooks exist only during the task's forward: the exported model carries none.
+    assert all(not a._forward_pre_hooks and not a._forward_hooks for a in acts)
+
+
+def test_crodino_ortho_preact_construction_leaves_the_models_unchanged():
+    torch.manual_seed(0)
+    rgb = create_model(ModelConfig(**{**SMALL, 'backbone': 'test_resnet'}))
+    depth = create_model(ModelConfig(**{**SMALL, 'backbone': 'test_resnet'}, modality='hha'))
+    before = {k: v.clone() for k, v in rgb.state_dict().items()}
+    rgb.train()
+    CrodinoTask(rgb, depth, replace(CrodinoConfig(), ortho_preact=True))
+    assert rgb.training
+    after = rgb.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # probe ran in eval mode
+
+
+def test_crodino_ortho_preact_without_final_activation_is_the_default():
+    # ConvNeXt stages end in a residual sum: the output is already pre-activation.
+    batch = _batch(decoupled=True)
+    torch.manual_seed(5)
+    pre = _crodino(replace(CrodinoConfig(), ortho_preact=True))
+    assert pre._final_acts == (None, None)
+    torch.manual_seed(5)
+    a = pre(batch)['ortho']
+    torch.manual_seed(5)
+    b = _crodino()(batch)['ortho']
+    assert a.item() == pytest.approx(b.item(), rel=1e-6)
+
+
+class _FixedFeatures(torch.nn.Module):
+    """A stand-in model whose deepest feature is a given tensor."""
+
+    def __init__(self, modality, deepest):
+        super().__init__()
+        self.modalities = (modality,)
+        self.deepest = deepest
+
+    def forward_features(self, inputs):
+        return [self.deepest]
+
+
+def test_invariant_similarity_closed_form():
+    from training.methods.crodino import invariant_similarity
+
+    # C = 4 (inv = channels 0-1, spec = 2-3), 2 samples, one position each.
+    # inv_rgb: s0 (1, 0), s1 (0, 1); inv_depth: s0 (1, 1), s1 (0, 1)
+    # spec_rgb: (1, 0) both; spec_depth: (0, 1) both -> cos 0.
+    rgb = torch.tensor([[1.0, 0, 1, 0], [0, 1, 1, 0]]).reshape(2, 4, 1, 1)
+    depth = torch.tensor([[1.0, 1, 0, 1], [0, 1, 0, 1]]).reshape(2, 4, 1, 1)
+    rgb_model, depth_model = _FixedFeatures('rgb', rgb), _FixedFeatures('hha', depth)
+    rgb_model.train()
+    depth_model.eval()
+    stats = invariant_similarity(rgb_model, depth_model, _batch())
+    s = 1 / math.sqrt(2)
+    assert stats['inv_cos'] == pytest.approx((s + 1) / 2, rel=1e-6)
+    assert stats['spec_cos'] == pytest.approx(0.0, abs=1e-7)
+    assert stats['inv_cos_pooled'] == pytest.approx((s + 1) / 2, rel=1e-6)
+    # other scenes: s0 rgb (1, 0) vs s1 depth (0, 1) -> 0; s1 rgb (0, 1) vs s0 depth (1, 1)
+    assert stats['inv_cos_other'] == pytest.approx(s / 2, rel=1e-6)
+    assert rgb_model.training and not depth_model.training  # modes restored
+
+
+def test_invariant_similarity_on_real_models():
+    from training.methods.crodino import invariant_similarity
+
+    task = _crodino()
+    task.train()
+    stats = invariant_similarity(task.rgb_model, task.depth_model, _batch(decoupled=True))
+    assert set(stats) == {'inv_cos', 'spec_cos', 'inv_cos_pooled', 'inv_cos_other'}
+    assert all(-1.0 <= v <= 1.0 for v in stats.values())
+    assert task.rgb_model.training and task.depth_model.training
+
+
+def _zero_conv(conv):
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.bias.zero_()
+
+
+def _standardised_mean_square(t, eps=1e-5):
+    """Mean square of a per-position layer-normed map: mean of var / (var + eps)."""
+    var = t.double().var(dim=1, unbiased=False)
+    return (var / (var + eps)).mean().item()
+
+
+@pytest.mark.parametrize('mode', ['teacher_ms', 'layernorm'])
+def test_feat_normalize_gives_the_relative_scale(mode):
+    # An aligner/generator that outputs zeros: relative squared error 1 ('teacher_ms'); under
+    # layer norm a zero map stays zero, so the loss is the standardised teacher's mean square
+    # (var / (var + eps) per position, ~1 whatever the feature scale).
+    from training.methods.base import make_inputs
+
+    teacher = create_model(ModelConfig(**SMALL, arch='fusion'))
+    cfg = DistillConfig(logit_weight=0.0, feat_weight=1.0, mgd_weight=1.0, feat_select='mean',
+                        feat_normalize=mode, mgd_mask_ratio=0.5)
+    task = CrossModalKDTask(create_model(ModelConfig(**SMALL)), teacher, cfg)
+    for aligner in task.aligners:
+        _zero_conv(aligner.proj)
+    for gen in task.generators:
+        _zero_conv(gen.generate[-1])
+    batch = _batch()
+    with torch.no_grad():
+        feats = teacher.forward_features(make_inputs(batch, teacher.modalities))
+    if mode == 'teacher_ms':
+        expected_feat = expected_mgd = 1.0
+    else:
+        per_stage = [_standardised_mean_square(t) for t in feats]
+        expected_feat, expected_mgd = sum(per_stage) / len(per_stage), per_stage[-1]
+    out = task(batch)
+    assert out['feat'].item() == pytest.approx(expected_feat, rel=1e-4)
+    assert out['mgd'].item() == pytest.approx(expected_mgd, rel=1e-4)
+    rgb_teacher = create_model(ModelConfig(**SMALL))
+    primkd = PrimKDTask(create_model(ModelConfig(**SMALL, arch='fusion')), rgb_teacher,
+                        replace(cfg, mgd_weight=0.0, feat_select='max'))
+    for aligner in primkd.aligners:
+        _zero_conv(aligner.proj)
+    with torch.no_grad():
+        t_feats = rgb_teacher.forward_features(make_inputs(batch, ('rgb',)))
+    if mode == 'teacher_ms':
+        expected = 1.0
+    else:  # per sample, the stage with the largest value; then the batch mean
+        table = torch.tensor([[_standardised_mean_square(t[b:b + 1]) for t in t_feats]
+                              for b in range(2)])
+        expected = table.max(dim=1).values.mean().item()
+    assert primkd(batch)['feat'].item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_feat_normalize_none_is_the_plain_mse():
+    teacher = create_model(ModelConfig(**SMALL, arch='fusion'))
+    cfg = DistillConfig(logit_weight=0.0, feat_weight=1.0, feat_select='stage:4')
+    task = CrossModalKDTask(create_model(ModelConfig(**SMALL)), teacher, cfg)
+    _zero_conv(task.aligners[0].proj)
+    batch = _batch()
+    from training.methods.base import make_inputs
+
+    with torch.no_grad():
+        t = teacher.forward_features(make_inputs(batch, teacher.modalities))[-1]
+    # zero student map: the plain MSE is the teacher's mean square
+    assert task(batch)['feat'].item() == pytest.approx(t.pow(2).mean().item(), rel=1e-5)
+    with pytest.raises(ValueError, match='feat_normalize'):
+        DistillConfig(feat_normalize='channel')

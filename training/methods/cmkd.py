@@ -15,16 +15,21 @@ computation):
 - MGD (Yang et al., ECCV 2022): on ``distill.mgd_stages`` the student map is randomly masked
   (``mgd_mask_ratio`` of its pixels) and a generator (1x1 align, 3x3 conv, ReLU, 3x3 conv)
   reconstructs the teacher map; MSE.
+
+``distill.feat_normalize`` sets the scale of the feature and MGD MSEs (``losses.feature_mse``):
+``'none'`` (plain MSE), ``'layernorm'`` (per-position normalised maps) or ``'teacher_ms'``
+(relative to the teacher map's mean square). ``distill.temperature``: the KL is computed on
+``softmax(z / T)`` and multiplied by ``T^2`` (Hinton et al.), so that its gradient keeps the
+scale of T = 1; T = 1 is the plain KL.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-import torch.nn.functional as F
 
 from training.config import DistillConfig
-from training.losses import segmentation_ce
+from training.losses import feature_mse, segmentation_ce
 from training.methods.aligners import MaskedGenerator, create_aligner
 from training.methods.base import Task, check_same_classes, freeze, make_inputs, weighted
 from training.methods.primkd import logit_and_feature_terms, resolve_selection, resolve_stages
@@ -106,8 +111,8 @@ class CrossModalKDTask(Task):
                 self.aligners, self.feat_stages, self.select))
             if self.generators is not None:
                 mgd = [
-                    F.mse_loss(gen(student_feats[i], tuple(teacher_feats[i].shape[-2:])).float(),
-                               teacher_feats[i].float())
+                    feature_mse(gen(student_feats[i], tuple(teacher_feats[i].shape[-2:])),
+                                teacher_feats[i], cfg.feat_normalize).mean()
                     for gen, i in zip(self.generators, self.mgd_stages)
                 ]
                 parts['mgd'] = torch.stack(mgd).mean()

@@ -16,7 +16,10 @@ stream of the student's inputs.
 - feature term: per stage an aligner maps the student's *fused* feature to the teacher's stage
   feature; ``L_i`` is the MSE over ``C, H, W`` per sample, the stage is selected per sample
   (``max`` by default) and the result averaged over the batch. Aligners are a side branch: the
-  decoder consumes the un-aligned fused features.
+  decoder consumes the un-aligned fused features. ``distill.feat_normalize`` rescales ``L_i``
+  so that beta keeps the paper's meaning on backbones whose features are not LayerNorm-ed
+  (``'layernorm'``: MSE of per-position normalised maps, as MiT's stage outputs are;
+  ``'teacher_ms'``: relative squared error); ``'none'`` is the released code's plain MSE.
 
 A weight of 0 removes its term, and the teacher is not run when no term needs it.
 """
@@ -74,7 +77,7 @@ def logit_and_feature_terms(
     ``kl``: ``kl_distillation`` of ``[B, K, H, W]`` logits (labelled pixels only when
     ``cfg.kl_exclude_ignore``), when ``teacher_logits`` is given; ``feat``: each stage in
     ``stages`` aligned onto the teacher's map of that stage, combined by ``select``, when
-    ``aligners`` is given.
+    ``aligners`` is given; ``cfg.feat_normalize`` sets the scale of each stage's MSE.
     """
     out: dict[str, Tensor] = {}
     if teacher_logits is not None:
@@ -85,7 +88,8 @@ def logit_and_feature_terms(
             aligner(student_feats[i], tuple(teacher_feats[i].shape[-2:]))
             for aligner, i in zip(aligners, stages)
         ]
-        out['feat'] = stage_feature_loss(aligned, [teacher_feats[i] for i in stages], select)
+        out['feat'] = stage_feature_loss(aligned, [teacher_feats[i] for i in stages], select,
+                                         cfg.feat_normalize)
     return out
 
 
