@@ -5,6 +5,12 @@ Every training method against its baseline, under a fair protocol (docs/results.
 
 Protocol (each point a documented choice, docs/results.md "Protocol"):
 
+- **Pretrained initialisation.** The papers start every model (teachers and students, RGB and
+  depth streams) from ImageNet weights; no hub is reachable here, so a ``pretrain`` run stands
+  in for ImageNet: an RGB model trained on an endless stream of rooms disjoint from the
+  benchmark's frames (data seed ``PRETRAIN_DATA_SEED``), whose backbone
+  (``training.export_backbone``) initialises both streams of every model. ``--no-pretrain``
+  trains from random initialisation instead.
 - **Converged teachers.** One RGB, one depth and one RGB-D teacher per protocol, trained for
   ``teacher_factor`` (>= 3) times the student budget on the same training set, seed 100, shared
   by every seed; the JSON keeps each teacher's validation curve and flags one that had not
@@ -50,7 +56,8 @@ papers' (PrimKD Tables 3/4, CroDiNo-KD's RGB/depth students). Finished runs are 
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 import csv
 import json
 import logging
@@ -72,16 +79,21 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
 CONFIGS = REPO / 'training' / 'configs'
 TEACHER_SEED = 100
+PRETRAIN = 'pretrain'  # the run whose RGB backbone initialises every other run
+PRETRAIN_DATA_SEED = 1000  # its rooms: an endless stream disjoint from the benchmark's frames
 
 # budget of each protocol on the synthetic world (see the module docstring and docs/results.md)
 PROTOCOLS: dict[str, dict[str, Any]] = {
     'quick': dict(size=(72, 96), train_frames=256, val_frames=48, test_frames=100,
-                  student_iters=200, teacher_factor=3, eval_every=50, batch_size=8),
+                  student_iters=150, teacher_factor=3, eval_every=50, batch_size=8,
+                  pretrain_iters=1500),
     'full': dict(size=(96, 128), train_frames=795, val_frames=96, test_frames=200,
-                 student_iters=1000, teacher_factor=3, eval_every=100, batch_size=8),
+                 student_iters=800, teacher_factor=3, eval_every=100, batch_size=8,
+                 pretrain_iters=2500),
     # CI smoke: a handful of steps on a tiny backbone; checks the plumbing, measures nothing
     'smoke': dict(size=(32, 40), train_frames=4, val_frames=2, test_frames=2,
                   student_iters=2, teacher_factor=3, eval_every=2, batch_size=2,
+                  pretrain_iters=2,
                   sets=('model.backbone=test_convnext', 'model.embed_dim=16',
                         'model.ffm_head_dim=8', 'train.num_workers=0',
                         'crodino.proj_dim=16', 'crodino.aux_channels=8')),
@@ -90,6 +102,7 @@ PLATEAU_TOL = 0.005  # mIoU: a teacher still gaining more than this in its last 
 
 # run -> (config suffix, teacher run, exports)
 RUNS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    PRETRAIN: ('rgb', None, ('model',)),
     'teacher_rgb': ('rgb', None, ('model',)),
     'teacher_depth': ('depth', None, ('model',)),
     'teacher_rgbd': ('rgbd', None, ('model',)),
@@ -142,15 +155,18 @@ def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any
         h, w = proto['size']
         iters = proto['student_iters'] * (proto['teacher_factor'] if run.startswith('teacher')
                                           else 1)
+        if run == PRETRAIN:
+            iters = proto['pretrain_iters']
+        data_seed = PRETRAIN_DATA_SEED if run == PRETRAIN else 0
         sets += [f'data.size=({h}, {w})', f'data.crop_size=({h}, {w})',
-                 f'data.synthetic_world={args.world}', 'data.synthetic_seed=0',
+                 f'data.synthetic_world={args.world}', f'data.synthetic_seed={data_seed}',
                  f'data.synthetic_val_length={proto["val_frames"]}',
                  f'train.batch_size={proto["batch_size"]}',
                  f'train.val_batch_size={proto["batch_size"]}',
                  f'train.max_iters={iters}', f'train.eval_every={proto["eval_every"]}',
                  f'train.checkpoint_every={iters}',
                  f'optim.warmup_iters={max(1, min(20, iters // 10))}']
-        if not args.stream:
+        if not args.stream and run != PRETRAIN:
             sets += [f'data.synthetic_train_length={proto["train_frames"]}',
                      f'data.synthetic_cache={Path(args.out) / "frames"}']
         sets += list(proto.get('sets', ()))
@@ -158,7 +174,19 @@ def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any
         sets.append(f'data.root={args.root}')
     if teacher is not None:
         sets.append(f'distill.teacher={teacher}')
+    if run != PRETRAIN and uses_pretraining(args):
+        sets.append(f'model.pretrained={pretrained_backbone(args)}')
     return sets + list(args.set)
+
+
+def uses_pretraining(args: argparse.Namespace) -> bool:
+    """Whether the runs start from the benchmark's own pretrained backbone (synthetic data)."""
+    return args.data == 'synthetic' and not args.no_pretrain
+
+
+def pretrained_backbone(args: argparse.Namespace) -> Path:
+    """The backbone file exported from the pretraining run."""
+    return Path(args.out) / PRETRAIN / 'backbone.safetensors'
 
 
 def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: dict[str, Any],
@@ -323,6 +351,11 @@ def format_tables(report: dict[str, Any]) -> str:
         for name, t in report['teachers'].items():
             lines.append(f'| {name} | {_pct(t["best_val"])} | {_pct(t["test_miou"])} | '
                          f'{t["steps"]} | {t["plateau"]} |')
+    pre = report.get('pretrain')
+    if pre:
+        lines += ['', f'pretraining (RGB, endless stream of rooms, data seed {pre["data_seed"]}): '
+                      f'{pre["steps"]} steps, best val mIoU {_pct(pre["best_val"])} %, '
+                      f'{pre["wall_s"] / 60:.1f} min']
     cal = report.get('calibration')
     if cal:
         lines += ['', f'calibration (converged teachers, test mIoU): depth / RGB = '
@@ -352,6 +385,63 @@ def format_paper_tables(report: dict[str, Any]) -> str:
     return '\n'.join(lines)
 
 
+def run_needs(run: str, pretrain: bool) -> set[str]:
+    """The runs that must have finished before ``run`` starts."""
+    needs = {RUNS[run][1]} if RUNS[run][1] else set()
+    if pretrain and run != PRETRAIN:
+        needs.add(PRETRAIN)
+    return needs
+
+
+def run_order(todo: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """
+    The order runs start in: the pretraining, the RGB-D teacher (the longest run, and CMKD
+    waits for it), the other teachers, the runs without a teacher, then the distilled runs.
+    """
+    def key(item: tuple[str, int]) -> tuple[int, int]:
+        run, seed = item
+        if run == PRETRAIN:
+            return (0, 0)
+        if run == 'teacher_rgbd':
+            return (1, 0)
+        if run.startswith('teacher'):
+            return (2, 0)
+        return (3 if RUNS[run][1] is None else 4, seed)
+    return sorted(todo, key=key)
+
+
+def schedule(todo: list[tuple[str, int]], job: Callable[[str, int], tuple[str, int, float]],
+             workers: int, needs: Callable[[str], set[str]]) -> list[tuple[str, int, float]]:
+    """
+    Run ``job(run, seed)`` for every item on ``workers`` threads, each as soon as the runs in
+    ``needs(run)`` have finished (``run_order`` decides among the ready ones). A failed run
+    stops the scheduling and is raised once the runs in flight have ended.
+    """
+    pending = run_order(todo)
+    done: set[str] = set()
+    results: list[tuple[str, int, float]] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running: dict[Future, tuple[str, int]] = {}
+        while pending or running:
+            ready = [it for it in pending if needs(it[0]) <= done]
+            while ready and len(running) < workers:
+                item = ready.pop(0)
+                pending.remove(item)
+                running[pool.submit(job, *item)] = item
+            if not running:
+                missing = sorted(set().union(*(needs(r) for r, _ in pending)) - done)
+                raise RuntimeError(f'runs {pending} wait for {missing}, which are not '
+                                   'scheduled')
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                running.pop(fut)
+                run, seed, secs = fut.result()
+                results.append((run, seed, secs))
+                if run == PRETRAIN or run.startswith('teacher'):
+                    done.add(run)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train teachers, then every method of every seed; print the tables; write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -364,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="'synthetic', 'nyu' (needs --root) or a dataset folder")
     parser.add_argument('--root', default='', help='dataset folder for --data nyu')
     parser.add_argument('--world', default='nyu_like', help='synthetic world variant')
+    parser.add_argument('--no-pretrain', action='store_true',
+                        help='random initialisation instead of the pretrained RGB backbone')
     parser.add_argument('--stream', action='store_true',
                         help='train on an endless stream of new rooms instead of a finite set')
     parser.add_argument('--jobs', type=int, default=1, help='runs trained at once')
@@ -398,18 +490,26 @@ def main(argv: list[str] | None = None) -> int:
         teacher_run = RUNS[run][1]
         teacher = (root / 'teachers' / teacher_run / 'model.safetensors'
                    if teacher_run else None)
-        out = (root / 'teachers' / run) if run.startswith('teacher') else (
-            root / f'seed{seed}' / run)
+        if run == PRETRAIN:
+            out = root / PRETRAIN
+        elif run.startswith('teacher'):
+            out = root / 'teachers' / run
+        else:
+            out = root / f'seed{seed}' / run
         print(f'training {run} (seed {seed}) ...', flush=True)
-        return run, seed, train_run(run, seed, out, args, proto, teacher)
+        secs = train_run(run, seed, out, args, proto, teacher)
+        if run == PRETRAIN and not pretrained_backbone(args).exists():
+            from training.export_backbone import export_backbone
+            export_backbone(out / 'model.safetensors', pretrained_backbone(args), 'rgb')
+        return run, seed, secs
 
     t_start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for run, seed, s in pool.map(lambda r: job(r, TEACHER_SEED), teachers):
-            seconds.setdefault(run, {})[seed] = s
-        todo = [(m, s) for s in seeds for m in methods]
-        for run, seed, s in pool.map(lambda a: job(*a), todo):
-            seconds.setdefault(run, {})[seed] = s
+    pretrain = uses_pretraining(args)
+    todo = ([(PRETRAIN, TEACHER_SEED)] if pretrain else []) + [
+        (t, TEACHER_SEED) for t in teachers] + [(m, s) for s in seeds for m in methods]
+    for run, seed, s in schedule(todo, job, max(1, args.jobs),
+                                 lambda r: run_needs(r, pretrain)):
+        seconds.setdefault(run, {})[seed] = s
     scores: dict[str, dict[int, Any]] = {}
     for seed in seeds:
         for m in methods:
@@ -426,6 +526,13 @@ def main(argv: list[str] | None = None) -> int:
             'steps': curve[-1][0] if curve else None, 'val_curve': curve,
             'plateau': plateaued(curve), 'wall_s': seconds[t][TEACHER_SEED],
         }
+    pretrain_info = None
+    if pretrain:
+        curve = val_curve(root / PRETRAIN).get('model', [])
+        pretrain_info = {'steps': proto['pretrain_iters'], 'data_seed': PRETRAIN_DATA_SEED,
+                         'val_curve': curve, 'best_val': max((v for _, v in curve), default=None),
+                         'wall_s': seconds[PRETRAIN][TEACHER_SEED],
+                         'backbone': str(pretrained_backbone(args))}
     calibration = None
     if {'teacher_rgb', 'teacher_depth', 'teacher_rgbd'} <= set(teacher_info):
         rgb = teacher_info['teacher_rgb']['test_miou']
@@ -436,11 +543,12 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         'protocol': {'name': args.protocol, **{k: v for k, v in proto.items() if k != 'sets'},
                      'data': args.data, 'world': args.world if args.data == 'synthetic' else None,
-                     'finite_train_set': not args.stream, 'seeds': seeds,
+                     'finite_train_set': not args.stream, 'pretrained': pretrain,
+                     'seeds': seeds,
                      'teacher_seed': TEACHER_SEED, 'jobs': args.jobs, 'threads': args.threads,
                      'extra_sets': list(args.set) + list(proto.get('sets', ()))},
         'rows': build_rows(methods, seeds, scores, seconds),
-        'teachers': teacher_info, 'calibration': calibration,
+        'pretrain': pretrain_info, 'teachers': teacher_info, 'calibration': calibration,
         'wall_s_total': time.perf_counter() - t_start,
         'platform': platform.platform(), 'load_average_end': os.getloadavg(),
     }

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from rgbd_seg_ros.sim import classes as C
-from rgbd_seg_ros.sim.materials import Material, random_material
+from rgbd_seg_ros.sim.materials import Material, random_material, srgb_to_linear
 from rgbd_seg_ros.sim.style import WorldStyle, world_style
 
 
@@ -115,7 +115,18 @@ class _Builder:
         self.materials.append(random_material(self.rng, kind, **overrides))
         return len(self.materials) - 1
 
-    def furniture_material(self) -> int:
+    def furniture_material(self, label: int | None = None) -> int:
+        """
+        A furniture material: from the pool every class shares, or, in a world whose style has
+        ``class_materials``, from the class's own kinds and colours (``_CLASS_MATERIALS``).
+        """
+        if self.style.class_materials and label in _CLASS_MATERIALS:
+            kinds, probs, colors = _CLASS_MATERIALS[label]
+            kind = kinds[int(self.rng.choice(len(kinds), p=probs))]
+            if colors is None:
+                return self.material(kind)
+            color = colors[int(self.rng.integers(len(colors)))]
+            return self.material(kind, color_a=srgb_to_linear(color))
         kind = ('wood', 'paint', 'plastic', 'metal', 'fabric')[
             int(self.rng.choice(5, p=[0.4, 0.25, 0.15, 0.1, 0.1]))]
         return self.material(kind)
@@ -181,6 +192,19 @@ class _Builder:
 # whiteboard: near-white with a faint grey smudge range (linear RGB)
 _WHITEBOARD = np.array([[0.86, 0.87, 0.86], [0.80, 0.81, 0.80], [0.70, 0.72, 0.75],
                         [0.20, 0.30, 0.60]], np.float32)
+
+
+# ``WorldStyle.class_materials``: each furniture class has its own look, as in real rooms
+# (NYU: wooden tables, upholstered or plastic chairs, lacquered cabinets with handles), so that
+# appearance separates furniture that shares a shape. label -> (kinds, probabilities, sRGB
+# colours of ``color_a`` or None for the kind's own palette).
+_CLASS_MATERIALS: dict[int, tuple[tuple[str, ...], tuple[float, ...],
+                                  tuple[tuple[float, float, float], ...] | None]] = {
+    C.TABLE: (('wood',), (1.0,), None),
+    C.CHAIR: (('fabric', 'plastic'), (0.55, 0.45), None),
+    C.CABINET: (('paint',), (1.0,), ((0.90, 0.90, 0.88), (0.25, 0.25, 0.27), (0.55, 0.55, 0.57),
+                                     (0.35, 0.45, 0.60), (0.30, 0.50, 0.35), (0.60, 0.45, 0.30))),
+}
 
 
 def _uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -333,7 +357,7 @@ def _build_cabinet(b: _Builder, k: int, s: float, w: float, d: float, h: float,
     start, t, n, _, yaw = b.wall_frame(k)
     painted = rng.random() < b.style.cabinet_wall_material_p
     # designed ambiguity: the wall's own world-anchored material and no handles
-    mat = wall_material if painted else b.furniture_material()
+    mat = wall_material if painted else b.furniture_material(C.CABINET)
     _wall_box(b, k, s, w, d, 0.0, h, 0.0, C.CABINET, mat)
     if not painted:
         handle = b.material('metal')
@@ -426,7 +450,10 @@ def _place_tables_and_chairs(b: _Builder) -> None:
             fp = b.footprint(cx, cy, tw / 2, td / 2, yaw)
             if not b.floor_free(fp, margin=0.5, wall_margin=0.3):
                 continue
-            mat = b.furniture_material() if rng.random() < 0.5 else b.material('wood')
+            if b.style.class_materials:
+                mat = b.furniture_material(C.TABLE)
+            else:
+                mat = b.furniture_material() if rng.random() < 0.5 else b.material('wood')
             top = _uniform(rng, 0.025, 0.05)
             b.box((cx, cy, th - top / 2), (tw / 2, td / 2, top / 2), yaw, C.TABLE, mat)
             leg = _uniform(rng, 0.03, 0.07)
@@ -479,9 +506,12 @@ def _chair(b: _Builder, cx: float, cy: float, yaw: float, ignore: tuple[int, ...
     fp = b.footprint(cx, cy, w / 2, w / 2, yaw)
     if not b.floor_free(fp, margin=0.05, wall_margin=0.05, ignore=ignore):
         return False
-    kind = ('wood', 'plastic', 'fabric', 'metal', 'paint')[
-        int(rng.choice(5, p=[0.35, 0.25, 0.2, 0.1, 0.1]))]
-    mat = b.material(kind)
+    if b.style.class_materials:
+        mat = b.furniture_material(C.CHAIR)
+    else:
+        kind = ('wood', 'plastic', 'fabric', 'metal', 'paint')[
+            int(rng.choice(5, p=[0.35, 0.25, 0.2, 0.1, 0.1]))]
+        mat = b.material(kind)
     seat_t = _uniform(rng, 0.03, 0.06)
     b.box((cx, cy, seat_h - seat_t / 2), (w / 2, w / 2, seat_t / 2), yaw, C.CHAIR, mat)
     back_h = _uniform(rng, 0.35, 0.5)

@@ -227,6 +227,20 @@ def test_pretrained_refuses_pickles_and_incomplete_files(tmp_path):
         Encoder('resnet18', pretrained=str(tmp_path / 'absent.safetensors'))
 
 
+
+def test_pretrained_reads_a_safetensors_file_whose_header_length_starts_like_a_pickle(tmp_path):
+    """A header length with low byte 0x80 (a pickle's first byte) is still safetensors."""
+    source = timm.create_model('resnet18', pretrained=False)
+    state = {k: v.contiguous() for k, v in source.state_dict().items()}
+    path = tmp_path / 'r18.safetensors'
+    for pad in range(300):  # metadata of growing length until the 8-byte length ends in 0x80
+        save_file(state, str(path), metadata={'pad': 'x' * pad})
+        if path.read_bytes()[0] == 0x80:
+            break
+    assert path.read_bytes()[0] == 0x80 and path.read_bytes()[8:9] == b'{'
+    enc = Encoder('resnet18', pretrained=str(path))
+    torch.testing.assert_close(enc.backbone.conv1.weight, source.conv1.weight)
+
 # ----------------------------------------------------------------------------- fusion maths
 
 

@@ -59,3 +59,40 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
     # PrimKD's wall-clock includes its teacher's
     assert rows[('primkd', 'rgbd')]['wall_s'] > report['teachers']['teacher_rgb']['wall_s']
     assert report['calibration']['depth_over_rgb'] > 0
+    # every run starts from the pretraining run's exported RGB backbone
+    assert report['pretrain']['steps'] == report['protocol']['pretrain_iters']
+    backbone = tmp_path / 'runs' / 'smoke_nyu_like' / 'pretrain' / 'backbone.safetensors'
+    assert report['pretrain']['backbone'] == str(backbone) and backbone.is_file()
+    for run in ('teachers/teacher_rgbd', 'seed0/rgb', 'seed0/crodino'):
+        cfg = (tmp_path / 'runs' / 'smoke_nyu_like' / run / 'config.yaml').read_text()
+        assert f'pretrained: {backbone}' in cfg, run
+
+
+def test_schedule_starts_each_run_after_what_it_needs(methods):
+    import threading
+    import time
+
+    lock = threading.Lock()
+    events = []
+
+    def job(run, seed):
+        with lock:
+            events.append(('start', run, seed))
+        time.sleep(0.01 if run.startswith('teacher') or run == 'pretrain' else 0.002)
+        with lock:
+            events.append(('end', run, seed))
+        return run, seed, 1.0
+
+    todo = ([('pretrain', 100), ('teacher_rgb', 100), ('teacher_rgbd', 100)]
+            + [(m, s) for s in (0, 1) for m in ('rgb', 'primkd', 'cmkd_rgb')])
+    results = methods.schedule(todo, job, 2, lambda r: methods.run_needs(r, True))
+    assert sorted((r, s) for r, s, _ in results) == sorted(todo)
+    ended = set()
+    for kind, run, _ in events:
+        if kind == 'end':
+            ended.add(run)
+        else:
+            assert methods.run_needs(run, True) <= ended, run
+    assert events[0] == ('start', 'pretrain', 100)  # everything waits for the pretraining
+    with pytest.raises(RuntimeError, match='teacher_rgbd'):
+        methods.schedule([('cmkd_rgb', 0)], job, 2, lambda r: methods.run_needs(r, False))

@@ -12,6 +12,7 @@ frame.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -83,8 +84,10 @@ class SyntheticReader:
     A fixed set of ``length`` rendered frames of one split.
 
     With ``cache`` (a folder), each frame is rendered once and kept there as a plain npz
-    (``<world>_<sensor>_<seed>_<H>x<W>/<index>.npz``), so a finite training set of many epochs
-    costs no rendering after the first; a missing or unreadable file is rendered again.
+    (``<world>_<fingerprint>_<sensor>_<seed>_<H>x<W>/<index>.npz``), so a finite training set of
+    many epochs costs no rendering after the first; a missing or unreadable file is rendered
+    again. The fingerprint hashes the world's knobs and the sensor's, so a changed world never
+    reads frames rendered by an older one.
     """
 
     def __init__(self, seed: int, split: str, size: tuple[int, int], length: int,
@@ -99,8 +102,9 @@ class SyntheticReader:
         self.sensor = sensor_config(sensor, self.world)
         self.labels = SYNTHETIC_LABELS
         self.name = 'synthetic'
-        self.cache = (Path(cache) / f'{self.world}_{sensor}_{self.seed}_{self.size[0]}x'
-                      f'{self.size[1]}') if cache else None
+        digest = hashlib.sha256(repr((world_style(world), self.sensor)).encode()).hexdigest()
+        self.cache = (Path(cache) / f'{self.world}_{digest[:10]}_{sensor}_{self.seed}_'
+                      f'{self.size[0]}x{self.size[1]}') if cache else None
 
     def __len__(self) -> int:
         return self.length

@@ -70,8 +70,11 @@ def read_safetensors_weights(path: str) -> dict[str, torch.Tensor]:
             '.safetensors file (the model hub is never used)'
         )
     with p.open('rb') as f:
-        head = f.read(8)
-    if any(head.startswith(m) for m in _PICKLE_MAGIC):
+        head = f.read(9)
+    # safetensors: an 8-byte little-endian header length, then '{'; the first length byte can
+    # be 0x80 like a pickle's, so only a file not shaped like safetensors counts as a pickle
+    looks_safetensors = len(head) == 9 and head[8:9] == b'{'
+    if not looks_safetensors and any(head.startswith(m) for m in _PICKLE_MAGIC):
         raise ValueError(
             f'{path} is a pickle-based PyTorch file; refusing to unpickle it. Convert it once, '
             'in a trusted environment, with safetensors.torch.save_file(state_dict, ...)'
@@ -115,7 +118,9 @@ def _load_backbone_weights(backbone: nn.Module, path: str, in_chans: int) -> Non
         value = source[src_key]
         used.add(src_key)
         if value.shape != ref.shape:
-            is_first = any(src_key == f'{c}.weight' for c in first_convs if c)
+            # a classification file names it 'stem.0', a features_only export 'stem_0'
+            is_first = any(src_key in (f'{c}.weight', f'{c.replace(".", "_", 1)}.weight')
+                           for c in first_convs if c)
             if is_first and value.ndim == 4 and value.shape[0] == ref.shape[0]:
                 value = adapt_input_conv(in_chans, value.float(), base_chans=value.shape[1])
             else:
