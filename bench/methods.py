@@ -179,6 +179,19 @@ def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any
     return sets + list(args.set)
 
 
+VARIANT_KEYS = ('distill.', 'crodino.')  # what an ablation (--variant) may change
+
+
+def run_dir(run: str, variant: str) -> str:
+    """
+    Folder of ``run`` under ``seed<s>/``: distilled runs of an ablation ``variant`` get their
+    own (``primkd@T1``); baselines, teachers and the pretraining are shared by all variants.
+    """
+    if not variant or RUNS[run][1] is None and run != 'crodino':
+        return run
+    return f'{run}@{variant}'
+
+
 def uses_pretraining(args: argparse.Namespace) -> bool:
     """Whether the runs start from the benchmark's own pretrained backbone (synthetic data)."""
     return args.data == 'synthetic' and not args.no_pretrain
@@ -465,6 +478,10 @@ def main(argv: list[str] | None = None) -> int:
                         help='run directories (reused when finished)')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                         help='extra config override for every run')
+    parser.add_argument('--variant', default='',
+                        help='name of an ablation: the distilled runs get their own folders, '
+                        'the baselines and teachers are reused; --set may then only change '
+                        f'{VARIANT_KEYS} keys')
     parser.add_argument('--device', default='cpu', help="evaluation device ('cpu', 'cuda')")
     parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'methods.json'))
     args = parser.parse_args(argv)
@@ -473,6 +490,13 @@ def main(argv: list[str] | None = None) -> int:
         args.root, args.data = args.data, 'nyu'
     if args.data == 'nyu' and not args.root:
         parser.error('--data nyu needs --root DIR (a folder from training.prepare_nyu)')
+    if args.variant:
+        if not args.variant.replace('_', '').replace('-', '').isalnum():
+            parser.error(f'--variant must be a plain name, got {args.variant!r}')
+        bad = [s for s in args.set if not s.startswith(VARIANT_KEYS)]
+        if bad:
+            parser.error(f'--variant shares the baselines, so --set may only change '
+                         f'{VARIANT_KEYS} keys; got {bad}')
     seeds = [int(s) for s in args.seeds.split(',') if s]
     methods = [m for m in args.methods.split(',') if m]
     unknown = [m for m in methods if m not in RUNS or m.startswith('teacher')]
@@ -495,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         elif run.startswith('teacher'):
             out = root / 'teachers' / run
         else:
-            out = root / f'seed{seed}' / run
+            out = root / f'seed{seed}' / run_dir(run, args.variant)
         print(f'training {run} (seed {seed}) ...', flush=True)
         secs = train_run(run, seed, out, args, proto, teacher)
         if run == PRETRAIN and not pretrained_backbone(args).exists():
@@ -514,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in seeds:
         for m in methods:
             for export in RUNS[m][2]:
-                path = root / f'seed{seed}' / m / f'{export}.safetensors'
+                path = root / f'seed{seed}' / run_dir(m, args.variant) / f'{export}.safetensors'
                 scores.setdefault(f'{m}/{export}', {})[seed] = test_scores(path, args, proto)
     teacher_info = {}
     for t in teachers:
@@ -544,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         'protocol': {'name': args.protocol, **{k: v for k, v in proto.items() if k != 'sets'},
                      'data': args.data, 'world': args.world if args.data == 'synthetic' else None,
                      'finite_train_set': not args.stream, 'pretrained': pretrain,
-                     'seeds': seeds,
+                     'seeds': seeds, 'variant': args.variant,
                      'teacher_seed': TEACHER_SEED, 'jobs': args.jobs, 'threads': args.threads,
                      'extra_sets': list(args.set) + list(proto.get('sets', ()))},
         'rows': build_rows(methods, seeds, scores, seconds),

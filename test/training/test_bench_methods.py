@@ -96,3 +96,13 @@ def test_schedule_starts_each_run_after_what_it_needs(methods):
     assert events[0] == ('start', 'pretrain', 100)  # everything waits for the pretraining
     with pytest.raises(RuntimeError, match='teacher_rgbd'):
         methods.schedule([('cmkd_rgb', 0)], job, 2, lambda r: methods.run_needs(r, False))
+
+
+def test_an_ablation_variant_shares_baselines_and_teachers_only(methods):
+    assert methods.run_dir('rgb', 'T1') == 'rgb' and methods.run_dir('rgbd', 'T1') == 'rgbd'
+    assert methods.run_dir('teacher_rgbd', 'T1') == 'teacher_rgbd'
+    assert methods.run_dir('cmkd_rgb', 'T1') == 'cmkd_rgb@T1'
+    assert methods.run_dir('crodino', 'detach') == 'crodino@detach'
+    assert methods.run_dir('crodino', '') == 'crodino'
+    with pytest.raises(SystemExit):  # an ablation must not change what the baselines train
+        methods.main(['--variant', 'lr', '--set', 'optim.lr=0.1', '--methods', 'rgb'])
