@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from rgbd_seg_ros.core.checkpoint import load_checkpoint
     from training.config import load_config
     from training.data import create_dataset
-    from training.engine import PositionDataset
+    from training.loader import PositionDataset
     from training.methods import create_task
 
     sets = list(args.set) + ([f'distill.teacher={args.teacher}'] if args.teacher else [])

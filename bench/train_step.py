@@ -55,7 +55,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 def _batch(b: int, h: int, w: int, device: str) -> dict[str, torch.Tensor]:
     from training.data import create_dataset
     from training.data.config import DataConfig
-    from training.engine import PositionDataset
+    from training.loader import PositionDataset
 
     data = DataConfig(size=(h, w), crop_size=(h, w), scales=(1.0,), decoupled=True,
                       validate=False)
@@ -93,7 +93,7 @@ def _time_steps(task, batch, steps: int, warmup: int, device: str,
     import contextlib
 
     from training.config import OptimConfig
-    from training.engine import create_optimizer
+    from training.optim import create_optimizer
 
     opt = create_optimizer(task, OptimConfig(lr=1e-4))
     scaler = torch.amp.GradScaler('cuda', enabled=amp)

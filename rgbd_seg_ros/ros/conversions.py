@@ -21,7 +21,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.depth import depth_to_metres, metres_to_depth_mm
+from rgbd_seg_ros.core.depth import KNOWN_DEPTH_ENCODINGS, depth_to_metres, metres_to_depth_mm
 
 # encoding -> (dtype, channels)
 ENCODINGS: dict[str, tuple[np.dtype, int]] = {
@@ -37,7 +37,7 @@ ENCODINGS: dict[str, tuple[np.dtype, int]] = {
 }
 KNOWN_ENCODINGS = tuple(ENCODINGS)
 COLOR_ENCODINGS = ('rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8')
-DEPTH_ENCODINGS = ('16UC1', 'mono16', '32FC1')
+DEPTH_ENCODINGS = KNOWN_DEPTH_ENCODINGS  # owned by core/depth.py
 LABEL_ENCODINGS = ('mono8', '8UC1', 'mono16', '16UC1')
 
 # Channel indices that give RGB order, per colour encoding.

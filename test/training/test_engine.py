@@ -12,7 +12,8 @@ from torch import nn
 
 from training import engine
 from training.config import OptimConfig
-from training.engine import PositionDataset, StepSampler, lr_at, param_groups
+from training.loader import PositionDataset, StepSampler
+from training.optim import lr_at, param_groups
 from training.train import main
 
 # Tiny settings: timm's test_convnext + light head at 64x80, two images per step, no workers.
