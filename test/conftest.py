@@ -49,3 +49,47 @@ def bag_fixtures() -> Path:
 def ros_domain_id() -> int:
     """A fresh ROS domain id for one test (tests in one run never share discovery)."""
     return random.randint(1, 100) + 110
+
+
+def save_tiny_checkpoint(path: Path, labels=None, input_size=(48, 64), seed: int = 0,
+                         backbone: str = 'resnet18', embed_dim: int = 32, provenance=None,
+                         **model_kwargs) -> Path:
+    """
+    A random-init checkpoint (``backbone`` + light decoder, no training) of ``labels``
+    (default ``SYNTHETIC_LABELS``) at ``input_size`` (H, W); ``model_kwargs`` go to
+    ``ModelConfig`` (``modality='rgb'``, ``arch='fusion', fusion='se_add'``, ...).
+    """
+    import torch
+
+    from rgbd_seg_ros.core.checkpoint import save_checkpoint
+    from rgbd_seg_ros.core.models import ModelConfig, create_model
+    from rgbd_seg_ros.sim import SYNTHETIC_LABELS
+
+    labels = SYNTHETIC_LABELS if labels is None else labels
+    torch.manual_seed(seed)
+    cfg = ModelConfig(backbone=backbone, num_classes=labels.num_classes, decoder='light',
+                      embed_dim=embed_dim, **model_kwargs)
+    meta = {'labels': labels, 'input_size': tuple(input_size),
+            'provenance': {'method': 'random-init test model'} if provenance is None
+            else provenance}
+    return save_checkpoint(path, create_model(cfg), meta)
+
+
+@pytest.fixture(scope='session')
+def tiny_checkpoint(tmp_path_factory):
+    """
+    ``tiny_checkpoint(name, **kwargs) -> Path``: ``save_tiny_checkpoint`` into a session folder,
+    built once per distinct ``(name, kwargs)`` and shared by every test of the run.
+    """
+    root = tmp_path_factory.mktemp('tiny_checkpoints')
+    cache: dict[tuple, Path] = {}
+
+    def make(name: str, **kwargs) -> Path:
+        key = (name, repr(sorted(kwargs.items())))
+        if key not in cache:
+            if any(k[0] == name for k in cache):
+                raise ValueError(f'tiny checkpoint {name!r} already exists with other settings')
+            cache[key] = save_tiny_checkpoint(root / f'{name}.safetensors', **kwargs)
+        return cache[key]
+
+    return make

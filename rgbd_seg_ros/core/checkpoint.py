@@ -21,13 +21,12 @@ shape and bytes, so an edited header or a flipped bit is found at load time. Ten
 ``extra/...`` (optimizer state for resuming, say) travel in the same file; ``load_checkpoint``
 ignores them and ``read_extra_tensors`` returns them.
 
-Command line: ``python -m rgbd_seg_ros.core.checkpoint inspect FILE`` prints the metadata;
+Command line: ``python -m tools.inspect_checkpoint inspect FILE`` prints the metadata;
 ``... verify FILE`` loads and validates everything.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 import datetime
@@ -38,7 +37,6 @@ import os
 from pathlib import Path
 import struct
 import subprocess
-import sys
 import tempfile
 from typing import Any
 
@@ -478,30 +476,3 @@ def inspect_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         'extra_tensors': sorted(extra),
         'metadata': meta_dict,
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``inspect FILE`` prints the metadata as JSON; ``verify FILE`` fully loads the model."""
-    parser = argparse.ArgumentParser(prog='python -m rgbd_seg_ros.core.checkpoint',
-                                     description=__doc__.split('\n\n')[0])
-    parser.add_argument('command', choices=('inspect', 'verify'),
-                        help='inspect: print metadata; verify: rebuild the model and check all')
-    parser.add_argument('file', help='checkpoint .safetensors file')
-    args = parser.parse_args(argv)
-    try:
-        if args.command == 'inspect':
-            print(json.dumps(inspect_checkpoint(args.file), indent=2))
-        else:
-            model, meta = load_checkpoint(args.file)
-            n = sum(p.numel() for p in model.parameters())
-            print(f'OK {args.file}: {meta.model.arch}/{meta.model.backbone}, modalities '
-                  f'{list(meta.modalities)}, {meta.labels.num_classes} classes '
-                  f'({meta.labels.name}), {n} parameters')
-    except ValueError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -34,11 +34,11 @@ from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.core.checkpoint import CheckpointMeta, load_checkpoint
 from rgbd_seg_ros.core.device import resolve_device
 from rgbd_seg_ros.core.labels import LabelSet
+from rgbd_seg_ros.core.node_config import KNOWN_PRECISIONS
 from rgbd_seg_ros.core.preprocess import build_inputs, fit_size, resize_inputs
 
 logger = logging.getLogger(__name__)
 
-KNOWN_PRECISIONS = ('fp32', 'fp16', 'bf16')
 _AUTOCAST_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 _DEPTH_MODALITIES = ('hha', 'depth')
 

@@ -28,16 +28,13 @@ from __future__ import annotations
 from bisect import insort
 from collections import deque
 from dataclasses import asdict, dataclass, field
-import threading
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 
 KNOWN_MODES = ('rgbd', 'rgb', 'depth')
-
-T = TypeVar('T')
 
 
 @dataclass(frozen=True)
@@ -434,92 +431,3 @@ class RgbdSynchronizer:
         horizon = ref - self.config.sync_slop
         while self._depth and self._depth[0].stamp < horizon:
             self._depth.pop(0)
-
-
-class RgbHealthCheck:
-    """
-    Flags RGB frames that are black (mean grey level below ``black_level``) or frozen (the same
-    pixels as the previous frame for ``frozen_frames`` frames in a row), on a subsampled grid.
-    """
-
-    def __init__(self, black_level: float = 4.0, frozen_frames: int = 15,
-                 grid: int = 32) -> None:
-        if frozen_frames < 1 or grid < 1:
-            raise ValueError('frozen_frames and grid must be >= 1')
-        self.black_level = float(black_level)
-        self.frozen_frames = int(frozen_frames)
-        self.grid = int(grid)
-        self._previous: np.ndarray | None = None
-        self._same = 0
-
-    def __call__(self, rgb: np.ndarray) -> bool:
-        """True when ``rgb`` uint8 ``[H, W, 3]`` looks like a live image."""
-        h, w = rgb.shape[:2]
-        sample = rgb[:: max(1, h // self.grid), :: max(1, w // self.grid)]
-        same = self._previous is not None and np.array_equal(sample, self._previous)
-        self._same = self._same + 1 if same else 0
-        self._previous = sample.copy()
-        black = float(sample.mean()) < self.black_level
-        return not black and self._same < self.frozen_frames
-
-
-def resize_nearest(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """
-    Nearest-neighbour resize of ``[H, W]`` or ``[H, W, C]`` by pixel centres (depth-safe: no
-    value mixing). Output pixel ``j`` takes input ``floor((j + 0.5) * W_in / W_out)``.
-    """
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    rows = np.minimum(((np.arange(height) + 0.5) * (h / height)).astype(np.int64), h - 1)
-    cols = np.minimum(((np.arange(width) + 0.5) * (w / width)).astype(np.int64), w - 1)
-    return image[rows[:, None], cols[None, :]]
-
-
-def match_intrinsics(intrinsics: CameraIntrinsics, width: int, height: int) -> CameraIntrinsics:
-    """Intrinsics rescaled to an image of ``width`` x ``height`` (unchanged when equal)."""
-    if (intrinsics.width, intrinsics.height) == (width, height):
-        return intrinsics
-    return intrinsics.scaled(width, height)
-
-
-class LatestSlot(Generic[T]):
-    """
-    A size-1, drop-oldest hand-over between producer callbacks and one worker thread.
-
-    ``put`` replaces an item the worker has not taken yet and counts it in ``dropped``.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._item: T | None = None
-        self._has_item = False
-        self._closed = False
-        self.dropped = 0
-        self.taken = 0
-
-    def put(self, item: T) -> bool:
-        """Store ``item``; True when it replaced an untaken one."""
-        with self._cond:
-            replaced = self._has_item
-            self.dropped += int(replaced)
-            self._item, self._has_item = item, True
-            self._cond.notify()
-            return replaced
-
-    def get(self, timeout: float | None = None) -> T | None:
-        """The newest item, waiting up to ``timeout`` seconds; None on timeout or close."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._has_item or self._closed, timeout):
-                return None
-            if not self._has_item:
-                return None
-            item, self._item, self._has_item = self._item, None, False
-            self.taken += 1
-            return item
-
-    def close(self) -> None:
-        """Wake the worker for shutdown; later ``get`` calls return None at once."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()

@@ -29,17 +29,16 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
-from rgbd_seg_ros.core.sync import (
-    LatestSlot,
-    RgbdSynchronizer,
-    RgbHealthCheck,
-    SyncedFrame,
-)
+from rgbd_seg_ros.core.health import RgbHealthCheck
+from rgbd_seg_ros.core.latest_slot import LatestSlot
+from rgbd_seg_ros.core.model_set import ModelSet
+from rgbd_seg_ros.core.monitor import DDS_FIX, PipelineMonitor
+from rgbd_seg_ros.core.node_config import SegmentationParams
+from rgbd_seg_ros.core.sync import RgbdSynchronizer, SyncedFrame
 from rgbd_seg_ros.ros import conversions as conv
-from rgbd_seg_ros.ros.diagnostics import DDS_FIX, PipelineMonitor, diagnostic_status
-from rgbd_seg_ros.ros.model_set import ModelSet
+from rgbd_seg_ros.ros.diagnostics import diagnostic_status
 from rgbd_seg_ros.ros.outputs import OutputPublishers
-from rgbd_seg_ros.ros.params import SegmentationParams, declare_params
+from rgbd_seg_ros.ros.params import declare_params
 from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
 
 _WARN_PERIOD_S = 10.0

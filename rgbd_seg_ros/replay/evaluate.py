@@ -36,12 +36,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from rgbd_seg_ros.core.sync import (
-    RgbdSynchronizer,
-    RgbHealthCheck,
-    SyncConfig,
-    SyncedFrame,
-)
+from rgbd_seg_ros.core import image_codec as codec
+from rgbd_seg_ros.core.health import RgbHealthCheck
+from rgbd_seg_ros.core.model_set import ModelSet
+from rgbd_seg_ros.core.node_config import SegmentationParams
+from rgbd_seg_ros.core.sync import RgbdSynchronizer, SyncConfig, SyncedFrame
 from rgbd_seg_ros.replay.bag_io import BagSource, stamp_ns
 from rgbd_seg_ros.replay.make_bag import Window
 from rgbd_seg_ros.replay.params import bag_topic, environment_summary, resolve_topics
@@ -52,9 +51,6 @@ from rgbd_seg_ros.replay.scoring import (
     ReplayResult,
     put_bounded,
 )
-from rgbd_seg_ros.ros import conversions as conv
-from rgbd_seg_ros.ros.model_set import ModelSet
-from rgbd_seg_ros.ros.params import SegmentationParams
 
 LOG = logging.getLogger(__name__)
 
@@ -121,7 +117,7 @@ class _RgbInput:
 class _DepthInput:
     stamp_ns: int
     msg: Any  # the Image message
-    valid_ratio: float  # the node's callback-time estimate (conv.depth_valid_ratio)
+    valid_ratio: float  # the node's callback-time estimate (codec.depth_valid_ratio)
 
 
 def load_models(params: SegmentationParams) -> ModelSet:
@@ -213,7 +209,7 @@ class OfflineReplay:
         if role == 'camera_info':
             try:
                 self._sync.add_camera_info(msg.header.frame_id,
-                                           conv.camera_info_to_intrinsics(msg))
+                                           codec.camera_info_to_intrinsics(msg))
             except ValueError as exc:
                 result.skipped[f'camera_info: {exc}'] += 1
             return
@@ -224,7 +220,7 @@ class OfflineReplay:
                 result.skipped['depth: removed by --inject-depth-dropout'] += 1
                 return
             try:
-                ratio = conv.depth_valid_ratio(msg)
+                ratio = codec.depth_valid_ratio(msg)
             except ValueError as exc:
                 result.skipped[f'depth: {exc}'] += 1
                 return
@@ -234,7 +230,7 @@ class OfflineReplay:
                 self._recent_depth.append(payload)
         elif role == 'ground_truth':
             try:
-                labels = conv.image_to_labels(msg)
+                labels = codec.image_to_labels(msg)
             except ValueError as exc:
                 result.skipped[f'ground_truth: {exc}'] += 1
                 return
@@ -251,7 +247,7 @@ class OfflineReplay:
             record = self._records[stamp] = FrameRecord(stamp_ns=stamp, t_ns=t_ns)
             t0 = time.perf_counter()
             try:
-                view = conv.checked_view(msg, conv.COLOR_ENCODINGS, 'rgb')
+                view = codec.checked_view(msg, codec.COLOR_ENCODINGS, 'rgb')
             except ValueError as exc:
                 record.note = f'undecodable: {exc}'
                 result.skipped[f'rgb: {exc}'] += 1
@@ -283,7 +279,7 @@ class OfflineReplay:
         return best
 
     def _depth_m(self, depth: _DepthInput) -> np.ndarray:
-        return conv.image_to_depth_m(depth.msg, self.config.params.depth_scale or None)[0]
+        return codec.image_to_depth_m(depth.msg, self.config.params.depth_scale or None)[0]
 
     def _predict(self, mode: str, rgb: np.ndarray, depth_m: np.ndarray | None,
                  intrinsics: Any) -> np.ndarray:
@@ -299,7 +295,7 @@ class OfflineReplay:
             depth = frame.depth
             t0 = time.perf_counter()
             try:  # the node's worker: convert what is used, infer; a failure loses the frame
-                rgb = conv.image_to_rgb(inp.msg)
+                rgb = codec.image_to_rgb(inp.msg)
                 depth_m = self._depth_m(depth) if mode != 'rgb' else None
                 pred = self._predict(mode, rgb, depth_m, frame.intrinsics)
             except Exception as exc:  # noqa: BLE001 - as the node, survive any bad frame

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-KNOWN_OUTPUT_PROFILES = ('default', 'nav2')
+from rgbd_seg_ros.core.node_config import KNOWN_OUTPUT_PROFILES
 
 
 @dataclass(frozen=True)

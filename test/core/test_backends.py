@@ -133,7 +133,7 @@ def test_unknown_backend_is_a_configuration_error(checkpoints):
 
 def test_model_set_reports_backend_per_mode(checkpoints):
     pytest.importorskip('onnxruntime')
-    from rgbd_seg_ros.ros.model_set import ModelSet
+    from rgbd_seg_ros.core.model_set import ModelSet
 
     models = ModelSet.from_paths(str(checkpoints['fusion']), str(checkpoints['rgb']),
                                  backend='onnxruntime')

@@ -651,7 +651,7 @@ def test_prepare_hha_rejects_bad_input(tmp_path):
 
 
 def test_demo_writes_figure(tmp_path, capsys):
-    from rgbd_seg_ros.hha_demo import main
+    from tools.hha_demo import main
 
     out = tmp_path / 'demo.png'
     assert main(['--out', str(out), '--repeats', '1']) == 0

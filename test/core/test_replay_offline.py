@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
+from rgbd_seg_ros.core.model_set import ModelSet
 from rgbd_seg_ros.replay.bag_io import BagError, BagTopics, RgbdBagWriter
 from rgbd_seg_ros.replay.evaluate import OfflineReplay, ReplayConfig
 from rgbd_seg_ros.replay.make_bag import Window, make_bag
 from rgbd_seg_ros.replay.params import segmentation_params
-from rgbd_seg_ros.ros.model_set import ModelSet
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SyntheticSequence
 
 HEIGHT, WIDTH = 48, 64
@@ -338,10 +338,10 @@ def test_bag_without_rgb_topic_raises(tmp_path):
 
 @pytest.mark.slow
 def test_demo_reuses_models_and_reports_the_outage(checkpoints, tmp_path, capsys):
-    """training.demo end to end without training: models already in the run folders."""
+    """tools.demo end to end without training: models already in the run folders."""
     import shutil
 
-    from training.demo import main as demo_main
+    from tools.demo import main as demo_main
 
     for name in ('rgbd', 'rgb'):
         run = tmp_path / 'runs' / f'{name}_quick'

@@ -12,13 +12,13 @@ import torch
 
 from rgbd_seg_ros.core.labels import NYU40
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame
+from tools.make_synthetic import main as make_synthetic_main
+from tools.make_synthetic import make_synthetic
 from training.data import DataConfig, create_dataset, create_eval_dataset
 from training.data.cmx import NYU_INTRINSICS, nyu_reader
 from training.data.folder import FolderReader, read_classes_yaml
 from training.data.hha_cache import build_hha_cache, hha_of
 from training.data.splits import read_split_file, split_names
-from training.make_synthetic import main as make_synthetic_main
-from training.make_synthetic import make_synthetic
 
 SIZE = (48, 64)
 
