@@ -97,12 +97,20 @@ def image_to_rgb(msg: Any) -> np.ndarray:
         raise ImageConversionError(
             f'RGB input has encoding {msg.encoding!r}; expected one of {COLOR_ENCODINGS}'
         )
-    arr = image_to_numpy(msg)
-    if msg.encoding == 'mono8':
-        return np.repeat(arr[:, :, None], 3, axis=2)
-    if msg.encoding == 'rgb8':
-        return arr
-    return arr[:, :, list(_TO_RGB[msg.encoding])]
+    return view_to_rgb(image_to_numpy(msg), msg.encoding)
+
+
+def view_to_rgb(view: np.ndarray, encoding: str) -> np.ndarray:
+    """
+    ``image_to_numpy``'s view of a colour or mono8 image -> uint8 ``[H, W, 3]`` in RGB order.
+
+    rgb8 is returned as is (no copy); the other encodings are reordered (a copy).
+    """
+    if encoding == 'mono8':
+        return np.repeat(view[:, :, None], 3, axis=2)
+    if encoding == 'rgb8':
+        return view
+    return view[:, :, list(_TO_RGB[encoding])]
 
 
 def image_to_depth_m(
@@ -138,7 +146,14 @@ def depth_valid_ratio(msg: Any, stride: int = 4) -> float:
     Fraction of valid pixels of a depth Image, on every ``stride``-th row and column (the
     callback-time health check; ``image_to_depth_m`` converts the frames that are used).
     """
-    raw = checked_view(msg, DEPTH_ENCODINGS, 'depth')
+    return valid_ratio(checked_view(msg, DEPTH_ENCODINGS, 'depth'), stride)
+
+
+def valid_ratio(raw: np.ndarray, stride: int = 4) -> float:
+    """
+    Fraction of valid pixels of raw depth ``[H, W]`` (uint16: > 0; float: finite and > 0) on
+    every ``stride``-th row and column.
+    """
     sample = raw[::stride, ::stride]
     valid = (np.isfinite(sample) & (sample > 0)) if raw.dtype.kind == 'f' else (sample > 0)
     return float(np.count_nonzero(valid)) / valid.size

@@ -85,6 +85,7 @@ class SyncedFrame:
     depth_stamp: float | None  # stamp of the paired depth, seconds
     intrinsics: CameraIntrinsics | None  # cached camera_info of frame_id
     mode: str  # model to run on this frame: 'rgbd', 'rgb' or 'depth'
+    reason: str = ''  # why this frame has this mode (the fallback's cause, a missing partner)
 
 
 @dataclass
@@ -241,6 +242,7 @@ class RgbdSynchronizer:
         self._newest_depth: float | None = None
         self._last_now: float | None = None
         self._rgb_frame_id: str | None = None
+        self._state_reason = 'depth healthy'  # reason of the latest mode switch
 
     @property
     def mode(self) -> str:
@@ -359,6 +361,8 @@ class RgbdSynchronizer:
     def _record(self, events: list[ModeSwitch]) -> None:
         self._events.extend(events)
         self.stats.mode_switches += len(events)
+        if events:
+            self._state_reason = events[-1].reason
 
     def _check_time(self, now: float, stamp: float | None, newest: float | None) -> None:
         jump = self.config.time_jump_threshold
@@ -374,12 +378,7 @@ class RgbdSynchronizer:
             self._emit(entry, depth)
 
     def _nearest(self, stamp: float) -> _Entry | None:
-        best = None
-        for d in self._depth:
-            dt = abs(d.stamp - stamp)
-            if dt <= self.config.sync_slop and (best is None or dt < abs(best.stamp - stamp)):
-                best = d
-        return best
+        return nearest_within(self._depth, stamp, self.config.sync_slop)
 
     def _depth_period(self) -> float | None:
         return float(np.median(self._depth_diffs)) if self._depth_diffs else None
@@ -402,23 +401,28 @@ class RgbdSynchronizer:
         state = self.mode
         intrinsics = self._info.get(entry.frame_id)
         mode = 'rgb'
+        reason = f'fallback: {self._state_reason}'
         if state != 'rgb':
             if depth is None:
                 self.stats.unpaired += 1
+                reason = f'no depth within sync_slop {self.config.sync_slop:g} s'
             elif not depth.good:
                 depth = None
+                reason = 'paired depth below min_valid_depth_ratio'
             elif intrinsics is None:
                 self.stats.missing_camera_info += 1
                 depth = None
+                reason = f'no camera_info for frame {entry.frame_id!r}'
             else:
                 mode = state
+                reason = 'depth paired' if state == 'rgbd' else reason
         if mode == 'rgb':
             depth = None
         self._ready.append(SyncedFrame(
             stamp=entry.stamp, frame_id=entry.frame_id, rgb=entry.payload,
             depth=None if depth is None else depth.payload,
             depth_stamp=None if depth is None else depth.stamp,
-            intrinsics=intrinsics, mode=mode,
+            intrinsics=intrinsics, mode=mode, reason=reason,
         ))
         self.stats.emitted += 1
         self._last_emitted = entry.stamp if self._last_emitted is None else max(
@@ -431,3 +435,16 @@ class RgbdSynchronizer:
         horizon = ref - self.config.sync_slop
         while self._depth and self._depth[0].stamp < horizon:
             self._depth.pop(0)
+
+
+def nearest_within(items: Any, stamp: float, slop: float) -> Any | None:
+    """
+    The item of ``items`` (anything with a ``stamp`` in seconds) nearest to ``stamp`` within
+    ``slop`` seconds, the first of equally near ones; None when none is that close.
+    """
+    best, best_dt = None, None
+    for item in items:
+        dt = abs(item.stamp - stamp)
+        if dt <= slop and (best_dt is None or dt < best_dt):
+            best, best_dt = item, dt
+    return best
