@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.core.health import DepthHealth, ModeSwitch
 
 KNOWN_MODES = ('rgbd', 'rgb', 'depth')
 
@@ -62,16 +63,6 @@ class SyncConfig:
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f'SyncConfig.{name} out of range: {getattr(self, name)!r}')
-
-
-@dataclass(frozen=True)
-class ModeSwitch:
-    """A change of the processing mode at time ``t`` (the ``now`` that caused it)."""
-
-    t: float
-    from_mode: str
-    to_mode: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -109,102 +100,6 @@ class SyncStats:
     def as_dict(self) -> dict[str, int]:
         """Plain dict (diagnostics, JSON reports)."""
         return asdict(self)
-
-
-class DepthHealth:
-    """
-    The mode state machine, fed with depth/RGB quality events and the clock.
-
-    ``depth_ok`` drops on a timeout or a bad depth frame and rises after ``recover_frames``
-    consecutive good depth frames (a gap longer than ``depth_timeout`` restarts the count).
-    ``rgb_ok`` (only with ``depth_mode``) drops on a bad RGB frame and rises after
-    ``recover_frames`` good ones. The mode is ``rgb`` without depth, else ``depth`` without RGB,
-    else ``rgbd``. It starts in ``rgbd`` with ``depth_timeout`` of grace from the first ``now``.
-    """
-
-    def __init__(self, config: SyncConfig) -> None:
-        self.config = config
-        self.depth_ok = True
-        self.rgb_ok = True
-        self._good_depth = 0  # consecutive good depth frames
-        self._good_rgb = 0  # consecutive good RGB frames
-        self._last_good_depth: float | None = None  # now of the last good depth frame
-        self._start: float | None = None
-
-    @property
-    def mode(self) -> str:
-        """Current mode: 'rgbd', 'rgb' or 'depth'."""
-        if not self.depth_ok:
-            return 'rgb'
-        return 'rgbd' if self.rgb_ok else 'depth'
-
-    def _since_good_depth(self, now: float) -> float:
-        ref = self._last_good_depth if self._last_good_depth is not None else self._start
-        return now - ref
-
-    def _change(self, now: float, before: str, reason: str) -> list[ModeSwitch]:
-        after = self.mode
-        return [ModeSwitch(now, before, after, reason)] if after != before else []
-
-    def update(self, now: float) -> list[ModeSwitch]:
-        """Apply the depth timeout at time ``now``; returns the switches it caused."""
-        if self._start is None:
-            self._start = now
-        before = self.mode
-        if self.depth_ok and self._since_good_depth(now) > self.config.depth_timeout:
-            self.depth_ok = False
-            self._good_depth = 0
-            gap = self._since_good_depth(now)
-            return self._change(now, before, f'no valid depth for {gap:.3f} s')
-        return []
-
-    def on_depth(self, now: float, valid_ratio: float) -> list[ModeSwitch]:
-        """A depth frame arrived at ``now`` with ``valid_ratio`` valid pixels."""
-        events = self.update(now)
-        before = self.mode
-        if valid_ratio >= self.config.min_valid_depth_ratio:
-            if self._since_good_depth(now) > self.config.depth_timeout:
-                self._good_depth = 0  # too far apart to count as consecutive
-            self._good_depth += 1
-            self._last_good_depth = now
-            if not self.depth_ok and self._good_depth >= self.config.recover_frames:
-                self.depth_ok = True
-                reason = f'{self._good_depth} consecutive good depth frames'
-                return events + self._change(now, before, reason)
-            return events
-        self._good_depth = 0
-        if self.depth_ok:
-            self.depth_ok = False
-            reason = (f'depth valid ratio {valid_ratio:.2f} < '
-                      f'{self.config.min_valid_depth_ratio:.2f}')
-            return events + self._change(now, before, reason)
-        return events
-
-    def on_rgb(self, now: float, rgb_ok: bool) -> list[ModeSwitch]:
-        """An RGB frame arrived at ``now``; ``rgb_ok`` false when it is black or frozen."""
-        events = self.update(now)
-        if not self.config.depth_mode:
-            return events
-        before = self.mode
-        if rgb_ok:
-            self._good_rgb += 1
-            if not self.rgb_ok and self._good_rgb >= self.config.recover_frames:
-                self.rgb_ok = True
-                reason = f'{self._good_rgb} consecutive good RGB frames'
-                return events + self._change(now, before, reason)
-            return events
-        self._good_rgb = 0
-        if self.rgb_ok:
-            self.rgb_ok = False
-            return events + self._change(now, before, 'RGB black or frozen')
-        return events
-
-    def reset(self, now: float) -> None:
-        """Restart the clocks at ``now`` (time jumped back); the mode is kept."""
-        self._start = now
-        self._last_good_depth = None
-        self._good_depth = 0
-        self._good_rgb = 0
 
 
 @dataclass(order=True)

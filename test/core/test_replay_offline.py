@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from rgbd_seg_ros.core.model_set import ModelSet
-from rgbd_seg_ros.replay.bag_io import BagError, BagTopics, RgbdBagWriter
+from rgbd_seg_ros.replay.bag_io import BagError, BagTopics
+from rgbd_seg_ros.replay.bag_writer import RgbdBagWriter
 from rgbd_seg_ros.replay.evaluate import OfflineReplay, ReplayConfig
 from rgbd_seg_ros.replay.make_bag import Window, make_bag
 from rgbd_seg_ros.replay.params import segmentation_params
