@@ -30,7 +30,7 @@ from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.sim import classes as C
 from rgbd_seg_ros.sim.camera import CameraPose
 from rgbd_seg_ros.sim.materials import ir_albedo, texture
-from rgbd_seg_ros.sim.scene import Box, Cylinder, Scene, Sphere
+from rgbd_seg_ros.sim.primitives import Box, Cylinder, Scene, Sphere
 
 Vec3 = tuple[np.ndarray, np.ndarray, np.ndarray]  # x, y, z component arrays
 _NEAR = 0.02  # metres; hits closer than this along z are ignored
