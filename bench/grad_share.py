@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
 
     from rgbd_seg_ros.core.checkpoint import load_checkpoint
-    from training.config import load_config
+    from training.config_io import load_config
     from training.data import create_dataset
     from training.loader import PositionDataset
     from training.methods import create_task

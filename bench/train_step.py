@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.amp and not args.device.startswith('cuda'):
         parser.error('--amp needs --device cuda')
-    from training.config import load_config
+    from training.config_io import load_config
 
     cfg = load_config(args.config)
     h, w = _parse_size(args.size)

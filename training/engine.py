@@ -42,7 +42,8 @@ from tqdm import tqdm
 
 from training import distributed as ddp
 from training import resume as resume_state
-from training.config import TrainConfig, dump_config, to_dict
+from training.config import TrainConfig
+from training.config_io import dump_config, to_dict
 from training.loader import (  # noqa: F401 - val_loader: bench/methods.py imports it from here
     PositionDataset,
     StepSampler,

@@ -20,7 +20,7 @@ from torch import nn
 
 from rgbd_seg_ros.core.checkpoint import load_checkpoint, read_extra_tensors, save_checkpoint
 from training import distributed as ddp
-from training.config import to_dict
+from training.config_io import to_dict
 
 LOG = logging.getLogger('training.engine')
 

@@ -23,7 +23,7 @@ import logging
 from pathlib import Path
 import sys
 
-from training.config import load_config
+from training.config_io import load_config
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     if args.print_config:
-        from training.config import dump_config
+        from training.config_io import dump_config
 
         print(dump_config(cfg), end='')
         return 0

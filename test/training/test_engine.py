@@ -94,7 +94,7 @@ def test_position_dataset_permutes_each_epoch_once():
 
 
 def test_train_samples_depend_on_position_only():
-    from training.config import load_config
+    from training.config_io import load_config
     from training.data import create_dataset
 
     cfg = load_config(None, TINY)
