@@ -307,6 +307,19 @@ def test_create_eval_dataset(synthetic_folder, tmp_path):
     _nyu_layout(tmp_path / 'nyu')
     ds = create_eval_dataset(str(tmp_path / 'nyu'), 'test', (48, 64), labels=NYU40)
     assert ds.name == 'nyu' and len(ds) == 2
+    # the CMX layout's reader is chosen by the model's label-set name, not its class count
+    from rgbd_seg_ros.core.labels import LabelSet
+
+    forty_other = LabelSet('other40', tuple(f'c{i}' for i in range(40)), NYU40.colors)
+    with pytest.raises(ValueError, match='nyu40'):
+        create_eval_dataset(str(tmp_path / 'nyu'), 'test', (48, 64), labels=forty_other)
+
+
+def test_every_data_kind_has_a_reader():
+    from training.data.config import KNOWN_KINDS
+    from training.data.dataset import _READERS
+
+    assert tuple(_READERS) == KNOWN_KINDS
 
 
 @pytest.mark.parametrize('bad', [dict(kind='nyu'), dict(kind='imagenet'), dict(flip_p=1.5),
