@@ -26,12 +26,7 @@ import statistics
 import sys
 import time
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-os.environ.setdefault('HF_HUB_OFFLINE', '1')
-
+from common import REPO  # noqa: E402 - bench/common.py: the repository on sys.path
 import torch  # noqa: E402
 
 # name -> (method, model overrides, student baseline names for the overhead)
