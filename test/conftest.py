@@ -7,6 +7,7 @@ from pathlib import Path
 import random
 
 import pytest
+from tiny_models import save_tiny_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / 'test' / 'fixtures'
@@ -51,30 +52,6 @@ def ros_domain_id() -> int:
     return random.randint(1, 100) + 110
 
 
-def save_tiny_checkpoint(path: Path, labels=None, input_size=(48, 64), seed: int = 0,
-                         backbone: str = 'resnet18', embed_dim: int = 32, provenance=None,
-                         **model_kwargs) -> Path:
-    """
-    A random-init checkpoint (``backbone`` + light decoder, no training) of ``labels``
-    (default ``SYNTHETIC_LABELS``) at ``input_size`` (H, W); ``model_kwargs`` go to
-    ``ModelConfig`` (``modality='rgb'``, ``arch='fusion', fusion='se_add'``, ...).
-    """
-    import torch
-
-    from rgbd_seg_ros.core.checkpoint import save_checkpoint
-    from rgbd_seg_ros.core.models import ModelConfig, create_model
-    from rgbd_seg_ros.sim import SYNTHETIC_LABELS
-
-    labels = SYNTHETIC_LABELS if labels is None else labels
-    torch.manual_seed(seed)
-    cfg = ModelConfig(backbone=backbone, num_classes=labels.num_classes, decoder='light',
-                      embed_dim=embed_dim, **model_kwargs)
-    meta = {'labels': labels, 'input_size': tuple(input_size),
-            'provenance': {'method': 'random-init test model'} if provenance is None
-            else provenance}
-    return save_checkpoint(path, create_model(cfg), meta)
-
-
 @pytest.fixture(scope='session')
 def tiny_checkpoint(tmp_path_factory):
     """
@@ -93,3 +70,25 @@ def tiny_checkpoint(tmp_path_factory):
         return cache[key]
 
     return make
+
+
+@pytest.fixture(scope='session')
+def tiny_checkpoints(tiny_checkpoint) -> dict[str, Path]:
+    """
+    The node's models at the simulated camera's size (ros_test_helpers): 'fusion' (rgb+hha),
+    'rgb', 'depth' (hha) and 'rgb_other_classes' (three other classes).
+    """
+    from ros_test_helpers import CAMERA_HEIGHT, CAMERA_WIDTH
+
+    from rgbd_seg_ros.core.labels import LabelSet
+
+    size = (CAMERA_HEIGHT, CAMERA_WIDTH)
+    other = LabelSet('other', ('a', 'b', 'c'), ((1, 2, 3), (4, 5, 6), (7, 8, 9)))
+    return {
+        'fusion': tiny_checkpoint('node_fusion', input_size=size, arch='fusion',
+                                  fusion='se_add', depth_modality='hha'),
+        'rgb': tiny_checkpoint('node_rgb', input_size=size, seed=1, modality='rgb'),
+        'depth': tiny_checkpoint('node_depth', input_size=size, seed=2, modality='hha'),
+        'rgb_other_classes': tiny_checkpoint('node_rgb_other', input_size=size, seed=3,
+                                             labels=other, modality='rgb'),
+    }

@@ -29,23 +29,11 @@ TOPIC_PARAMS = {
 
 
 @pytest.fixture(scope='module')
-def checkpoints(tmp_path_factory) -> dict[str, Path]:
+def checkpoints(tiny_checkpoint) -> dict[str, Path]:
     """Random-init tiny models (resnet10t + light decoder) at the bag's size; no training."""
-    import torch
-
-    from rgbd_seg_ros.core.checkpoint import save_checkpoint
-    from rgbd_seg_ros.core.models import ModelConfig, create_model
-
-    torch.manual_seed(0)
-    root = tmp_path_factory.mktemp('replay_checkpoints')
-    out = {}
-    for name, kwargs in (('fusion', {'arch': 'fusion', 'fusion': 'se_add'}),
-                         ('rgb', {'modality': 'rgb'})):
-        cfg = ModelConfig(backbone='resnet10t', num_classes=SYNTHETIC_LABELS.num_classes,
-                          decoder='light', embed_dim=24, **kwargs)
-        out[name] = save_checkpoint(root / f'{name}.safetensors', create_model(cfg),
-                                    {'labels': SYNTHETIC_LABELS, 'input_size': (HEIGHT, WIDTH)})
-    return out
+    common = {'backbone': 'resnet10t', 'embed_dim': 24, 'input_size': (HEIGHT, WIDTH)}
+    return {'fusion': tiny_checkpoint('replay_fusion', arch='fusion', fusion='se_add', **common),
+            'rgb': tiny_checkpoint('replay_rgb', seed=1, modality='rgb', **common)}
 
 
 def _config(ground_truth: bool = True, dropouts=(), **params) -> ReplayConfig:
