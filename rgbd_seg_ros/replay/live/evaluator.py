@@ -29,6 +29,7 @@ from std_msgs.msg import String
 
 from rgbd_seg_ros.core.labels import LabelSet
 from rgbd_seg_ros.replay.live.clock import ClockMap, ModeTimeline, _received_ns, _stamp_ns
+from rgbd_seg_ros.replay.live.transport import node_outputs_published, transport_summary
 from rgbd_seg_ros.replay.scoring import (
     ExamplePicker,
     FrameRecord,
@@ -49,14 +50,6 @@ FRAME_STATUS_TOPIC = '/segmentation/frame_status'
 # rclpy >= Iron passes the middleware's MessageInfo (reception time) to two-argument
 # callbacks; on Humble the callbacks get None and fall back to the time they run.
 _WITH_INFO = hasattr(Subscription, 'CallbackType')
-
-
-def _int_or_none(value: str | None) -> int | None:
-    """A diagnostics value as an int (None when missing or not a number)."""
-    try:
-        return None if value is None else int(float(value))
-    except ValueError:
-        return None
 
 
 class ReplayEvaluator(Node):
@@ -368,10 +361,7 @@ class ReplayEvaluator(Node):
     def node_outputs_published(self) -> int | None:
         """Outputs the node reports in /diagnostics (sum of its 'frames MODE' counters)."""
         with self.lock:
-            values = dict(self.node_values)
-        frames = [n for k, v in values.items()
-                  if k.startswith('frames ') and (n := _int_or_none(v)) is not None]
-        return sum(frames) if frames else None
+            return node_outputs_published(dict(self.node_values))
 
     def result(self, end_ns: int, sent: Mapping[int, int] | None = None,
                settings: Mapping[str, Any] | None = None) -> ReplayResult:
@@ -415,26 +405,16 @@ class ReplayEvaluator(Node):
             with_output = sum(r.mode is not None for r in result.frames)
             unmatched = self.unmatched_outputs + len(self._early)
             values = dict(self.node_values)
-        published = self.node_outputs_published()
-        node_rgb = _int_or_none(values.get('rgb received'))
-        transport = {
-            'rgb_sent': len(sent) if sent else None,
+        counts = {
             'rgb_received_by_evaluator': len(self.order),
             'outputs_received': self.outputs_received,
             'outputs_matched_to_inputs': with_output,
             'outputs_duplicated': self.duplicate_outputs,
             'outputs_without_known_input': unmatched,
-            'node_rgb_received': node_rgb,
-            'inputs_lost_in_transport': (None if not sent or node_rgb is None
-                                         else max(0, len(sent) - node_rgb)),
-            'node_outputs_published': published,
-            'outputs_lost_in_transport': (None if published is None else
-                                          max(0, published - self.outputs_received)),
-            'node_dropped_worker_busy': values.get('dropped (worker busy)'),
-            'node_sync_unpaired': values.get('sync unpaired'),
             'mode_switches_after_bag_end': late or None,
             'outputs_scored_before_their_frame_status': self.status_after_output or None,
             'outputs_without_frame_status': len(self._provisional) or None,
         }
+        transport = transport_summary(counts, values, sent)
         result.transport = {k: v for k, v in transport.items() if v is not None}
         return result
