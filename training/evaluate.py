@@ -1,12 +1,12 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""
+r"""
 Evaluate a checkpoint on a whole split: mIoU, pixel accuracy, per-class IoU, confusion matrix.
 
 Predictions go through ``core.inference.Segmenter.predict_logits``, the code the ROS node runs,
 so the numbers here are the numbers of the deployed model. Usage::
 
-    python -m training.evaluate --checkpoint runs/rgbd/model.safetensors --data synthetic \\
+    python -m training.evaluate --checkpoint runs/rgbd/model.safetensors --data synthetic \
         [--split test] [--multiscale] [--flip] [--depth-dropout 0.5] [--json out/eval.json]
 
 For models that read depth the degraded case (every depth map missing) is evaluated as well.

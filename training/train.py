@@ -1,12 +1,12 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""
+r"""
 Train a segmentation model: ``python -m training.train --config FILE [--set a.b=VALUE ...]``.
 
 Examples::
 
     python -m training.train --config training/configs/synthetic_rgb.yaml --out runs/rgb
-    python -m training.train --config training/configs/synthetic_primkd.yaml \\
+    python -m training.train --config training/configs/synthetic_primkd.yaml \
         --set distill.teacher=runs/rgb/model.safetensors --out runs/primkd
     torchrun --nproc_per_node 2 -m training.train --config training/configs/nyu_rgbd.yaml
 

@@ -202,7 +202,6 @@ def run_live(
 def run_evaluator_only(args: argparse.Namespace, values: Mapping[str, Any],
                        ros_args: Sequence[str]) -> ReplayResult | None:
     """``replay_evaluator``: evaluate a node fed by ``ros2 bag play --clock`` (or a robot)."""
-
     from rgbd_seg_ros.replay.params import bag_topic, segmentation_params
 
     values = dict(values)
