@@ -1,15 +1,16 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 """
-RGB/depth pairing and the depth-health state machine; time is injected, nothing here reads a clock.
+RGB/depth pairing driving the depth-health state machine; time is injected, no clock is read.
 
-The same classes run in the node (ROS clock as ``now``) and in bag replay (bag time as ``now``)::
+``core/pipeline.py`` runs it in the node (ROS clock as ``now``) and in bag replay (bag time as
+``now``); the state machine itself is ``core/health.py: DepthHealth``::
 
     sync = RgbdSynchronizer(SyncConfig(sync_slop=0.02, depth_timeout=0.5))
     sync.add_camera_info('camera_color_optical_frame', intrinsics)
     sync.add_depth(stamp, frame_id, depth_payload, valid_ratio, now=now)
     sync.add_rgb(stamp, frame_id, rgb_payload, now=now)
-    for frame in sync.pop_ready(now):         # SyncedFrame: rgb, depth or None, intrinsics, mode
+    for frame in sync.pop_ready(now):         # SyncedFrame: rgb, depth | None, mode, reason
         ...
     for switch in sync.pop_events():          # ModeSwitch(t, from_mode, to_mode, reason)
         ...

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import json
 import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
@@ -28,6 +28,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from rgbd_seg_ros.core.labels import LabelSet
+from rgbd_seg_ros.core.sync import nearest_within
 from rgbd_seg_ros.replay.live.clock import ClockMap, ModeTimeline, _received_ns, _stamp_ns
 from rgbd_seg_ros.replay.live.transport import node_outputs_published, transport_summary
 from rgbd_seg_ros.replay.scoring import (
@@ -50,6 +51,12 @@ FRAME_STATUS_TOPIC = '/segmentation/frame_status'
 # rclpy >= Iron passes the middleware's MessageInfo (reception time) to two-argument
 # callbacks; on Humble the callbacks get None and fall back to the time they run.
 _WITH_INFO = hasattr(Subscription, 'CallbackType')
+
+
+class _Depth(NamedTuple):
+    stamp: int  # header stamp, ns
+    ratio: float  # valid-pixel fraction (the node's callback-time estimate)
+    depth_m: np.ndarray  # metres, for the example images
 
 
 class ReplayEvaluator(Node):
@@ -95,7 +102,7 @@ class ReplayEvaluator(Node):
         self.order: list[int] = []
         # received (system clock, ns), camera_info seen, rgb
         self._rgb: dict[int, tuple[int, bool, np.ndarray]] = {}
-        self._depth: deque[tuple[int, float, np.ndarray]] = deque(maxlen=64)
+        self._depth: deque[_Depth] = deque(maxlen=64)
         self._depth_ratios: list[tuple[int, float]] = []  # every depth frame seen
         self._gt: dict[int, np.ndarray] = {}
         self._waiting: dict[int, np.ndarray] = {}
@@ -211,7 +218,7 @@ class ReplayEvaluator(Node):
         with self.lock:
             self._touch()
             stamp = _stamp_ns(msg.header.stamp)
-            self._depth.append((stamp, ratio, depth_m))
+            self._depth.append(_Depth(stamp, ratio, depth_m))
             self._depth_ratios.append((stamp, ratio))
 
     def _on_info(self, msg: Any) -> None:
@@ -266,14 +273,9 @@ class ReplayEvaluator(Node):
                     self.node_values = {kv.key: kv.value for kv in status.values}
                     self.diagnostics_received += 1
 
-    def _depth_partner(self, stamp: int) -> tuple[float, np.ndarray] | None:
-        slop = self.params.sync_slop * 1e9
-        best = None
-        for d_stamp, ratio, depth_m in self._depth:
-            dt = abs(d_stamp - stamp)
-            if dt <= slop and (best is None or dt < best[0]):
-                best = (dt, ratio, depth_m)
-        return None if best is None else (best[1], best[2])
+    def _depth_partner(self, stamp: int) -> _Depth | None:
+        """The depth frame seen nearest to ``stamp`` within ``sync_slop`` (for the report)."""
+        return nearest_within(self._depth, stamp, self.params.sync_slop * 1e9)
 
     def _on_labels(self, msg: Any, info: Mapping[str, Any] | None) -> None:
         received_ns = _received_ns(info)
@@ -306,7 +308,7 @@ class ReplayEvaluator(Node):
             return
         received, _, rgb = self._rgb.pop(stamp, (None, False, None))
         partner = self._depth_partner(stamp)
-        record.depth_ratio = None if partner is None else partner[0]
+        record.depth_ratio = None if partner is None else partner.ratio
         mode = self._frame_modes.pop(stamp, None)
         if mode is None:  # stand-in until its frame_status comes: the node's mode then
             self._provisional.add(stamp)
@@ -315,7 +317,7 @@ class ReplayEvaluator(Node):
         if received is not None:
             record.latency_ms = 1e-6 * (received_ns - received)
         if self.examples is not None and rgb is not None:
-            self.examples.offer(record, rgb, None if partner is None else partner[1],
+            self.examples.offer(record, rgb, None if partner is None else partner.depth_m,
                                 pred)
         gt = self._gt.pop(stamp, None)
         if gt is not None:
