@@ -12,21 +12,21 @@ one that is already running with ``use_sim_time:=true``) and scores the node's
 plus what only a live run can show: outputs lost in transport, frames the node skipped because
 inference was busy (its latest-only slot), and latency from input to output as received.
 
-The evaluator alone is the console script ``replay_evaluator`` (this module's ``main`` without
+The evaluator alone is the console script ``replay_evaluator`` (``run.main`` without
 ``--bag``): run it beside ``ros2 bag play --clock BAG`` and a node with ``use_sim_time:=true``;
 it writes the report when the inputs stop (``--idle-timeout``) or on Ctrl-C. See docs/replay.md.
 
-Per-frame modes: the labels message does not say which model produced it. The evaluator takes
-the node's mode (``segmentation/mode``) at the time the output arrives and, in ``rgbd`` mode,
-checks that a good depth frame within ``sync_slop`` and a camera_info had been seen, as the
-node's synchronizer does; frames without one are counted as RGB-model frames.
+Per-frame modes: the node publishes ``segmentation/frame_status`` (the frame's header, the mode
+that produced the output and why) before each output; the evaluator matches it to the labels by
+stamp.
 
 DDS stays on this machine: unless already set, ``FASTDDS_DEFAULT_PROFILES_FILE`` is pointed at
 ``config/fastdds/local_shm.xml``, ``ROS_AUTOMATIC_DISCOVERY_RANGE`` is ``LOCALHOST`` and, when the
 node is started here, a private random ``ROS_DOMAIN_ID`` is used.
 
 Layout: ``clock.py`` (bag time and the mode over reception time), ``player.py`` (``BagPlayer``),
-``evaluator.py`` (``ReplayEvaluator``), ``run.py`` (``run_live``, the command line).
+``evaluator.py`` (``ReplayEvaluator``), ``transport.py`` (the report's transport section),
+``run.py`` (``run_live``, the command line).
 """
 
 from rgbd_seg_ros.replay.live.clock import ClockMap, ModeTimeline
