@@ -12,9 +12,22 @@ import math
 
 import numpy as np
 
-from rgbd_seg_ros.sim.materials import Material, random_material
+from rgbd_seg_ros.sim import classes as C
+from rgbd_seg_ros.sim.materials import Material, random_material, srgb_to_linear
 from rgbd_seg_ros.sim.primitives import Box, Primitive
 from rgbd_seg_ros.sim.style import WorldStyle
+
+# ``WorldStyle.class_materials``: each furniture class has its own look, as in real rooms
+# (NYU: wooden tables, upholstered or plastic chairs, lacquered cabinets with handles), so that
+# appearance separates furniture that shares a shape. label -> (kinds, probabilities, sRGB
+# colours of ``color_a`` or None for the kind's own palette).
+_CLASS_MATERIALS: dict[int, tuple[tuple[str, ...], tuple[float, ...],
+                                  tuple[tuple[float, float, float], ...] | None]] = {
+    C.TABLE: (('wood',), (1.0,), None),
+    C.CHAIR: (('fabric', 'plastic'), (0.55, 0.45), None),
+    C.CABINET: (('paint',), (1.0,), ((0.90, 0.90, 0.88), (0.25, 0.25, 0.27), (0.55, 0.55, 0.57),
+                                     (0.35, 0.45, 0.60), (0.30, 0.50, 0.35), (0.60, 0.45, 0.30))),
+}
 
 
 @dataclass
@@ -51,7 +64,18 @@ class Builder:
         self.materials.append(random_material(self.rng, kind, **overrides))
         return len(self.materials) - 1
 
-    def furniture_material(self) -> int:
+    def furniture_material(self, label: int | None = None) -> int:
+        """
+        A furniture material: from the pool every class shares, or, in a world whose style has
+        ``class_materials``, from the class's own kinds and colours (``_CLASS_MATERIALS``).
+        """
+        if self.style.class_materials and label in _CLASS_MATERIALS:
+            kinds, probs, colors = _CLASS_MATERIALS[label]
+            kind = kinds[int(self.rng.choice(len(kinds), p=probs))]
+            if colors is None:
+                return self.material(kind)
+            color = colors[int(self.rng.integers(len(colors)))]
+            return self.material(kind, color_a=srgb_to_linear(color))
         kind = ('wood', 'paint', 'plastic', 'metal', 'fabric')[
             int(self.rng.choice(5, p=[0.4, 0.25, 0.15, 0.1, 0.1]))]
         return self.material(kind)

@@ -35,7 +35,10 @@ def place_tables_and_chairs(b: Builder) -> None:
             fp = b.footprint(cx, cy, tw / 2, td / 2, yaw)
             if not b.floor_free(fp, margin=0.5, wall_margin=0.3):
                 continue
-            mat = b.furniture_material() if rng.random() < 0.5 else b.material('wood')
+            if b.style.class_materials:
+                mat = b.furniture_material(C.TABLE)
+            else:
+                mat = b.furniture_material() if rng.random() < 0.5 else b.material('wood')
             top = uniform(rng, 0.025, 0.05)
             b.box((cx, cy, th - top / 2), (tw / 2, td / 2, top / 2), yaw, C.TABLE, mat)
             leg = uniform(rng, 0.03, 0.07)
@@ -88,9 +91,12 @@ def _chair(b: Builder, cx: float, cy: float, yaw: float, ignore: tuple[int, ...]
     fp = b.footprint(cx, cy, w / 2, w / 2, yaw)
     if not b.floor_free(fp, margin=0.05, wall_margin=0.05, ignore=ignore):
         return False
-    kind = ('wood', 'plastic', 'fabric', 'metal', 'paint')[
-        int(rng.choice(5, p=[0.35, 0.25, 0.2, 0.1, 0.1]))]
-    mat = b.material(kind)
+    if b.style.class_materials:
+        mat = b.furniture_material(C.CHAIR)
+    else:
+        kind = ('wood', 'plastic', 'fabric', 'metal', 'paint')[
+            int(rng.choice(5, p=[0.35, 0.25, 0.2, 0.1, 0.1]))]
+        mat = b.material(kind)
     seat_t = uniform(rng, 0.03, 0.06)
     b.box((cx, cy, seat_h - seat_t / 2), (w / 2, w / 2, seat_t / 2), yaw, C.CHAIR, mat)
     back_h = uniform(rng, 0.35, 0.5)

@@ -47,6 +47,7 @@ class WorldStyle:
     whiteboard_p: float  # a wall picture is a whiteboard (white, thin dark frame)
     flat_object_p: float  # an object on a support is flat paper or a lying book (3-15 mm)
     door_proud_m: float  # how far the door leaf stands out of the wall, metres
+    class_materials: bool = False  # tables, chairs, cabinets draw their own kinds and colours
     sensor: SensorConfig = field(default_factory=SensorConfig)
 
     def __post_init__(self) -> None:
@@ -76,7 +77,7 @@ DEPTH_FAVOURED = WorldStyle(
 NYU_LIKE = WorldStyle(
     name='nyu_like', cabinet_wall_material_p=0.1, box_picture_wrap_p=0.05,
     floor_mat='rug', pictures=(2, 7), whiteboard_p=0.3, flat_object_p=0.35,
-    door_proud_m=0.005,
+    door_proud_m=0.005, class_materials=True,
     sensor=SensorConfig(min_depth_m=0.5, max_depth_m=4.5, disparity_step_px=0.125,
                         shadow_width_px=9.0, dark_hole_prob=0.85),
 )

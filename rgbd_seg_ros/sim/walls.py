@@ -115,7 +115,7 @@ def _build_cabinet(b: Builder, k: int, s: float, w: float, d: float, h: float,
     start, t, n, _, yaw = b.wall_frame(k)
     painted = rng.random() < b.style.cabinet_wall_material_p
     # designed ambiguity: the wall's own world-anchored material and no handles
-    mat = wall_material if painted else b.furniture_material()
+    mat = wall_material if painted else b.furniture_material(C.CABINET)
     _wall_box(b, k, s, w, d, 0.0, h, 0.0, C.CABINET, mat)
     if not painted:
         handle = b.material('metal')
