@@ -42,13 +42,13 @@ test-all: venv
 	$(PY) -m pytest -q -m "not cuda"
 
 demo: venv
-	$(PY) -m training.demo --out out/demo
+	$(PY) -m tools.demo --out out/demo
 
 hha-demo: venv
-	$(PY) -m rgbd_seg_ros.hha_demo --out out/hha_demo.png
+	$(PY) -m tools.hha_demo --out out/hha_demo.png
 
 gallery: venv
-	$(PY) -m training.gallery --out out/gallery.png
+	$(PY) -m tools.gallery --out out/gallery.png
 
 bench: venv
 	$(PY) bench/hha.py

@@ -33,7 +33,7 @@ setup(
         'console_scripts': [
             'segmentation_node = rgbd_seg_ros.nodes.segmentation_node:main',
             'camera_sim_node = rgbd_seg_ros.nodes.camera_sim_node:main',
-            'replay_evaluator = rgbd_seg_ros.replay.live:main',
+            'replay_evaluator = rgbd_seg_ros.replay.live.run:main',
         ],
     },
 )

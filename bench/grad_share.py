@@ -29,12 +29,6 @@ import sys
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-os.environ.setdefault('HF_HUB_OFFLINE', '1')
-
 
 def _flat_grad(loss: torch.Tensor, params: list[torch.nn.Parameter]) -> torch.Tensor:
     grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
@@ -56,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
 
     from rgbd_seg_ros.core.checkpoint import load_checkpoint
-    from training.config import load_config
+    from training.config_io import load_config
     from training.data import create_dataset
-    from training.engine import PositionDataset
+    from training.loader import PositionDataset
     from training.methods import create_task
 
     sets = list(args.set) + ([f'distill.teacher={args.teacher}'] if args.teacher else [])

@@ -35,13 +35,10 @@ import statistics
 import sys
 import time
 
+from common import REPO  # noqa: E402 - bench/common.py: the repository on sys.path
 import cv2
 import numpy as np
 import torch
-
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics  # noqa: E402
 from rgbd_seg_ros.core.hha import compute_hha  # noqa: E402

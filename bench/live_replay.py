@@ -27,10 +27,7 @@ import statistics
 import sys
 import tempfile
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from node import _make_checkpoints, _set_env, write_json  # noqa: E402 - bench/node.py, beside this file
+from common import REPO, make_checkpoints, set_env, write_json  # noqa: E402 - bench/common.py
 
 SIZE = (64, 80)
 TOPICS = {
@@ -83,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--threads', type=int, default=1, help='torch threads of the node')
     parser.add_argument('--json', default=str(REPO / 'bench/results/live_replay.json'))
     args = parser.parse_args(argv)
-    _set_env(args.threads)
+    set_env(args.threads)
 
     from rgbd_seg_ros.replay.evaluate import ReplayConfig, replay_bag
     from rgbd_seg_ros.replay.live import run_live
@@ -95,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         bag = folder / 'outage'
         make_bag(bag, frames=30, rate_hz=10.0, seed=2, size=SIZE,
                  depth_gaps=[Window(1.0, 1.8)], progress=False)
-        models = _make_checkpoints(folder, SIZE)
+        models = make_checkpoints(folder, SIZE)
         values = {'fusion_model': models['fusion'], 'rgb_model': models['rgb'],
                   'depth_timeout': 0.42, **TOPICS}
         offline = replay_bag(bag, ReplayConfig(params=segmentation_params(values)),

@@ -28,45 +28,15 @@ Without --fusion-model/--rgb-model it benchmarks random resnet18 + light-decoder
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
-import random
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-
-def _set_env(threads: int) -> None:
-    """DDS on shared memory only, a private domain, no model hub; before rclpy is imported."""
-    os.environ['HF_HUB_OFFLINE'] = '1'
-    os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config/fastdds/local_shm.xml')
-    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-    os.environ.setdefault('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
-    os.environ['ROS_DOMAIN_ID'] = str(random.randint(201, 230))
-    os.environ['OMP_NUM_THREADS'] = str(threads)
-    os.environ['PYTHONPATH'] = str(REPO) + os.pathsep + os.environ.get('PYTHONPATH', '')
-
-
-def _make_checkpoints(folder: Path, input_size: tuple[int, int]) -> dict[str, str]:
-    from rgbd_seg_ros.core.checkpoint import save_checkpoint
-    from rgbd_seg_ros.core.models import ModelConfig, create_model
-    from rgbd_seg_ros.sim import SYNTHETIC_LABELS
-
-    paths = {}
-    for name, extra in (('fusion', {'arch': 'fusion', 'fusion': 'se_add'}), ('rgb', {})):
-        cfg = ModelConfig(backbone='resnet18', num_classes=SYNTHETIC_LABELS.num_classes,
-                          decoder='light', embed_dim=64, **extra)
-        meta = {'labels': SYNTHETIC_LABELS, 'input_size': input_size,
-                'provenance': {'method': 'random init (bench/node.py)'}}
-        paths[name] = str(save_checkpoint(folder / f'{name}.safetensors', create_model(cfg),
-                                          meta))
-    return paths
+from common import REPO, make_checkpoints, set_env, write_json  # noqa: E402 - bench/common.py
 
 
 def _bare_predict_ms(models: dict[str, str], frames: list, repeats: int,
@@ -137,7 +107,7 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> dict:
     """Start the nodes, measure, stop them; returns the result dict."""
-    _set_env(args.threads)
+    set_env(args.threads)
     import numpy as np
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
@@ -150,7 +120,7 @@ def run(args: argparse.Namespace) -> dict:
     work = Path(tempfile.mkdtemp(prefix='bench_node_'))
     input_size = tuple(int(v) for v in args.input_size.split('x'))
     models = ({'fusion': args.fusion_model, 'rgb': args.rgb_model} if args.rgb_model
-              else getattr(args, 'checkpoints', None) or _make_checkpoints(work, input_size))
+              else getattr(args, 'checkpoints', None) or make_checkpoints(work, input_size))
     print(f'rendering {args.precompute} frames {args.width}x{args.height} ...', flush=True)
     seq = SyntheticSequence(args.seed, args.width, args.height)
     frames = [seq.frame(i, i / args.rate) for i in range(min(args.precompute, 4))]
@@ -337,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     input_size = tuple(int(v) for v in args.input_size.split('x'))
     if not args.rgb_model:  # the same random checkpoints for every backend
-        args.checkpoints = _make_checkpoints(Path(tempfile.mkdtemp(prefix='bench_ckpt_')),
+        args.checkpoints = make_checkpoints(Path(tempfile.mkdtemp(prefix='bench_ckpt_')),
                                              input_size)
     for backend in backends:
         one = argparse.Namespace(**vars(args))
@@ -390,13 +360,6 @@ def print_ratios(ratios: dict, baseline: str) -> None:
     for name, r in ratios.items():
         cells = [f"{r['summary'][k]:10.1f} ({r['ratio_vs_' + baseline][k]:5.2f}x)" for k in keys]
         print(f'{name:12} ' + ' '.join(f'{c:>24}' for c in cells))
-
-
-def write_json(result: dict, path: str) -> None:
-    """Write a benchmark's result (creating the folder) and say where."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(result, indent=2))
-    print(f'wrote {path}')
 
 
 if __name__ == '__main__':

@@ -24,9 +24,7 @@ import sys
 import tempfile
 import time
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
+from common import REPO  # noqa: E402 - bench/common.py: the repository on sys.path
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -21,9 +21,7 @@ import platform
 import sys
 import time
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
+from common import REPO  # noqa: E402 - bench/common.py: the repository on sys.path
 import numpy as np  # noqa: E402
 
 from rgbd_seg_ros.sim import SyntheticSequence, sample_frame  # noqa: E402

@@ -26,12 +26,7 @@ import statistics
 import sys
 import time
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-os.environ.setdefault('HF_HUB_OFFLINE', '1')
-
+from common import REPO  # noqa: E402 - bench/common.py: the repository on sys.path
 import torch  # noqa: E402
 
 # name -> (method, model overrides, student baseline names for the overhead)
@@ -55,7 +50,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 def _batch(b: int, h: int, w: int, device: str) -> dict[str, torch.Tensor]:
     from training.data import create_dataset
     from training.data.config import DataConfig
-    from training.engine import PositionDataset
+    from training.loader import PositionDataset
 
     data = DataConfig(size=(h, w), crop_size=(h, w), scales=(1.0,), decoupled=True,
                       validate=False)
@@ -93,7 +88,7 @@ def _time_steps(task, batch, steps: int, warmup: int, device: str,
     import contextlib
 
     from training.config import OptimConfig
-    from training.engine import create_optimizer
+    from training.optim import create_optimizer
 
     opt = create_optimizer(task, OptimConfig(lr=1e-4))
     scaler = torch.amp.GradScaler('cuda', enabled=amp)
@@ -137,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.amp and not args.device.startswith('cuda'):
         parser.error('--amp needs --device cuda')
-    from training.config import load_config
+    from training.config_io import load_config
 
     cfg = load_config(args.config)
     h, w = _parse_size(args.size)

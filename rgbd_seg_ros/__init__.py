@@ -1,6 +1,7 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""RGB-D semantic segmentation for ROS 2 with depth-dropout fallback.
+"""
+RGB-D semantic segmentation for ROS 2 with depth-dropout fallback.
 
 Importing this package imports neither torch nor rclpy.
 """

@@ -7,6 +7,7 @@ from pathlib import Path
 import random
 
 import pytest
+from tiny_models import save_tiny_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / 'test' / 'fixtures'
@@ -49,3 +50,45 @@ def bag_fixtures() -> Path:
 def ros_domain_id() -> int:
     """A fresh ROS domain id for one test (tests in one run never share discovery)."""
     return random.randint(1, 100) + 110
+
+
+@pytest.fixture(scope='session')
+def tiny_checkpoint(tmp_path_factory):
+    """
+    ``tiny_checkpoint(name, **kwargs) -> Path``: ``save_tiny_checkpoint`` into a session folder,
+    built once per distinct ``(name, kwargs)`` and shared by every test of the run.
+    """
+    root = tmp_path_factory.mktemp('tiny_checkpoints')
+    cache: dict[tuple, Path] = {}
+
+    def make(name: str, **kwargs) -> Path:
+        key = (name, repr(sorted(kwargs.items())))
+        if key not in cache:
+            if any(k[0] == name for k in cache):
+                raise ValueError(f'tiny checkpoint {name!r} already exists with other settings')
+            cache[key] = save_tiny_checkpoint(root / f'{name}.safetensors', **kwargs)
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope='session')
+def tiny_checkpoints(tiny_checkpoint) -> dict[str, Path]:
+    """
+    The node's models at the simulated camera's size (ros_test_helpers): 'fusion' (rgb+hha),
+    'rgb', 'depth' (hha) and 'rgb_other_classes' (three other classes).
+    """
+    from ros_test_helpers import CAMERA_HEIGHT, CAMERA_WIDTH
+
+    from rgbd_seg_ros.core.labels import LabelSet
+
+    size = (CAMERA_HEIGHT, CAMERA_WIDTH)
+    other = LabelSet('other', ('a', 'b', 'c'), ((1, 2, 3), (4, 5, 6), (7, 8, 9)))
+    return {
+        'fusion': tiny_checkpoint('node_fusion', input_size=size, arch='fusion',
+                                  fusion='se_add', depth_modality='hha'),
+        'rgb': tiny_checkpoint('node_rgb', input_size=size, seed=1, modality='rgb'),
+        'depth': tiny_checkpoint('node_depth', input_size=size, seed=2, modality='hha'),
+        'rgb_other_classes': tiny_checkpoint('node_rgb_other', input_size=size, seed=3,
+                                             labels=other, modality='rgb'),
+    }

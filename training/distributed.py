@@ -18,6 +18,8 @@ import os
 import torch
 import torch.distributed as dist
 
+from rgbd_seg_ros.core.device import resolve_device
+
 LOG = logging.getLogger(__name__)
 
 
@@ -41,17 +43,6 @@ class DistInfo:
         return self.world_size > 1
 
 
-def resolve_device(device: str, local_rank: int = 0) -> str:
-    """``'auto'`` -> ``'cuda:<local_rank>'`` when CUDA is available, else ``'cpu'``."""
-    if device == 'auto':
-        return f'cuda:{local_rank}' if torch.cuda.is_available() else 'cpu'
-    if device == 'cuda':
-        return f'cuda:{local_rank}'
-    if device.startswith('cuda') and not torch.cuda.is_available():
-        raise ValueError(f'device {device!r} requested but CUDA is not available')
-    return device
-
-
 def init_distributed(device: str = 'auto', timeout_s: float = 1800.0) -> DistInfo:
     """
     Join the process group described by torchrun's environment, or run single-process.
@@ -61,7 +52,7 @@ def init_distributed(device: str = 'auto', timeout_s: float = 1800.0) -> DistInf
     world_size = int(os.environ.get('WORLD_SIZE', '1'))
     rank = int(os.environ.get('RANK', '0'))
     local_rank = int(os.environ.get('LOCAL_RANK', '0'))
-    resolved = resolve_device(device, local_rank)
+    resolved = str(resolve_device(device, local_rank))
     if world_size <= 1:
         return DistInfo(0, 0, 1, resolved)
     if resolved.startswith('cuda'):
@@ -132,15 +123,6 @@ def gather_tensors(t: torch.Tensor) -> list[torch.Tensor]:
     out = [torch.empty_like(t) for _ in range(dist.get_world_size())]
     dist.all_gather(out, t)
     return out
-
-
-def broadcast_int(value: int, device: str = 'cpu') -> int:
-    """Rank 0's ``value`` on every rank."""
-    if not is_initialized():
-        return value
-    t = torch.tensor([value], dtype=torch.int64, device=device)
-    dist.broadcast(t, src=0)
-    return int(t.item())
 
 
 def broadcast_buffers(module: torch.nn.Module) -> None:

@@ -1,12 +1,12 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""
+r"""
 Evaluate a checkpoint on a whole split: mIoU, pixel accuracy, per-class IoU, confusion matrix.
 
 Predictions go through ``core.inference.Segmenter.predict_logits``, the code the ROS node runs,
 so the numbers here are the numbers of the deployed model. Usage::
 
-    python -m training.evaluate --checkpoint runs/rgbd/model.safetensors --data synthetic \\
+    python -m training.evaluate --checkpoint runs/rgbd/model.safetensors --data synthetic \
         [--split test] [--multiscale] [--flip] [--depth-dropout 0.5] [--json out/eval.json]
 
 For models that read depth the degraded case (every depth map missing) is evaluated as well.
@@ -33,7 +33,7 @@ from torch.utils.data import Subset
 from tqdm import tqdm
 
 from rgbd_seg_ros.core.labels import LabelSet
-from training.metrics import ConfusionMatrix
+from rgbd_seg_ros.core.metrics import ConfusionMatrix
 
 LOG = logging.getLogger(__name__)
 
@@ -238,9 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
 
+    from rgbd_seg_ros.core.device import resolve_device
     from rgbd_seg_ros.core.inference import Segmenter
-    from training.distributed import resolve_device
-    from training.engine import val_loader
+    from training.loader import val_loader
 
     try:
         if not args.depth_scale > 0:
@@ -273,6 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         'num_images': len(dataset),
         **_report(scores, labels),
     }
+    if scores['miou'] is None:
+        LOG.error('%s/%s has no labelled pixel: nothing to score', args.data, args.split)
+        return 1
     lines = [f'{args.checkpoint} on {args.data}/{args.split} ({len(dataset)} images): '
              f'mIoU {scores["miou"]:.4f}, pixel acc {scores["pixel_acc"]:.4f}']
     if segmenter.needs_depth and args.depth_dropout < 1.0:

@@ -35,6 +35,7 @@ import torch
 from tqdm import tqdm
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.core.device import resolve_device
 from rgbd_seg_ros.core.hha import compute_hha
 
 logger = logging.getLogger(__name__)
@@ -72,16 +73,6 @@ def read_camera_matrix(path: Path, one_based: bool) -> np.ndarray:
     return K
 
 
-def resolve_device(name: str) -> torch.device:
-    if name not in KNOWN_DEVICES:
-        raise ValueError(f'unknown device {name!r}; expected one of {KNOWN_DEVICES}')
-    if name == 'auto':
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    if name == 'cuda' and not torch.cuda.is_available():
-        raise ValueError('--device cuda requested but CUDA is not available')
-    return torch.device(name)
-
-
 def _is_up_to_date(out: Path, src: Path) -> bool:
     return out.is_file() and out.stat().st_mtime >= src.stat().st_mtime
 
@@ -114,6 +105,8 @@ def prepare_hha(
     if not (np.isfinite(depth_scale) and depth_scale > 0):
         raise ValueError(f'--depth-scale must be a positive number of metres, got {depth_scale}')
     K = read_camera_matrix(Path(intrinsics), one_based)  # noqa: N806
+    if device not in KNOWN_DEVICES:
+        raise ValueError(f'unknown device {device!r}; expected one of {KNOWN_DEVICES}')
     dev = resolve_device(device)
     files = sorted(p for p in depth_dir.iterdir() if p.suffix.lower() == '.png' and p.is_file())
     if not files:

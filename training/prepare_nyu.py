@@ -1,9 +1,9 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""
+r"""
 Convert the official NYU Depth v2 labeled file into the folder that ``data.kind: nyu`` reads.
 
-    python -m training.prepare_nyu --mat nyu_depth_v2_labeled.mat --out data/nyu \\
+    python -m training.prepare_nyu --mat nyu_depth_v2_labeled.mat --out data/nyu \
         [--splits FILE] [--hha] [--overwrite]
 
 Reads ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5) with h5py and writes the layout of

@@ -1,12 +1,12 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""
+r"""
 Train a segmentation model: ``python -m training.train --config FILE [--set a.b=VALUE ...]``.
 
 Examples::
 
     python -m training.train --config training/configs/synthetic_rgb.yaml --out runs/rgb
-    python -m training.train --config training/configs/synthetic_primkd.yaml \\
+    python -m training.train --config training/configs/synthetic_primkd.yaml \
         --set distill.teacher=runs/rgb/model.safetensors --out runs/primkd
     torchrun --nproc_per_node 2 -m training.train --config training/configs/nyu_rgbd.yaml
 
@@ -23,7 +23,7 @@ import logging
 from pathlib import Path
 import sys
 
-from training.config import load_config
+from training.config_io import load_config
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     if args.print_config:
-        from training.config import dump_config
+        from training.config_io import dump_config
 
         print(dump_config(cfg), end='')
         return 0

@@ -40,9 +40,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from rgbd_seg_ros.core.node_config import KNOWN_BACKENDS
+
 logger = logging.getLogger(__name__)
 
-KNOWN_BACKENDS = ('torch', 'onnxruntime', 'tensorrt')
 _DIGEST_CHARS = 16
 
 

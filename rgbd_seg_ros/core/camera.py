@@ -115,3 +115,10 @@ class CameraIntrinsics:
             'fx': self.fx, 'fy': self.fy, 'cx': self.cx, 'cy': self.cy,
             'width': self.width, 'height': self.height,
         }
+
+
+def match_intrinsics(intrinsics: CameraIntrinsics, width: int, height: int) -> CameraIntrinsics:
+    """Intrinsics rescaled to an image of ``width`` x ``height`` (unchanged when equal)."""
+    if (intrinsics.width, intrinsics.height) == (width, height):
+        return intrinsics
+    return intrinsics.scaled(width, height)

@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.sync import match_intrinsics, resize_nearest
+from rgbd_seg_ros.core.camera import CameraIntrinsics, match_intrinsics
+from rgbd_seg_ros.core.depth import resize_nearest
 
 _BASE_FIELDS = {
     'names': ['x', 'y', 'z', 'label', 'confidence'],

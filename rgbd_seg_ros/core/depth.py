@@ -69,3 +69,16 @@ def metres_to_depth_mm(depth_m: np.ndarray) -> np.ndarray:
 def valid_ratio(valid: np.ndarray) -> float:
     """Fraction of valid pixels in a bool mask (0.0 for an empty mask)."""
     return float(np.count_nonzero(valid)) / valid.size if valid.size else 0.0
+
+
+def resize_nearest(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """
+    Nearest-neighbour resize of ``[H, W]`` or ``[H, W, C]`` by pixel centres (depth-safe: no
+    value mixing). Output pixel ``j`` takes input ``floor((j + 0.5) * W_in / W_out)``.
+    """
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    rows = np.minimum(((np.arange(height) + 0.5) * (h / height)).astype(np.int64), h - 1)
+    cols = np.minimum(((np.arange(width) + 0.5) * (w / width)).astype(np.int64), w - 1)
+    return image[rows[:, None], cols[None, :]]

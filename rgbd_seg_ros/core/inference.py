@@ -32,12 +32,13 @@ import torch.nn.functional as F
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.core.checkpoint import CheckpointMeta, load_checkpoint
+from rgbd_seg_ros.core.device import resolve_device
 from rgbd_seg_ros.core.labels import LabelSet
+from rgbd_seg_ros.core.node_config import KNOWN_PRECISIONS
 from rgbd_seg_ros.core.preprocess import build_inputs, fit_size, resize_inputs
 
 logger = logging.getLogger(__name__)
 
-KNOWN_PRECISIONS = ('fp32', 'fp16', 'bf16')
 _AUTOCAST_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 _DEPTH_MODALITIES = ('hha', 'depth')
 
@@ -48,18 +49,6 @@ def _as_tensor(array: np.ndarray) -> torch.Tensor:
     if not array.flags.writeable:
         array = array.copy()
     return torch.from_numpy(array)
-
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f'invalid device {device!r}: {exc}') from exc
-    if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f'device {device!r} requested but CUDA is not available (use "cpu")')
-    if dev.type not in ('cpu', 'cuda'):
-        raise ValueError(f'device {device!r}: only cpu and cuda are supported')
-    return dev
 
 
 class Segmenter:
@@ -84,7 +73,7 @@ class Segmenter:
         if precision not in KNOWN_PRECISIONS:
             raise ValueError(f'unknown precision {precision!r}; expected one of '
                              f'{KNOWN_PRECISIONS}')
-        self._device = _resolve_device(device)
+        self._device = resolve_device(device)
         if precision != 'fp32' and self._device.type != 'cuda':
             raise ValueError(f'precision {precision!r} needs a CUDA device; use fp32 on the CPU')
         modalities = tuple(getattr(model, 'modalities', ()))

@@ -131,21 +131,3 @@ NYU40 = LabelSet(
     colors=_nyu40_colors(),
 )
 
-
-KNOWN_LABEL_SETS = ('nyu40', 'synthetic14')
-
-
-def get_label_set(name: str) -> LabelSet:
-    """
-    A built-in label set by name (``KNOWN_LABEL_SETS``).
-
-    ``synthetic14`` (alias ``synthetic``) lives in ``rgbd_seg_ros.sim.classes`` and is imported
-    only when asked for.
-    """
-    if name == 'nyu40':
-        return NYU40
-    if name in ('synthetic14', 'synthetic'):
-        from rgbd_seg_ros.sim.classes import SYNTHETIC_LABELS
-
-        return SYNTHETIC_LABELS
-    raise ValueError(f'unknown label set {name!r}; expected one of {KNOWN_LABEL_SETS}')

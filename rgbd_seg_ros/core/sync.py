@@ -1,15 +1,16 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 """
-RGB/depth pairing and the depth-health state machine; time is injected, nothing here reads a clock.
+RGB/depth pairing driving the depth-health state machine; time is injected, no clock is read.
 
-The same classes run in the node (ROS clock as ``now``) and in bag replay (bag time as ``now``)::
+``core/pipeline.py`` runs it in the node (ROS clock as ``now``) and in bag replay (bag time as
+``now``); the state machine itself is ``core/health.py: DepthHealth``::
 
     sync = RgbdSynchronizer(SyncConfig(sync_slop=0.02, depth_timeout=0.5))
     sync.add_camera_info('camera_color_optical_frame', intrinsics)
     sync.add_depth(stamp, frame_id, depth_payload, valid_ratio, now=now)
     sync.add_rgb(stamp, frame_id, rgb_payload, now=now)
-    for frame in sync.pop_ready(now):         # SyncedFrame: rgb, depth or None, intrinsics, mode
+    for frame in sync.pop_ready(now):         # SyncedFrame: rgb, depth | None, mode, reason
         ...
     for switch in sync.pop_events():          # ModeSwitch(t, from_mode, to_mode, reason)
         ...
@@ -28,16 +29,14 @@ from __future__ import annotations
 from bisect import insort
 from collections import deque
 from dataclasses import asdict, dataclass, field
-import threading
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.core.health import DepthHealth, ModeSwitch
 
 KNOWN_MODES = ('rgbd', 'rgb', 'depth')
-
-T = TypeVar('T')
 
 
 @dataclass(frozen=True)
@@ -68,16 +67,6 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
-class ModeSwitch:
-    """A change of the processing mode at time ``t`` (the ``now`` that caused it)."""
-
-    t: float
-    from_mode: str
-    to_mode: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class SyncedFrame:
     """One RGB frame ready for inference, with its depth partner when the mode uses depth."""
 
@@ -88,6 +77,7 @@ class SyncedFrame:
     depth_stamp: float | None  # stamp of the paired depth, seconds
     intrinsics: CameraIntrinsics | None  # cached camera_info of frame_id
     mode: str  # model to run on this frame: 'rgbd', 'rgb' or 'depth'
+    reason: str = ''  # why this frame has this mode (the fallback's cause, a missing partner)
 
 
 @dataclass
@@ -111,102 +101,6 @@ class SyncStats:
     def as_dict(self) -> dict[str, int]:
         """Plain dict (diagnostics, JSON reports)."""
         return asdict(self)
-
-
-class DepthHealth:
-    """
-    The mode state machine, fed with depth/RGB quality events and the clock.
-
-    ``depth_ok`` drops on a timeout or a bad depth frame and rises after ``recover_frames``
-    consecutive good depth frames (a gap longer than ``depth_timeout`` restarts the count).
-    ``rgb_ok`` (only with ``depth_mode``) drops on a bad RGB frame and rises after
-    ``recover_frames`` good ones. The mode is ``rgb`` without depth, else ``depth`` without RGB,
-    else ``rgbd``. It starts in ``rgbd`` with ``depth_timeout`` of grace from the first ``now``.
-    """
-
-    def __init__(self, config: SyncConfig) -> None:
-        self.config = config
-        self.depth_ok = True
-        self.rgb_ok = True
-        self._good_depth = 0  # consecutive good depth frames
-        self._good_rgb = 0  # consecutive good RGB frames
-        self._last_good_depth: float | None = None  # now of the last good depth frame
-        self._start: float | None = None
-
-    @property
-    def mode(self) -> str:
-        """Current mode: 'rgbd', 'rgb' or 'depth'."""
-        if not self.depth_ok:
-            return 'rgb'
-        return 'rgbd' if self.rgb_ok else 'depth'
-
-    def _since_good_depth(self, now: float) -> float:
-        ref = self._last_good_depth if self._last_good_depth is not None else self._start
-        return now - ref
-
-    def _change(self, now: float, before: str, reason: str) -> list[ModeSwitch]:
-        after = self.mode
-        return [ModeSwitch(now, before, after, reason)] if after != before else []
-
-    def update(self, now: float) -> list[ModeSwitch]:
-        """Apply the depth timeout at time ``now``; returns the switches it caused."""
-        if self._start is None:
-            self._start = now
-        before = self.mode
-        if self.depth_ok and self._since_good_depth(now) > self.config.depth_timeout:
-            self.depth_ok = False
-            self._good_depth = 0
-            gap = self._since_good_depth(now)
-            return self._change(now, before, f'no valid depth for {gap:.3f} s')
-        return []
-
-    def on_depth(self, now: float, valid_ratio: float) -> list[ModeSwitch]:
-        """A depth frame arrived at ``now`` with ``valid_ratio`` valid pixels."""
-        events = self.update(now)
-        before = self.mode
-        if valid_ratio >= self.config.min_valid_depth_ratio:
-            if self._since_good_depth(now) > self.config.depth_timeout:
-                self._good_depth = 0  # too far apart to count as consecutive
-            self._good_depth += 1
-            self._last_good_depth = now
-            if not self.depth_ok and self._good_depth >= self.config.recover_frames:
-                self.depth_ok = True
-                reason = f'{self._good_depth} consecutive good depth frames'
-                return events + self._change(now, before, reason)
-            return events
-        self._good_depth = 0
-        if self.depth_ok:
-            self.depth_ok = False
-            reason = (f'depth valid ratio {valid_ratio:.2f} < '
-                      f'{self.config.min_valid_depth_ratio:.2f}')
-            return events + self._change(now, before, reason)
-        return events
-
-    def on_rgb(self, now: float, rgb_ok: bool) -> list[ModeSwitch]:
-        """An RGB frame arrived at ``now``; ``rgb_ok`` false when it is black or frozen."""
-        events = self.update(now)
-        if not self.config.depth_mode:
-            return events
-        before = self.mode
-        if rgb_ok:
-            self._good_rgb += 1
-            if not self.rgb_ok and self._good_rgb >= self.config.recover_frames:
-                self.rgb_ok = True
-                reason = f'{self._good_rgb} consecutive good RGB frames'
-                return events + self._change(now, before, reason)
-            return events
-        self._good_rgb = 0
-        if self.rgb_ok:
-            self.rgb_ok = False
-            return events + self._change(now, before, 'RGB black or frozen')
-        return events
-
-    def reset(self, now: float) -> None:
-        """Restart the clocks at ``now`` (time jumped back); the mode is kept."""
-        self._start = now
-        self._last_good_depth = None
-        self._good_depth = 0
-        self._good_rgb = 0
 
 
 @dataclass(order=True)
@@ -244,6 +138,7 @@ class RgbdSynchronizer:
         self._newest_depth: float | None = None
         self._last_now: float | None = None
         self._rgb_frame_id: str | None = None
+        self._state_reason = 'depth healthy'  # reason of the latest mode switch
 
     @property
     def mode(self) -> str:
@@ -362,6 +257,8 @@ class RgbdSynchronizer:
     def _record(self, events: list[ModeSwitch]) -> None:
         self._events.extend(events)
         self.stats.mode_switches += len(events)
+        if events:
+            self._state_reason = events[-1].reason
 
     def _check_time(self, now: float, stamp: float | None, newest: float | None) -> None:
         jump = self.config.time_jump_threshold
@@ -377,12 +274,7 @@ class RgbdSynchronizer:
             self._emit(entry, depth)
 
     def _nearest(self, stamp: float) -> _Entry | None:
-        best = None
-        for d in self._depth:
-            dt = abs(d.stamp - stamp)
-            if dt <= self.config.sync_slop and (best is None or dt < abs(best.stamp - stamp)):
-                best = d
-        return best
+        return nearest_within(self._depth, stamp, self.config.sync_slop)
 
     def _depth_period(self) -> float | None:
         return float(np.median(self._depth_diffs)) if self._depth_diffs else None
@@ -405,23 +297,28 @@ class RgbdSynchronizer:
         state = self.mode
         intrinsics = self._info.get(entry.frame_id)
         mode = 'rgb'
+        reason = f'fallback: {self._state_reason}'
         if state != 'rgb':
             if depth is None:
                 self.stats.unpaired += 1
+                reason = f'no depth within sync_slop {self.config.sync_slop:g} s'
             elif not depth.good:
                 depth = None
+                reason = 'paired depth below min_valid_depth_ratio'
             elif intrinsics is None:
                 self.stats.missing_camera_info += 1
                 depth = None
+                reason = f'no camera_info for frame {entry.frame_id!r}'
             else:
                 mode = state
+                reason = 'depth paired' if state == 'rgbd' else reason
         if mode == 'rgb':
             depth = None
         self._ready.append(SyncedFrame(
             stamp=entry.stamp, frame_id=entry.frame_id, rgb=entry.payload,
             depth=None if depth is None else depth.payload,
             depth_stamp=None if depth is None else depth.stamp,
-            intrinsics=intrinsics, mode=mode,
+            intrinsics=intrinsics, mode=mode, reason=reason,
         ))
         self.stats.emitted += 1
         self._last_emitted = entry.stamp if self._last_emitted is None else max(
@@ -436,90 +333,14 @@ class RgbdSynchronizer:
             self._depth.pop(0)
 
 
-class RgbHealthCheck:
+def nearest_within(items: Any, stamp: float, slop: float) -> Any | None:
     """
-    Flags RGB frames that are black (mean grey level below ``black_level``) or frozen (the same
-    pixels as the previous frame for ``frozen_frames`` frames in a row), on a subsampled grid.
+    The item of ``items`` (anything with a ``stamp`` in seconds) nearest to ``stamp`` within
+    ``slop`` seconds, the first of equally near ones; None when none is that close.
     """
-
-    def __init__(self, black_level: float = 4.0, frozen_frames: int = 15,
-                 grid: int = 32) -> None:
-        if frozen_frames < 1 or grid < 1:
-            raise ValueError('frozen_frames and grid must be >= 1')
-        self.black_level = float(black_level)
-        self.frozen_frames = int(frozen_frames)
-        self.grid = int(grid)
-        self._previous: np.ndarray | None = None
-        self._same = 0
-
-    def __call__(self, rgb: np.ndarray) -> bool:
-        """True when ``rgb`` uint8 ``[H, W, 3]`` looks like a live image."""
-        h, w = rgb.shape[:2]
-        sample = rgb[:: max(1, h // self.grid), :: max(1, w // self.grid)]
-        same = self._previous is not None and np.array_equal(sample, self._previous)
-        self._same = self._same + 1 if same else 0
-        self._previous = sample.copy()
-        black = float(sample.mean()) < self.black_level
-        return not black and self._same < self.frozen_frames
-
-
-def resize_nearest(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """
-    Nearest-neighbour resize of ``[H, W]`` or ``[H, W, C]`` by pixel centres (depth-safe: no
-    value mixing). Output pixel ``j`` takes input ``floor((j + 0.5) * W_in / W_out)``.
-    """
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    rows = np.minimum(((np.arange(height) + 0.5) * (h / height)).astype(np.int64), h - 1)
-    cols = np.minimum(((np.arange(width) + 0.5) * (w / width)).astype(np.int64), w - 1)
-    return image[rows[:, None], cols[None, :]]
-
-
-def match_intrinsics(intrinsics: CameraIntrinsics, width: int, height: int) -> CameraIntrinsics:
-    """Intrinsics rescaled to an image of ``width`` x ``height`` (unchanged when equal)."""
-    if (intrinsics.width, intrinsics.height) == (width, height):
-        return intrinsics
-    return intrinsics.scaled(width, height)
-
-
-class LatestSlot(Generic[T]):
-    """
-    A size-1, drop-oldest hand-over between producer callbacks and one worker thread.
-
-    ``put`` replaces an item the worker has not taken yet and counts it in ``dropped``.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._item: T | None = None
-        self._has_item = False
-        self._closed = False
-        self.dropped = 0
-        self.taken = 0
-
-    def put(self, item: T) -> bool:
-        """Store ``item``; True when it replaced an untaken one."""
-        with self._cond:
-            replaced = self._has_item
-            self.dropped += int(replaced)
-            self._item, self._has_item = item, True
-            self._cond.notify()
-            return replaced
-
-    def get(self, timeout: float | None = None) -> T | None:
-        """The newest item, waiting up to ``timeout`` seconds; None on timeout or close."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._has_item or self._closed, timeout):
-                return None
-            if not self._has_item:
-                return None
-            item, self._item, self._has_item = self._item, None, False
-            self.taken += 1
-            return item
-
-    def close(self) -> None:
-        """Wake the worker for shutdown; later ``get`` calls return None at once."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
+    best, best_dt = None, None
+    for item in items:
+        dt = abs(item.stamp - stamp)
+        if dt <= slop and (best_dt is None or dt < best_dt):
+            best, best_dt = item, dt
+    return best

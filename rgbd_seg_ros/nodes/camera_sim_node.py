@@ -24,8 +24,9 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
+from rgbd_seg_ros.core.node_config import CameraSimParams
 from rgbd_seg_ros.ros import conversions as conv
-from rgbd_seg_ros.ros.params import CameraSimParams, declare_params
+from rgbd_seg_ros.ros.params import declare_params
 from rgbd_seg_ros.ros.qos import qos_profile
 
 

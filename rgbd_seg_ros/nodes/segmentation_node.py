@@ -7,9 +7,11 @@ Subscribes ``rgb/image_rect_color``, ``depth_registered/image_rect`` and ``rgb/c
 publishes ``segmentation/labels`` (mono8/mono16, input size, RGB header) or, with
 ``output_profile: nav2``, ``segmentation/mask`` + mono8 ``segmentation/confidence`` +
 ``segmentation/label_info``; optional ``segmentation/colored``, ``/overlay``, ``/confidence``,
-``/cloud`` (PointCloud2), ``segmentation/mode`` and ``segmentation/classes`` (transient local)
-and ``/diagnostics`` (``ros/outputs.py`` has the table). Callbacks only check and
-enqueue; one worker thread takes the newest synchronised frame, converts it and runs the model.
+``/cloud`` (PointCloud2), ``segmentation/mode`` and ``segmentation/classes`` (transient local),
+``segmentation/frame_status`` (each output's mode and why, with the RGB header) and
+``/diagnostics`` (``ros/outputs.py`` has the table). All per-frame logic is
+``core.pipeline.FramePipeline``: callbacks only view, check and enqueue into it; one worker
+thread takes the newest synchronised frame and has the pipeline convert and segment it.
 
 Run: ``ros2 launch rgbd_seg_ros segment.launch.py`` or
 ``python -m rgbd_seg_ros.nodes.segmentation_node --ros-args --params-file config/segment.yaml``.
@@ -29,48 +31,45 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
-from rgbd_seg_ros.core.sync import (
-    LatestSlot,
-    RgbdSynchronizer,
-    RgbHealthCheck,
-    SyncedFrame,
-)
+from rgbd_seg_ros.core.latest_slot import LatestSlot
+from rgbd_seg_ros.core.model_set import ModelSet
+from rgbd_seg_ros.core.monitor import DDS_FIX, PipelineMonitor
+from rgbd_seg_ros.core.node_config import SegmentationParams
+from rgbd_seg_ros.core.pipeline import FramePipeline, FrameResult, PipelineConfig
+from rgbd_seg_ros.core.sync import SyncedFrame
 from rgbd_seg_ros.ros import conversions as conv
-from rgbd_seg_ros.ros.diagnostics import DDS_FIX, PipelineMonitor, diagnostic_status
-from rgbd_seg_ros.ros.model_set import ModelSet
+from rgbd_seg_ros.ros.diagnostics import diagnostic_status, frame_status
 from rgbd_seg_ros.ros.outputs import OutputPublishers
-from rgbd_seg_ros.ros.params import SegmentationParams, declare_params
+from rgbd_seg_ros.ros.params import declare_params
 from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
 
 _WARN_PERIOD_S = 10.0
 
 
 class SegmentationNode(Node):
-    """Wiring only: parameters, models, subscriptions, the worker and the publishers."""
+    """Wiring only: parameters, the frame pipeline, subscriptions, the worker, publishers."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__('segmentation_node', **kwargs)
         p = self.params = declare_params(self, SegmentationParams)
         self.models = ModelSet.from_paths(p.fusion_model, p.rgb_model, p.depth_model,
-                                          p.device, p.precision, p.backend)  # issue 16
+                                          p.device, p.precision, p.backend)
         self.models.warmup()  # before any subscription: backends are built by now
         self.labels = self.models.labels
-        self.depth_mode = 'depth' in self.models.modes
-        self.sync = RgbdSynchronizer(p.sync_config())
-        self.rgb_check = RgbHealthCheck(p.rgb_black_level, p.rgb_frozen_frames)
-        self.monitor = PipelineMonitor()
-        self.slot: LatestSlot[SyncedFrame] = LatestSlot()
-        self.lock = threading.Lock()
-        self._stop = threading.Event()
-        self._last_warn: dict[str, float] = {}
         self._declare_class_params()
-
         q_in, q_out = qos_profile(p.input_qos, p.queue_size), qos_profile(p.output_qos, 1)
         overrides = QoSOverridingOptions.with_default_policies()
-        # issue 16: the output profile's publishers (labels/mask, confidence, class metadata,
-        # colour images, cloud) live in ros/outputs.py.
-        self.outputs = OutputPublishers(self, p, self.labels, q_out)
+        self.outputs = OutputPublishers(self, p, self.labels, q_out)  # the profile's topics
+        self.pipeline = FramePipeline(
+            self.models, PipelineConfig.from_params(p, **self.outputs.pipeline_outputs()))
+        self.monitor = PipelineMonitor()
+        self.slot: LatestSlot[SyncedFrame] = LatestSlot()
+        self.lock = threading.Lock()  # around the pipeline's inputs (executor vs timers)
+        self._stop = threading.Event()
+        self._last_warn: dict[str, float] = {}
         self.pub_mode = self.create_publisher(String, 'segmentation/mode', latched_qos())
+        self.pub_status = self.create_publisher(DiagnosticArray, 'segmentation/frame_status',
+                                                qos_profile(p.output_qos, 10))
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._publish_mode()
 
@@ -90,35 +89,27 @@ class SegmentationNode(Node):
             f'{self.labels.num_classes} classes; rgb={self.resolve_topic_name(p.rgb_topic)} '
             f'depth={self.resolve_topic_name(p.depth_topic)}')
 
-    # -- inputs (executor thread): check and enqueue; the worker converts what it uses ---------
+    # -- inputs (executor thread): view, check and enqueue; the worker converts what it uses ---
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _on_rgb(self, msg: Image) -> None:
-        started = time.perf_counter()
-        try:
-            view = conv.checked_view(msg, conv.COLOR_ENCODINGS, 'rgb')
-        except ValueError as exc:
-            return self._reject('rgb', exc)
-        now, stamp = self._now(), conv.header_seconds(msg.header)
-        self.monitor.observe_input('rgb', stamp, now)
-        ok = self.rgb_check(view[..., :3] if view.ndim == 3 else view) if self.depth_mode else True
-        with self.lock:
-            self.sync.add_rgb(stamp, msg.header.frame_id, msg, now=now, rgb_ok=ok)
-            self._flush(now)
-        self.monitor.observe_callback(time.perf_counter() - started)
+        self._add('rgb', msg, conv.COLOR_ENCODINGS, self.pipeline.add_rgb)
 
     def _on_depth(self, msg: Image) -> None:
+        self._add('depth', msg, conv.DEPTH_ENCODINGS, self.pipeline.add_depth)
+
+    def _add(self, topic: str, msg: Image, encodings: tuple[str, ...], add: object) -> None:
         started = time.perf_counter()
         try:
-            ratio = conv.depth_valid_ratio(msg)
+            view = conv.checked_view(msg, encodings, topic)
         except ValueError as exc:
-            return self._reject('depth', exc)
+            return self._reject(topic, exc)
         now, stamp = self._now(), conv.header_seconds(msg.header)
-        self.monitor.observe_input('depth', stamp, now)
+        self.monitor.observe_input(topic, stamp, now)
         with self.lock:
-            self.sync.add_depth(stamp, msg.header.frame_id, msg, ratio, now=now)
+            add(stamp, msg.header.frame_id, view, msg.encoding, now=now, tag=msg.header)
             self._flush(now)
         self.monitor.observe_callback(time.perf_counter() - started)
 
@@ -128,7 +119,7 @@ class SegmentationNode(Node):
         except ValueError as exc:
             return self._reject('camera_info', exc)
         with self.lock:
-            self.sync.add_camera_info(msg.header.frame_id, intrinsics)
+            self.pipeline.add_camera_info(msg.header.frame_id, intrinsics)
 
     def _reject(self, topic: str, exc: Exception) -> None:
         self.monitor.reject(topic)
@@ -140,9 +131,9 @@ class SegmentationNode(Node):
 
     def _flush(self, now: float) -> None:
         """Hand ready frames to the worker and announce mode switches (lock held)."""
-        for frame in self.sync.pop_ready(now):
+        for frame in self.pipeline.pop_ready(now):
             self.slot.put(frame)
-        for event in self.sync.pop_events():
+        for event in self.pipeline.pop_events():
             self.get_logger().info(
                 f'mode {event.from_mode} -> {event.to_mode} at {event.t:.3f} s: {event.reason}')
             self._publish_mode()
@@ -157,7 +148,7 @@ class SegmentationNode(Node):
                 continue
             started = time.perf_counter()
             try:
-                self._process(frame)
+                self._publish(self.pipeline.process(frame), started)
             except Exception as exc:  # noqa: BLE001 - the node must outlive any bad frame
                 self.monitor.count_error()
                 self._warn('worker', f'inference failed on a frame: {exc!r}')
@@ -165,23 +156,12 @@ class SegmentationNode(Node):
             if rest > 0:
                 self._stop.wait(rest)
 
-    def _process(self, frame: SyncedFrame) -> None:
-        taken = time.perf_counter()
-        header, rgb = frame.rgb.header, conv.image_to_rgb(frame.rgb)
-        mode = self.models.effective_mode(frame.mode)
-        depth_m = None
-        if mode != 'rgb':
-            depth_m, _ = conv.image_to_depth_m(frame.depth, self.params.depth_scale or None)
-        started = time.perf_counter()
-        with_conf = self.outputs.needs_confidence
-        out = self.models.predict(mode, rgb, depth_m, frame.intrinsics,
-                                  return_confidence=with_conf)
-        labels, confidence = out if with_conf else (out, None)
-        processing = time.perf_counter() - started
-        # issue 16: every output of the profile (and the cloud when depth is there)
-        self.outputs.publish(header, rgb, labels, confidence, depth_m, frame.intrinsics, mode)
+    def _publish(self, result: FrameResult, taken: float) -> None:
+        header = result.tag
+        self.pub_status.publish(frame_status(header, result.mode, result.reason))
+        self.outputs.publish(header, result)  # every output of the profile
         now = self._now()
-        self.monitor.observe_output(mode, now, now - frame.stamp, processing,
+        self.monitor.observe_output(result.mode, now, now - result.stamp, result.inference_s,
                                     time.perf_counter() - taken)
 
     # -- metadata, mode, diagnostics ------------------------------------------------------------
@@ -196,8 +176,7 @@ class SegmentationNode(Node):
         self.declare_parameter('class_colors', colors, ro, ignore_override=True)
 
     def _publish_mode(self) -> None:
-        mode = self.models.effective_mode(self.sync.mode)
-        self.pub_mode.publish(String(data=mode))
+        self.pub_mode.publish(String(data=self.pipeline.mode))
 
     def _warn(self, key: str, text: str) -> None:
         now = time.monotonic()
@@ -208,7 +187,7 @@ class SegmentationNode(Node):
     def _publish_diagnostics(self) -> None:
         now = self._now()
         with self.lock:
-            stats, mode = self.sync.stats.as_dict(), self.sync.mode
+            stats, mode = self.pipeline.stats.as_dict(), self.pipeline.sync.mode
         values = {'mode': mode, **self.monitor.snapshot(now, self.params.diagnostics_period),
                   **self.outputs.diagnostics(),  # issue 16: profile, class metadata, cloud
                   **{f'backend {m}': b for m, b in self.models.backends.items()},

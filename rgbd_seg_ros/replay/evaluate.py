@@ -4,14 +4,13 @@
 Deterministic offline replay: a bag through the node's processing path, with bag time as clock.
 
 Every message of the RGB, depth, camera_info (and ground-truth) topics is read in bag time order
-and handed to the same ``core.sync.RgbdSynchronizer`` (pairing + depth-health state machine) the
-node uses, with ``now`` = the message's bag (receive) time, and the node's timer (every
-``min(0.05, depth_timeout / 4)`` s) replayed on the bag clock. Times given to the synchronizer
-are seconds since the bag start (same differences as the node's absolute seconds, without the
-float rounding of 1.7e9 s). Every frame the synchronizer releases is segmented
-by the ``core.inference.Segmenter`` of its mode, exactly as the node's worker does, but without
-dropping frames (the node's latest-only slot drops frames only when inference is slower than the
-camera; the live replay measures that).
+and handed to the node's ``core.pipeline.FramePipeline`` (pairing, depth-health state machine,
+models, output assembly), with ``now`` = the message's bag (receive) time, and the node's timer
+(every ``min(0.05, depth_timeout / 4)`` s) replayed on the bag clock. Times given to the
+pipeline are seconds since the bag start (same differences as the node's absolute seconds,
+without the float rounding of 1.7e9 s). Every frame the pipeline releases is processed as the
+node's worker does, but without dropping frames (the node's latest-only slot drops frames only
+when inference is slower than the camera; the live replay measures that).
 
 Latency of a frame = the time it waited in the synchronizer for its depth partner or for the
 depth timeout (bag time, as the node would have waited) + the callback check, conversion and
@@ -25,7 +24,6 @@ gap), so the report says what the fallback is worth.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 import logging
@@ -36,12 +34,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from rgbd_seg_ros.core.sync import (
-    RgbdSynchronizer,
-    RgbHealthCheck,
-    SyncConfig,
-    SyncedFrame,
-)
+from rgbd_seg_ros.core import image_codec as codec
+from rgbd_seg_ros.core.model_set import ModelSet
+from rgbd_seg_ros.core.node_config import SegmentationParams
+from rgbd_seg_ros.core.pipeline import FramePipeline, PipelineConfig
+from rgbd_seg_ros.core.sync import SyncConfig, SyncedFrame
 from rgbd_seg_ros.replay.bag_io import BagSource, stamp_ns
 from rgbd_seg_ros.replay.make_bag import Window
 from rgbd_seg_ros.replay.params import bag_topic, environment_summary, resolve_topics
@@ -52,9 +49,6 @@ from rgbd_seg_ros.replay.scoring import (
     ReplayResult,
     put_bounded,
 )
-from rgbd_seg_ros.ros import conversions as conv
-from rgbd_seg_ros.ros.model_set import ModelSet
-from rgbd_seg_ros.ros.params import SegmentationParams
 
 LOG = logging.getLogger(__name__)
 
@@ -110,18 +104,12 @@ class ReplayConfig:
 
 
 @dataclass
-class _RgbInput:
+class _RgbTag:
+    """What the replay attaches to each RGB frame it gives the pipeline."""
+
     stamp_ns: int
     t_ns: int
-    msg: Any  # the Image message, converted by the worker (as in the node)
     check_ms: float  # time of the callback-side check
-
-
-@dataclass
-class _DepthInput:
-    stamp_ns: int
-    msg: Any  # the Image message
-    valid_ratio: float  # the node's callback-time estimate (conv.depth_valid_ratio)
 
 
 def load_models(params: SegmentationParams) -> ModelSet:
@@ -168,11 +156,9 @@ class OfflineReplay:
             )
             self._result = result
             self._has_gt = 'ground_truth' in found
-            self._sync = RgbdSynchronizer(cfg.sync)
-            self._rgb_check = RgbHealthCheck(cfg.params.rgb_black_level,
-                                             cfg.params.rgb_frozen_frames)
+            self._pipe = FramePipeline(self.models, PipelineConfig.from_params(
+                cfg.params, recent_depth=max(8, cfg.sync.queue_size)))
             self._records: dict[int, FrameRecord] = {}
-            self._recent_depth: deque[_DepthInput] = deque(maxlen=max(8, cfg.sync.queue_size))
             self._gt: dict[int, np.ndarray] = {}
             self._waiting: dict[int, tuple[FrameRecord, np.ndarray, np.ndarray | None]] = {}
             self._examples = ExamplePicker(cfg.examples, bag.start_ns)
@@ -188,10 +174,10 @@ class OfflineReplay:
             result.skipped.update(bag.skipped)
             end = self._seconds(bag.end_ns)
             self._tick_until(end)
-            self._process(self._sync.flush(end), end)
+            self._process(self._pipe.flush(end), end)
             self._collect_events()
         result.frames = sorted(self._records.values(), key=lambda r: (r.t_ns, r.stamp_ns))
-        result.settings['sync_stats'] = self._sync.stats.as_dict()
+        result.settings['sync_stats'] = self._pipe.stats.as_dict()
         result.examples = self._examples.pick()
         return result
 
@@ -202,7 +188,7 @@ class OfflineReplay:
     def _tick_until(self, now: float) -> None:
         """The node's timer: release frames and apply the depth timeout every tick period."""
         while (tick := self._ticks * self.config.tick_period) <= now:
-            self._process(self._sync.pop_ready(tick), tick)
+            self._process(self._pipe.pop_ready(tick), tick)
             self._collect_events()
             self._ticks += 1
 
@@ -212,29 +198,26 @@ class OfflineReplay:
         result = self._result
         if role == 'camera_info':
             try:
-                self._sync.add_camera_info(msg.header.frame_id,
-                                           conv.camera_info_to_intrinsics(msg))
+                self._pipe.add_camera_info(msg.header.frame_id,
+                                           codec.camera_info_to_intrinsics(msg))
             except ValueError as exc:
                 result.skipped[f'camera_info: {exc}'] += 1
             return
         stamp = stamp_ns(msg)
         if role == 'depth':
-            t_rel = (t_ns - self._start_ns) / 1e9
-            if any(w.contains(t_rel) for w in self.config.dropouts):
+            if any(w.contains(now) for w in self.config.dropouts):
                 result.skipped['depth: removed by --inject-depth-dropout'] += 1
                 return
             try:
-                ratio = conv.depth_valid_ratio(msg)
+                view = codec.checked_view(msg, codec.DEPTH_ENCODINGS, 'depth')
             except ValueError as exc:
                 result.skipped[f'depth: {exc}'] += 1
                 return
-            payload = _DepthInput(stamp, msg, ratio)
-            if self._sync.add_depth(self._seconds(stamp), msg.header.frame_id, payload, ratio,
-                                    now=now):
-                self._recent_depth.append(payload)
+            self._pipe.add_depth(self._seconds(stamp), msg.header.frame_id, view, msg.encoding,
+                                 now=now)
         elif role == 'ground_truth':
             try:
-                labels = conv.image_to_labels(msg)
+                labels = codec.image_to_labels(msg)
             except ValueError as exc:
                 result.skipped[f'ground_truth: {exc}'] += 1
                 return
@@ -251,87 +234,65 @@ class OfflineReplay:
             record = self._records[stamp] = FrameRecord(stamp_ns=stamp, t_ns=t_ns)
             t0 = time.perf_counter()
             try:
-                view = conv.checked_view(msg, conv.COLOR_ENCODINGS, 'rgb')
+                view = codec.checked_view(msg, codec.COLOR_ENCODINGS, 'rgb')
             except ValueError as exc:
                 record.note = f'undecodable: {exc}'
                 result.skipped[f'rgb: {exc}'] += 1
                 return
-            ok = True
-            if 'depth' in self.models.modes:
-                ok = self._rgb_check(view[..., :3] if view.ndim == 3 else view)
-            payload = _RgbInput(stamp, t_ns, msg, 1e3 * (time.perf_counter() - t0))
-            if not self._sync.add_rgb(self._seconds(stamp), msg.header.frame_id, payload, now=now,
-                                      rgb_ok=ok):
+            tag = _RgbTag(stamp, t_ns, 0.0)
+            accepted = self._pipe.add_rgb(self._seconds(stamp), msg.header.frame_id, view,
+                                          msg.encoding, now=now, tag=tag)
+            tag.check_ms = 1e3 * (time.perf_counter() - t0)
+            if not accepted:
                 record.note = 'dropped by the synchronizer (duplicate or late stamp)'
-        self._process(self._sync.pop_ready(now), now)
+        self._process(self._pipe.pop_ready(now), now)
         self._collect_events()
 
     def _collect_events(self) -> None:
-        for ev in self._sync.pop_events():
+        for ev in self._pipe.pop_events():
             self._result.mode_switches.append(
                 ModeSwitch(self._start_ns + int(round(ev.t * 1e9)), ev.from_mode, ev.to_mode,
                            ev.reason))
 
-    def _nearest_depth(self, stamp: int) -> _DepthInput | None:
-        """The depth the fusion model would have had (nearest within ``sync_slop``)."""
-        slop_ns = self.config.sync.sync_slop * 1e9
-        best = None
-        for d in self._recent_depth:
-            dt = abs(d.stamp_ns - stamp)
-            if dt <= slop_ns and (best is None or dt < abs(best.stamp_ns - stamp)):
-                best = d
-        return best
-
-    def _depth_m(self, depth: _DepthInput) -> np.ndarray:
-        return conv.image_to_depth_m(depth.msg, self.config.params.depth_scale or None)[0]
-
-    def _predict(self, mode: str, rgb: np.ndarray, depth_m: np.ndarray | None,
-                 intrinsics: Any) -> np.ndarray:
-        """The node worker's inference call (``ModelSet.predict``)."""
-        return self.models.predict(mode, rgb, depth_m, intrinsics)
-
     def _process(self, frames: list[SyncedFrame], now: float) -> None:
         """Run the model of each released frame; ``now`` is the bag time of the release."""
         for frame in frames:
-            inp: _RgbInput = frame.rgb
-            record = self._records[inp.stamp_ns]
-            mode = self.models.effective_mode(frame.mode)
-            depth = frame.depth
+            tag: _RgbTag = frame.rgb.tag
+            record = self._records[tag.stamp_ns]
             t0 = time.perf_counter()
             try:  # the node's worker: convert what is used, infer; a failure loses the frame
-                rgb = conv.image_to_rgb(inp.msg)
-                depth_m = self._depth_m(depth) if mode != 'rgb' else None
-                pred = self._predict(mode, rgb, depth_m, frame.intrinsics)
+                out = self._pipe.process(frame, now)
             except Exception as exc:  # noqa: BLE001 - as the node, survive any bad frame
                 record.note = f'inference failed: {exc!r}'
                 self._result.skipped['worker errors (frame without output)'] += 1
-                LOG.warning('frame %d: inference failed: %r', inp.stamp_ns, exc)
+                LOG.warning('frame %d: inference failed: %r', tag.stamp_ns, exc)
                 continue
-            record.sync_wait_ms = max(0.0, 1e3 * (now - self._seconds(inp.t_ns)))
-            record.latency_ms = (record.sync_wait_ms + inp.check_ms
+            record.sync_wait_ms = 1e3 * out.waited_s
+            record.latency_ms = (record.sync_wait_ms + tag.check_ms
                                  + 1e3 * (time.perf_counter() - t0))
-            record.mode = mode
-            nearest = depth if depth is not None else self._nearest_depth(inp.stamp_ns)
+            record.mode = out.mode
+            nearest = out.depth if out.depth is not None else self._pipe.nearest_depth(
+                frame.stamp)
             record.depth_ratio = None if nearest is None else nearest.valid_ratio
             nearest_m = None
             if nearest is not None:
-                nearest_m = depth_m if nearest is depth and depth_m is not None else \
-                    self._depth_m(nearest)
+                nearest_m = out.depth_m if nearest is out.depth else \
+                    self._pipe.depth_metres(nearest)
             only = None
-            if (mode != 'rgbd' and self._has_gt and self.config.fusion_only
+            if (out.mode != 'rgbd' and self._has_gt and self.config.fusion_only
                     and 'rgbd' in self.models.modes and frame.intrinsics is not None):
-                only = self._predict(
-                    'rgbd', rgb,
-                    nearest_m if nearest_m is not None else np.zeros(rgb.shape[:2], np.float32),
-                    frame.intrinsics)
+                depth_m = nearest_m if nearest_m is not None else np.zeros(out.rgb.shape[:2],
+                                                                           np.float32)
+                only = self.models.predict('rgbd', out.rgb, depth_m, frame.intrinsics)
             if self._on_frame is not None:
-                self._on_frame(record, pred)
-            self._examples.offer(record, rgb, nearest_m, pred, only)
-            gt = self._gt.pop(inp.stamp_ns, None)
+                self._on_frame(record, out.labels)
+            self._examples.offer(record, out.rgb, nearest_m, out.labels, only)
+            gt = self._gt.pop(tag.stamp_ns, None)
             if gt is not None:
-                self._score(record, pred, only, gt=gt)
+                self._score(record, out.labels, only, gt=gt)
             elif self._has_gt:
-                put_bounded(self._waiting, inp.stamp_ns, (record, pred, only), _MAX_PENDING_GT)
+                put_bounded(self._waiting, tag.stamp_ns, (record, out.labels, only),
+                            _MAX_PENDING_GT)
 
     def _score(self, record: FrameRecord, pred: np.ndarray, only: np.ndarray | None,
                gt: np.ndarray) -> None:

@@ -30,7 +30,8 @@ import numpy as np
 from tqdm import tqdm
 
 from rgbd_seg_ros.core.depth import metres_to_depth_mm
-from rgbd_seg_ros.replay.bag_io import KNOWN_STORAGES, BagTopics, RgbdBagWriter
+from rgbd_seg_ros.replay.bag_io import KNOWN_STORAGES, BagTopics
+from rgbd_seg_ros.replay.bag_writer import RgbdBagWriter
 
 LOG = logging.getLogger(__name__)
 

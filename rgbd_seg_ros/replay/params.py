@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from rgbd_seg_ros.ros.params import SegmentationParams
+from rgbd_seg_ros.core.node_config import SegmentationParams
 
 LOG = logging.getLogger(__name__)
 

@@ -6,11 +6,10 @@ Per-frame records of a replay and the summary that becomes ``report.json``.
 Shared by the offline evaluation (``evaluate.py``) and the live evaluator node (``live.py``),
 so both write the same report. ROS-free and torch-free.
 
-Metrics: a confusion matrix ``[K, K]`` (rows = ground truth, columns = prediction) accumulated
-over the frames; pixels whose ground truth is the ignore id are left out. IoU of a class is
-``TP / (TP + FP + FN)``; mIoU is the mean over the classes with a non-empty union (present in
-the ground truth or predicted), the usual convention. Pixel accuracy is ``trace / sum``.
-Both are fractions in [0, 1].
+Metrics come from ``core/metrics.py`` (the rules training uses too): a confusion matrix
+``[K, K]`` accumulated over the frames, ignore pixels left out, mIoU over the classes with a
+non-empty union, None when nothing was scored. An output with a class id outside ``0..K-1`` is
+not scored: it is counted in ``skipped``.
 """
 
 from __future__ import annotations
@@ -22,54 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from rgbd_seg_ros.core.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
+
 FALLBACK_KEY = 'fallback_frames'  # confusion of what the pipeline output while not in rgbd mode
 FUSION_ONLY_KEY = 'fusion_only_fallback_frames'  # the fusion model alone on those frames
-
-
-def confusion_matrix(
-    gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int = 255
-) -> np.ndarray:
-    """
-    Confusion counts of one label image.
-
-    :param gt: ``[H, W]`` integer class ids, ``ignore_index`` = unlabeled.
-    :param pred: ``[H, W]`` predicted class ids (same size).
-    :returns: int64 ``[K, K]``, rows ground truth, columns prediction.
-    """
-    gt = np.asarray(gt)
-    pred = np.asarray(pred)
-    if gt.shape != pred.shape:
-        raise ValueError(f'ground truth {gt.shape} and prediction {pred.shape} differ in size')
-    keep = (gt != ignore_index) & (gt < num_classes)
-    g = gt[keep].astype(np.int64)
-    p = pred[keep].astype(np.int64)
-    p = np.where((p >= 0) & (p < num_classes), p, num_classes)  # out-of-range -> wrong class
-    counts = np.bincount(g * (num_classes + 1) + p, minlength=num_classes * (num_classes + 1))
-    return counts.reshape(num_classes, num_classes + 1)[:, :num_classes].astype(np.int64)
-
-
-def iou_per_class(conf: np.ndarray) -> np.ndarray:
-    """IoU of each class from a ``[K, K]`` confusion; NaN where the union is empty."""
-    conf = np.asarray(conf, dtype=np.float64)
-    tp = np.diag(conf)
-    union = conf.sum(0) + conf.sum(1) - tp
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(union > 0, tp / np.maximum(union, 1), np.nan)
-
-
-def mean_iou(conf: np.ndarray) -> float | None:
-    """mIoU over classes with a non-empty union; None when nothing was scored."""
-    if conf is None or np.asarray(conf).sum() == 0:
-        return None
-    return float(np.nanmean(iou_per_class(conf)))
-
-
-def pixel_accuracy(conf: np.ndarray) -> float | None:
-    """Correct / scored pixels; None when nothing was scored."""
-    if conf is None:
-        return None
-    total = float(np.asarray(conf).sum())
-    return float(np.trace(conf)) / total if total else None
 
 
 def put_bounded(pending: dict[Any, Any], key: Any, value: Any, limit: int) -> int:
@@ -174,14 +129,19 @@ class ReplayResult:
         fusion_only_pred: np.ndarray | None = None,
     ) -> None:
         """Score ``pred`` (and the fusion-only prediction on fallback frames) against ``gt``."""
-        conf = confusion_matrix(gt, pred, self.num_classes, self.ignore_index)
+        try:
+            conf = confusion_matrix(pred, gt, self.num_classes, self.ignore_index)
+            only = None if fusion_only_pred is None else confusion_matrix(
+                fusion_only_pred, gt, self.num_classes, self.ignore_index)
+        except ValueError as exc:
+            self.skipped[f'output not scored: {exc}'] += 1
+            return
         record.miou = mean_iou(conf)
         record.pixel_acc = pixel_accuracy(conf)
         self.add_confusion('all', conf)
         self.add_confusion(f'mode:{record.mode}', conf)
-        if fusion_only_pred is not None:
+        if only is not None:
             self.add_confusion(FALLBACK_KEY, conf)
-            only = confusion_matrix(gt, fusion_only_pred, self.num_classes, self.ignore_index)
             record.fusion_only_miou = mean_iou(only)
             self.add_confusion(FUSION_ONLY_KEY, only)
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-KNOWN_OUTPUT_PROFILES = ('default', 'nav2')
+from rgbd_seg_ros.core.node_config import KNOWN_OUTPUT_PROFILES
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,9 @@ OUTPUT_TOPICS = (
                 '`publish_cloud`; frames with depth only (none in `rgb` mode)'),
     OutputTopic('segmentation/mode', 'std_msgs/String', '`rgbd`, `rgb` or `depth`',
                 'reliable, transient local', 'always; on start and every switch'),
+    OutputTopic('segmentation/frame_status', 'diagnostic_msgs/DiagnosticArray',
+                'RGB header; status `segmentation frame`: message = mode, values `mode`, '
+                '`reason`', '`output_qos`, keep last 10', 'always; one per output, before it'),
     OutputTopic('/diagnostics', 'diagnostic_msgs/DiagnosticArray', 'key/value status',
                 'default (reliable, keep last 10)', 'every `diagnostics_period`'),
 )
@@ -175,30 +178,30 @@ class OutputPublishers:
         """Whether the model must return confidence (confidence image or cloud)."""
         return bool(self.pub_conf or self.pub_cloud)
 
-    def publish(self, header: Any, rgb: np.ndarray, labels: np.ndarray,
-                confidence: np.ndarray | None, depth_m: np.ndarray | None,
-                intrinsics: Any, mode: str) -> None:
-        """
-        Publish one frame's outputs with the RGB ``header`` (stamp and frame_id).
+    def pipeline_outputs(self) -> dict[str, Any]:
+        """What ``core.pipeline.PipelineConfig`` must assemble for these publishers."""
+        return {'confidence': self.needs_confidence, 'colored': bool(self.pub_colored),
+                'overlay_alpha': self.params.overlay_alpha if self.pub_overlay else None}
 
-        :param rgb: uint8 ``[H, W, 3]``; ``labels`` ``[H, W]``; ``confidence`` float ``[H, W]``
-            (None when not ``needs_confidence``).
-        :param depth_m: registered depth in metres (any size; None in ``rgb`` mode).
-        :param intrinsics: ``CameraIntrinsics`` of the RGB camera (None without camera_info).
+    def publish(self, header: Any, result: Any) -> None:
+        """
+        Publish one frame's outputs (a ``core.pipeline.FrameResult`` assembled with
+        ``pipeline_outputs()``) with the RGB ``header`` (stamp and frame_id).
         """
         from rgbd_seg_ros.ros import conversions as conv
 
+        labels, confidence = result.labels, result.confidence
         self.pub_labels.publish(conv.labels_to_image(labels, self.labels.num_classes, header))
         if self.pub_conf:
             conf = confidence_to_mono8(confidence) if self.nav2 else confidence
             self.pub_conf.publish(conv.numpy_to_image(conf, self.confidence_encoding, header))
         if self.pub_colored:
-            self.pub_colored.publish(conv.rgb_to_image(self.labels.colorize(labels), header))
+            self.pub_colored.publish(conv.rgb_to_image(result.colored, header))
         if self.pub_overlay:
-            overlay = self.labels.overlay(rgb, labels, self.params.overlay_alpha)
-            self.pub_overlay.publish(conv.rgb_to_image(overlay, header))
+            self.pub_overlay.publish(conv.rgb_to_image(result.overlay, header))
         if self.pub_cloud:
-            self._publish_cloud(header, rgb, labels, confidence, depth_m, intrinsics, mode)
+            self._publish_cloud(header, result.rgb, labels, confidence, result.depth_m,
+                                result.intrinsics, result.mode)
 
     def _publish_cloud(self, header: Any, rgb: np.ndarray, labels: np.ndarray,
                        confidence: np.ndarray, depth_m: np.ndarray | None, intrinsics: Any,

@@ -20,7 +20,9 @@ from rclpy.qos import (
     qos_profile_system_default,
 )
 
-KNOWN_QOS = ('sensor_data', 'reliable', 'system_default')
+from rgbd_seg_ros.core.node_config import KNOWN_QOS_NAMES
+
+KNOWN_QOS = KNOWN_QOS_NAMES  # owned by core/node_config.py
 
 
 def qos_profile(name: str, depth: int = 5) -> QoSProfile:

@@ -63,8 +63,6 @@ SYNTHETIC_LABELS = LabelSet(
     ),
 )
 
-KNOWN_CUES = ('rgb', 'depth', 'both')
-
 # Which modality is needed to tell the class from its designed look-alike (see module docstring).
 CLASS_CUES: dict[str, str] = {
     'floor': 'both',

@@ -9,32 +9,26 @@ import sys
 
 import numpy as np
 import pytest
+from tiny_models import save_tiny_checkpoint
 import torch
 
 from rgbd_seg_ros.core import backends
 from rgbd_seg_ros.core.backends import apply_backend, checkpoint_digest
-from rgbd_seg_ros.core.checkpoint import save_checkpoint
 from rgbd_seg_ros.core.inference import Segmenter
-from rgbd_seg_ros.core.models import ModelConfig, create_model
-from rgbd_seg_ros.sim import SYNTHETIC_LABELS, sample_frame
+from rgbd_seg_ros.sim import sample_frame
 
 NET = (64, 80)  # network input of the tiny models (H, W)
 
 
 def _checkpoint(path, seed=0, **kw):
-    torch.manual_seed(seed)
-    cfg = ModelConfig(backbone='resnet18', num_classes=SYNTHETIC_LABELS.num_classes,
-                      decoder='light', embed_dim=32, **kw)
-    meta = {'labels': SYNTHETIC_LABELS, 'input_size': NET,
-            'provenance': {'method': 'random-init test model'}}
-    return save_checkpoint(path, create_model(cfg), meta)
+    return save_tiny_checkpoint(path, input_size=NET, seed=seed, **kw)
 
 
 @pytest.fixture(scope='module')
-def checkpoints(tmp_path_factory):
-    root = tmp_path_factory.mktemp('backend_ckpt')
-    return {'rgb': _checkpoint(root / 'rgb.safetensors', modality='rgb'),
-            'fusion': _checkpoint(root / 'fusion.safetensors', arch='fusion', fusion='se_add')}
+def checkpoints(tiny_checkpoint):
+    return {'rgb': tiny_checkpoint('backends_rgb', input_size=NET, modality='rgb'),
+            'fusion': tiny_checkpoint('backends_fusion', input_size=NET, arch='fusion',
+                                      fusion='se_add')}
 
 
 def _frames(n=4, width=120, height=96):
@@ -133,7 +127,7 @@ def test_unknown_backend_is_a_configuration_error(checkpoints):
 
 def test_model_set_reports_backend_per_mode(checkpoints):
     pytest.importorskip('onnxruntime')
-    from rgbd_seg_ros.ros.model_set import ModelSet
+    from rgbd_seg_ros.core.model_set import ModelSet
 
     models = ModelSet.from_paths(str(checkpoints['fusion']), str(checkpoints['rgb']),
                                  backend='onnxruntime')

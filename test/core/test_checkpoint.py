@@ -19,13 +19,13 @@ from rgbd_seg_ros.core.checkpoint import (
     inspect_checkpoint,
     load_checkpoint,
     load_meta,
-    main,
     read_extra_tensors,
     save_checkpoint,
 )
 from rgbd_seg_ros.core.labels import LabelSet
 from rgbd_seg_ros.core.models import ModelConfig, create_model
 from rgbd_seg_ros.core.preprocess import Normalization
+from tools.inspect_checkpoint import main
 
 LABELS = LabelSet(name='toy', names=('floor', 'wall', 'chair'),
                   colors=((10, 20, 30), (40, 50, 60), (70, 80, 90)))

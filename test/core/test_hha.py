@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 import pytest
 import torch
 
-from rgbd_seg_ros.core import hha
+from rgbd_seg_ros.core import hha, hha_geometry
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 
 # --------------------------------------------------------------------------- helpers
@@ -382,10 +382,10 @@ def test_torch_and_opencv_box_filters_agree_with_brute_force():
     mask = torch.from_numpy((rng.random((2, 23, 31)) > 0.3).astype(np.float32))
     vals = torch.from_numpy(rng.random((2, 23, 31)).astype(np.float32)) * mask
     radius = 4
-    scratch = hha._Scratch(torch.device('cpu'))
-    ours_cv = hha._box_sums_opencv(mask, vals, radius, scratch, True).clone()
-    ours_t = hha._box_sums_torch(mask, vals, radius, scratch, True)
-    for box in (hha._box_sums_opencv, hha._box_sums_torch):  # T sums only
+    scratch = hha_geometry._Scratch(torch.device('cpu'))
+    ours_cv = hha_geometry._box_sums_opencv(mask, vals, radius, scratch, True).clone()
+    ours_t = hha_geometry._box_sums_torch(mask, vals, radius, scratch, True)
+    for box in (hha_geometry._box_sums_opencv, hha_geometry._box_sums_torch):  # T sums only
         np.testing.assert_allclose(box(mask, vals, radius, scratch, False).numpy(),
                                    ours_t[:, 6:].numpy(), rtol=1e-6, atol=1e-5)
     k = 2 * radius + 1
@@ -415,11 +415,11 @@ def test_dense_shortcut_equals_general_fit(shape):
     depth = torch.from_numpy(scene.depth_m[:shape[0], :shape[1]].copy())[None]
     cam = scene.cam.cropped(0, 0, shape[1], shape[0])
     params = hha._intrinsics_params(cam, 1, *shape, depth.device)
-    scratch = hha._Scratch(depth.device)
-    fit = hha._fit_inputs(depth, hha._fit_mask(None, depth), scratch)
+    scratch = hha_geometry._Scratch(depth.device)
+    fit = hha_geometry._fit_inputs(depth, hha._fit_mask(None, depth), scratch)
     for radius in (hha.NORMAL_RADIUS, hha.GRAVITY_NORMAL_RADIUS):
         for orient in (True, False):
-            got = [hha._normals(fit, params, radius, 'opencv', scratch,
+            got = [hha_geometry._normals(fit, params, radius, 'opencv', scratch,
                                 torch.empty(1, 3, *shape), orient, dense).numpy()
                    for dense in (True, False)]
             np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(got[1]))
@@ -651,7 +651,7 @@ def test_prepare_hha_rejects_bad_input(tmp_path):
 
 
 def test_demo_writes_figure(tmp_path, capsys):
-    from rgbd_seg_ros.hha_demo import main
+    from tools.hha_demo import main
 
     out = tmp_path / 'demo.png'
     assert main(['--out', str(out), '--repeats', '1']) == 0
@@ -670,14 +670,14 @@ def test_gpu_code_paths_agree_on_cpu():
     w = torch.from_numpy(rng.normal(size=(2, 500)).astype(np.float32))
     for blas in (True, False):
         out = torch.empty(2, 500)
-        np.testing.assert_allclose(hha._dot3(n, v, out, blas=blas).numpy(),
+        np.testing.assert_allclose(hha_geometry._dot3(n, v, out, blas=blas).numpy(),
                                    torch.einsum('bkp,bk->bp', n, v).numpy(), atol=1e-5)
         red = torch.empty(2, 3)
-        np.testing.assert_allclose(hha._reduce(n, w, red, blas=blas).numpy(),
+        np.testing.assert_allclose(hha_geometry._reduce(n, w, red, blas=blas).numpy(),
                                    torch.einsum('bkp,bp->bk', n, w).numpy(), atol=1e-3)
     a6 = torch.tensor([[2.0, 0.1, 0.0, -1.0, 0.2, 0.5], [0, 0, 0, 0, 0, 0]])
     y = torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
-    steps = [hha._eigen_step(a6, y, use_numpy=u) for u in (True, False)]
+    steps = [hha_geometry._eigen_step(a6, y, use_numpy=u) for u in (True, False)]
     np.testing.assert_allclose(steps[0].numpy(), steps[1].numpy(), atol=1e-12)
     e = a6[0].double().numpy()  # smallest eigenvalue's vector, agreeing with y
     a = np.array([[e[0], e[1], e[2]], [e[1], e[3], e[4]], [e[2], e[4], e[5]]])

@@ -8,16 +8,11 @@ import time
 import numpy as np
 import pytest
 
-from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.sync import (
-    DepthHealth,
-    LatestSlot,
-    RgbdSynchronizer,
-    RgbHealthCheck,
-    SyncConfig,
-    match_intrinsics,
-    resize_nearest,
-)
+from rgbd_seg_ros.core.camera import CameraIntrinsics, match_intrinsics
+from rgbd_seg_ros.core.depth import resize_nearest
+from rgbd_seg_ros.core.health import RgbHealthCheck
+from rgbd_seg_ros.core.latest_slot import LatestSlot
+from rgbd_seg_ros.core.sync import DepthHealth, RgbdSynchronizer, SyncConfig
 
 FRAME = 'cam_optical'
 K = CameraIntrinsics(100.0, 100.0, 79.5, 59.5, 160, 120)

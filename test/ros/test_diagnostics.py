@@ -5,7 +5,8 @@
 from diagnostic_msgs.msg import DiagnosticStatus
 import pytest
 
-from rgbd_seg_ros.ros.diagnostics import PipelineMonitor, diagnostic_status
+from rgbd_seg_ros.core.monitor import PipelineMonitor
+from rgbd_seg_ros.ros.diagnostics import diagnostic_status
 
 
 def test_rates_and_latency_percentiles():

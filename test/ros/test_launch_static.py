@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rgbd_seg_ros.ros.params import SegmentationParams, parameter_names
+from rgbd_seg_ros.core.node_config import SegmentationParams, parameter_names
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH = REPO / 'launch' / 'segment.launch.py'

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from rgbd_seg_ros.core.node_config import KNOWN_BACKENDS
 from rgbd_seg_ros.ros.outputs import (
     KNOWN_OUTPUT_PROFILES,
     OUTPUT_TOPICS,
@@ -15,7 +16,6 @@ from rgbd_seg_ros.ros.outputs import (
     make_label_info,
     output_topics_markdown,
 )
-from rgbd_seg_ros.ros.params import KNOWN_BACKENDS
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS
 
 REPO = __import__('pathlib').Path(__file__).resolve().parents[2]

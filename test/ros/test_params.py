@@ -9,13 +9,13 @@ import rclpy
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
-from rgbd_seg_ros.ros.params import (
+from rgbd_seg_ros.core.node_config import (
     CameraSimParams,
     SegmentationParams,
-    declare_params,
     parameter_names,
     parameters_markdown,
 )
+from rgbd_seg_ros.ros.params import declare_params
 from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
 
 pytestmark = pytest.mark.ros

@@ -6,13 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from training.config import (
-    TrainConfig,
-    apply_overrides,
-    dump_config,
-    load_config,
-    parse_override,
-)
+from training.config import TrainConfig
+from training.config_io import apply_overrides, dump_config, load_config, parse_override
 from training.train import main
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'training' / 'configs'

@@ -12,13 +12,13 @@ import torch
 
 from rgbd_seg_ros.core.labels import NYU40
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame
+from tools.make_synthetic import main as make_synthetic_main
+from tools.make_synthetic import make_synthetic
 from training.data import DataConfig, create_dataset, create_eval_dataset
 from training.data.cmx import NYU_INTRINSICS, nyu_reader
 from training.data.folder import FolderReader, read_classes_yaml
 from training.data.hha_cache import build_hha_cache, hha_of
 from training.data.splits import read_split_file, split_names
-from training.make_synthetic import main as make_synthetic_main
-from training.make_synthetic import make_synthetic
 
 SIZE = (48, 64)
 
@@ -307,6 +307,19 @@ def test_create_eval_dataset(synthetic_folder, tmp_path):
     _nyu_layout(tmp_path / 'nyu')
     ds = create_eval_dataset(str(tmp_path / 'nyu'), 'test', (48, 64), labels=NYU40)
     assert ds.name == 'nyu' and len(ds) == 2
+    # the CMX layout's reader is chosen by the model's label-set name, not its class count
+    from rgbd_seg_ros.core.labels import LabelSet
+
+    forty_other = LabelSet('other40', tuple(f'c{i}' for i in range(40)), NYU40.colors)
+    with pytest.raises(ValueError, match='nyu40'):
+        create_eval_dataset(str(tmp_path / 'nyu'), 'test', (48, 64), labels=forty_other)
+
+
+def test_every_data_kind_has_a_reader():
+    from training.data.config import KNOWN_KINDS
+    from training.data.dataset import _READERS
+
+    assert tuple(_READERS) == KNOWN_KINDS
 
 
 @pytest.mark.parametrize('bad', [dict(kind='nyu'), dict(kind='imagenet'), dict(flip_p=1.5),

@@ -12,7 +12,8 @@ from torch import nn
 
 from training import engine
 from training.config import OptimConfig
-from training.engine import PositionDataset, StepSampler, lr_at, param_groups
+from training.loader import PositionDataset, StepSampler
+from training.optim import lr_at, param_groups
 from training.train import main
 
 # Tiny settings: timm's test_convnext + light head at 64x80, two images per step, no workers.
@@ -93,7 +94,7 @@ def test_position_dataset_permutes_each_epoch_once():
 
 
 def test_train_samples_depend_on_position_only():
-    from training.config import load_config
+    from training.config_io import load_config
     from training.data import create_dataset
 
     cfg = load_config(None, TINY)

@@ -3,7 +3,6 @@
 """Metrics from hand-made confusion matrices, and evaluation through the deployment path."""
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -14,48 +13,10 @@ from rgbd_seg_ros.core.checkpoint import CheckpointMeta, save_checkpoint
 from rgbd_seg_ros.core.inference import Segmenter
 from rgbd_seg_ros.core.models import ModelConfig, create_model
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS
-from training.engine import val_loader
 from training.evaluate import evaluate, main
-from training.metrics import ConfusionMatrix, confusion_matrix, scores_from_confusion
+from training.loader import val_loader
 
 K = SYNTHETIC_LABELS.num_classes
-
-
-def test_confusion_matrix_by_hand():
-    label = torch.tensor([0, 0, 1, 1, 2, 255])
-    pred = torch.tensor([0, 1, 1, 1, 0, 2])
-    cm = confusion_matrix(pred, label, 3)
-    assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
-
-
-def test_scores_by_hand():
-    # IoU0 = 1 / (2 + 2 - 1), IoU1 = 2 / (2 + 3 - 2), IoU2 = 0 / (1 + 0 - 0); class 3 never
-    # appears (no IoU, left out of the mean). Pixel accuracy 3 / 5.
-    cm = np.array([[1, 1, 0, 0], [0, 2, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
-    s = scores_from_confusion(cm)
-    assert s['iou'][:3] == pytest.approx([1 / 3, 2 / 3, 0.0])
-    assert math.isnan(s['iou'][3])
-    assert s['miou'] == pytest.approx(1 / 3)
-    assert s['pixel_acc'] == pytest.approx(3 / 5)
-    assert s['mean_acc'] == pytest.approx((1 / 2 + 1 + 0) / 3)
-    assert s['num_pixels'] == 5
-
-
-def test_accumulation_over_batches_is_one_split_matrix():
-    # mIoU over the split is not the mean of per-batch mIoUs.
-    acc = ConfusionMatrix(2)
-    acc.update(torch.tensor([0, 0]), torch.tensor([0, 0]))  # batch mIoU 1.0 (class 1 absent)
-    acc.update(torch.tensor([0, 1]), torch.tensor([1, 1]))  # batch mIoU (0 + 0.5) / 2
-    # Whole split: [[2, 0], [1, 1]] -> IoU0 = 2/3, IoU1 = 1/2.
-    assert acc.matrix.tolist() == [[2, 0], [1, 1]]
-    assert acc.compute()['miou'] == pytest.approx((2 / 3 + 1 / 2) / 2)
-
-
-def test_bad_predictions_are_reported():
-    with pytest.raises(ValueError, match='outside'):
-        confusion_matrix(torch.tensor([5]), torch.tensor([0]), 3)
-    with pytest.raises(ValueError, match='shape'):
-        confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]), 3)
 
 
 def _segmenter(arch='single'):

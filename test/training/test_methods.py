@@ -296,7 +296,7 @@ def test_crodino_invariance_term_pulls_both_encoders(distance):
 
 
 def test_crodino_invariance_needs_shared_geometry():
-    from training.config import load_config
+    from training.config_io import load_config
 
     with pytest.raises(ValueError, match='invariance_weight'):
         load_config(None, ['method=crodino', 'model.arch=single', 'data.decoupled=True',

@@ -20,11 +20,9 @@ import cv2
 import h5py
 import numpy as np
 import pytest
-import torch
+from tiny_models import save_tiny_checkpoint
 
-from rgbd_seg_ros.core.checkpoint import save_checkpoint
 from rgbd_seg_ros.core.labels import NYU40
-from rgbd_seg_ros.core.models import ModelConfig, create_model
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS
 from training import evaluate, prepare_nyu, train
 
@@ -389,12 +387,8 @@ def test_train_two_steps_and_evaluate_the_converted_folder(nyu_mat, converted, t
 # -- bad input on this path ---------------------------------------------------------------------
 
 def _checkpoint(path: Path, labels) -> Path:
-    torch.manual_seed(0)
-    model = create_model(ModelConfig(arch='single', backbone='test_convnext',
-                                     num_classes=labels.num_classes, decoder='light',
-                                     embed_dim=16))
-    save_checkpoint(path, model, {'labels': labels, 'input_size': (48, 64), 'provenance': {}})
-    return path
+    return save_tiny_checkpoint(path, labels=labels, backbone='test_convnext', embed_dim=16,
+                                arch='single', provenance={})
 
 
 @pytest.fixture

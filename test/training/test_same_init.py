@@ -7,7 +7,7 @@ import torch
 from rgbd_seg_ros.core.checkpoint import save_checkpoint
 from rgbd_seg_ros.core.models import ModelConfig, create_model
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS
-from training.config import load_config
+from training.config_io import load_config
 from training.methods import create_task
 
 K = SYNTHETIC_LABELS.num_classes

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from rgbd_seg_ros.core.labels import LabelSet
-from training.data.cmx import nyu_reader, sunrgbd_reader
+from rgbd_seg_ros.core.labels import NYU40, LabelSet
+from training.data.cmx import SUNRGBD37, nyu_reader, sunrgbd_reader
 from training.data.config import DataConfig
 from training.data.files import read_hha
 from training.data.folder import FolderReader, Sample
@@ -160,25 +160,35 @@ def to_tensors(sample: Sample) -> dict[str, Any]:
     return out
 
 
+def _synthetic(cfg: DataConfig, split: str) -> Any:
+    if split == 'train' and cfg.synthetic_train_length == 0:
+        return SyntheticStream(cfg.synthetic_seed, split, cfg.size, cfg.synthetic_sensor,
+                               cfg.synthetic_world)
+    length = cfg.synthetic_train_length if split == 'train' else cfg.synthetic_val_length
+    return SyntheticReader(cfg.synthetic_seed, split, cfg.size, length, cfg.synthetic_sensor,
+                           cfg.synthetic_world, cfg.synthetic_cache)
+
+
+# data.kind -> reader builder; the keys are data/config.py's KNOWN_KINDS.
+_READERS = {
+    'synthetic': _synthetic,
+    'folder': lambda cfg, split: FolderReader(cfg.root, split, cfg.depth_scale,
+                                              cfg.val_holdout),
+    # prepare_nyu output (its manifest) or the CMX layout
+    'nyu': lambda cfg, split: nyu_dataset_reader(cfg.root, split, cfg.depth_scale,
+                                                 cfg.val_holdout, depth=cfg.nyu_depth,
+                                                 hha_cache=cfg.hha_cache),
+    'sunrgbd': lambda cfg, split: sunrgbd_reader(cfg.root, split, cfg.depth_scale,
+                                                 cfg.val_holdout),
+}
+# A CMX-layout folder (RGB/, Depth/, Label/) holds NYU Depth v2 or SUN RGB-D: the model's label
+# set names which (never guessed from the class count).
+_CMX_READERS = {NYU40.name: nyu_reader, SUNRGBD37.name: sunrgbd_reader}
+
+
 def create_reader(cfg: DataConfig, split: str) -> Any:
     """The numpy reader of ``split`` ('train', 'val', 'test') described by ``cfg``."""
-    seed = cfg.synthetic_seed
-    if cfg.kind == 'synthetic':
-        if split == 'train' and cfg.synthetic_train_length == 0:
-            reader: Any = SyntheticStream(seed, split, cfg.size, cfg.synthetic_sensor,
-                                           cfg.synthetic_world)
-        else:
-            length = (cfg.synthetic_train_length if split == 'train'
-                      else cfg.synthetic_val_length)
-            reader = SyntheticReader(seed, split, cfg.size, length, cfg.synthetic_sensor,
-                                     cfg.synthetic_world, cfg.synthetic_cache)
-    elif cfg.kind == 'folder':
-        reader = FolderReader(cfg.root, split, cfg.depth_scale, cfg.val_holdout)
-    elif cfg.kind == 'nyu':  # prepare_nyu output (its manifest) or the CMX layout
-        reader = nyu_dataset_reader(cfg.root, split, cfg.depth_scale, cfg.val_holdout,
-                                    depth=cfg.nyu_depth, hha_cache=cfg.hha_cache)
-    else:
-        reader = sunrgbd_reader(cfg.root, split, cfg.depth_scale, cfg.val_holdout)
+    reader = _READERS[cfg.kind](cfg, split)  # cfg.kind is checked by DataConfig
     if cfg.max_samples:
         reader = _Subset(reader, cfg.max_samples)
     return reader
@@ -216,7 +226,8 @@ def create_eval_dataset(data: str, split: str, input_size: tuple[int, ...],
 
     :param data: ``'synthetic'`` (the fixed seeded set, rendered at ``input_size``) or a
         folder: the output of ``training.prepare_nyu`` (``nyu_manifest.json``), the CMX layout
-        (``RGB/``, ``Depth/``, ``Label/``: NYU Depth v2 for a 40-class model, SUN RGB-D for 37)
+        (``RGB/``, ``Depth/``, ``Label/``: NYU Depth v2 for an ``nyu40`` model, SUN RGB-D for
+        ``sunrgbd37``)
         or the generic format (``classes.yaml``).
     :param input_size: (H, W) of the model; only the synthetic set is rendered at it.
     :param labels: the model's classes; checked against the dataset's.
@@ -229,12 +240,13 @@ def create_eval_dataset(data: str, split: str, input_size: tuple[int, ...],
         if is_converted(root):
             reader = NYUReader(root, split, nyu_depth, depth_scale=depth_scale)
         elif (root / 'RGB').is_dir() and (root / 'Label').is_dir():
-            k = labels.num_classes if labels is not None else 40
-            if k not in (40, 37):
+            name = labels.name if labels is not None else NYU40.name
+            if name not in _CMX_READERS:
                 raise ValueError(
-                    f'{data}: the checkpoint has {k} classes ({labels.name}) but a CMX-layout '
-                    'folder holds NYU Depth v2 (40 classes) or SUN RGB-D (37 classes)')
-            reader = (nyu_reader if k == 40 else sunrgbd_reader)(root, split, depth_scale)
+                    f'{data}: the checkpoint has {labels.num_classes} classes ({name}) but a '
+                    f'CMX-layout folder holds {NYU40.name} (NYU Depth v2, {NYU40.num_classes} '
+                    f'classes) or {SUNRGBD37.name} (SUN RGB-D, {SUNRGBD37.num_classes} classes)')
+            reader = _CMX_READERS[name](root, split, depth_scale)
         else:
             reader = FolderReader(root, split, depth_scale)
     if labels is not None and tuple(reader.labels.names) != tuple(labels.names):

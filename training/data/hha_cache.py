@@ -1,10 +1,10 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""
+r"""
 A lossless HHA cache: one PNG per sample (planes R, G, B = disparity, height, angle), made with
 the same ``core/hha.py`` the robot runs, from the sample's own depth, validity and intrinsics.
 
-    python -m training.data.hha_cache --kind nyu --root data/nyu --out data/nyu/HHA_cache \\
+    python -m training.data.hha_cache --kind nyu --root data/nyu --out data/nyu/HHA_cache \
         [--splits train,val,test] [--depth-scale 0.001]
 
 Train with ``data.hha_cache=DIR`` (and no depth noise/holes: cached HHA cannot follow them).

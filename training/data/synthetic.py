@@ -20,10 +20,9 @@ import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame, world_style
+from training.data.config import KNOWN_SENSORS
 from training.data.folder import Sample
 from training.data.splits import KNOWN_SPLITS
-
-KNOWN_SENSORS = ('default', 'ideal')
 
 
 def split_seed(seed: int, split: str) -> int:

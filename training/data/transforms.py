@@ -27,7 +27,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.core.labels import IGNORE_INDEX
 from training.data.config import DataConfig
 
@@ -332,7 +331,3 @@ class EvalTransform:
             out['depth_intrinsics'] = out['intrinsics']
         return out
 
-
-def intrinsics_matrix(intrinsics: CameraIntrinsics) -> np.ndarray:
-    """Float32 3x3 camera matrix."""
-    return intrinsics.K.astype(np.float32)

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 import torch.nn.functional as F
 
-KNOWN_ALIGNERS = ('conv1x1', 'masked')
+from training.config import KNOWN_ALIGNERS
 
 
 class Conv1x1Aligner(nn.Module):
@@ -74,9 +74,10 @@ class MaskedGenerator(nn.Module):
 def create_aligner(
     kind: str, student_channels: int, teacher_channels: int, keep: float = 0.75
 ) -> nn.Module:
-    """Build an aligner by name (``KNOWN_ALIGNERS``)."""
+    """Build an aligner by name (``KNOWN_ALIGNERS``, owned by ``training/config.py``)."""
     if kind == 'conv1x1':
         return Conv1x1Aligner(student_channels, teacher_channels)
     if kind == 'masked':
         return MaskedGenerator(student_channels, teacher_channels, keep)
+    assert kind not in KNOWN_ALIGNERS, f'aligner {kind!r} is known but has no builder'
     raise ValueError(f'unknown aligner {kind!r}; expected one of {KNOWN_ALIGNERS}')

@@ -3,9 +3,10 @@
 """
 The node's models, one per mode, loaded and cross-checked at start-up.
 
-No rclpy here: bag replay builds the same set. Every problem (missing file, wrong input
-modality, class sets that differ between the fusion and the fallback models) raises
-``ModelSetError`` (a ``ValueError``) with a message that names the parameter and the fix.
+ROS-free: ``core/pipeline.py`` runs the same set in the node and in both replays. Every
+problem (missing file, wrong input modality, class sets that differ between the fusion and the
+fallback models) raises ``ModelSetError`` (a ``ValueError``) with a message that names the
+parameter and the fix.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.sync import match_intrinsics, resize_nearest
+from rgbd_seg_ros.core.camera import CameraIntrinsics, match_intrinsics
+from rgbd_seg_ros.core.depth import resize_nearest
+from rgbd_seg_ros.core.sync import KNOWN_MODES
 
-# Modalities each mode's model must read.
+# Modalities each mode's model must read (one entry per KNOWN_MODES).
 _EXPECTED = {
     'rgbd': (('rgb', 'hha'), ('rgb', 'depth')),
     'rgb': (('rgb',),),
@@ -110,7 +112,7 @@ class ModelSet:
     @property
     def modes(self) -> tuple[str, ...]:
         """Available modes."""
-        return tuple(m for m in ('rgbd', 'rgb', 'depth') if m in self.segmenters)
+        return tuple(m for m in KNOWN_MODES if m in self.segmenters)
 
     def warmup(self) -> None:
         """One forward pass per model at its checkpoint size (allocations happen here)."""

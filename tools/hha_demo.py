@@ -3,7 +3,7 @@
 """
 HHA demo: one depth frame, its colour-mapped depth and its three HHA channels side by side.
 
-    python -m rgbd_seg_ros.hha_demo [--out out/hha_demo.png] [--depth PNG --intrinsics K.txt
+    python -m tools.hha_demo [--out out/hha_demo.png] [--depth PNG --intrinsics K.txt
         --depth-scale S]
 
 Default input: the NYU demo frame of the HHA fixtures (``test/fixtures/hha/0.png``, 16-bit,
@@ -58,7 +58,7 @@ def render_figure(depth_m: np.ndarray, hha: np.ndarray) -> np.ndarray:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(prog='python -m rgbd_seg_ros.hha_demo',
+    parser = argparse.ArgumentParser(prog='python -m tools.hha_demo',
                                      description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', type=Path, default=Path('out/hha_demo.png'),
                         help='figure to write (PNG)')

@@ -1,7 +1,9 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""bench/gpu_check.sh parses, lists its steps within the 8-minute budget, and stops at once
-without a GPU (the GPU run itself happens only on a machine with one)."""
+"""
+bench/gpu_check.sh parses, lists its steps within the 8-minute budget, and stops at once
+without a GPU (the GPU run itself happens only on a machine with one).
+"""
 
 import os
 from pathlib import Path

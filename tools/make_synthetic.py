@@ -3,7 +3,7 @@
 """
 Write a synthetic RGB-D dataset in the generic folder format (docs/datasets.md).
 
-    python -m training.make_synthetic --out DIR --num N [--size 240x320] [--seed S]
+    python -m tools.make_synthetic --out DIR --num N [--size 240x320] [--seed S]
         [--splits 0.8,0.1,0.1] [--sensor default|ideal] [--overwrite]
 
 Frame ``i`` is ``rgbd_seg_ros.sim.sample_frame(seed, i, ...)``: the same arguments always give
@@ -97,7 +97,7 @@ def make_synthetic(out: str | Path, num: int, size: tuple[int, int], seed: int =
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(prog='python -m training.make_synthetic',
+    parser = argparse.ArgumentParser(prog='python -m tools.make_synthetic',
                                      description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', required=True, help='output folder (must be empty or new)')
     parser.add_argument('--num', type=int, required=True, help='number of frames')

@@ -26,6 +26,7 @@ from ros_test_helpers import (
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
+from rgbd_seg_ros.ros.diagnostics import frame_mode
 from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
 
 pytestmark = pytest.mark.ros
@@ -46,6 +47,7 @@ class Probe:
     depth_stamps: list = field(default_factory=list)  # header stamps, seconds
     labels: list = field(default_factory=list)
     modes: list = field(default_factory=list)  # (arrival, mode)
+    frame_modes: dict = field(default_factory=dict)  # stamp key -> (mode, reason, frame_id)
     diagnostics: dict = field(default_factory=dict)
 
 
@@ -62,6 +64,13 @@ def attach_probe(node) -> Probe:
     node.create_subscription(String, 'segmentation/mode',
                              lambda m: probe.modes.append((time.monotonic(), m.data)),
                              latched_qos())
+
+    def on_status(msg):
+        mode = frame_mode(msg)
+        if mode is not None:
+            probe.frame_modes[stamp_key(msg.header.stamp)] = (*mode, msg.header.frame_id)
+    node.create_subscription(DiagnosticArray, 'segmentation/frame_status', on_status,
+                             qos_profile('reliable', 100))
 
     def on_diag(msg):
         for status in msg.status:
@@ -158,6 +167,13 @@ def test_depth_dropout_switches_mode_and_every_frame_gets_labels(tmp_path, ros_d
     assert diag['worker errors'] == 0
     assert missing_outputs(probe) <= diag['dropped (worker busy)'], probe.diagnostics
     assert diag['frames rgb'] > 0 and diag['frames rgbd'] > 0
+    # Every output's mode comes with its stamp: as many per mode as the node counted.
+    statuses = [probe.frame_modes.get(stamp_key(m.header.stamp)) for m in probe.labels]
+    assert all(s is not None and s[2] == FRAME_ID for s in statuses)
+    by_mode = {m: sum(s[0] == m for s in statuses) for m in ('rgbd', 'rgb')}
+    assert sum(by_mode.values()) == len(probe.labels) and min(by_mode.values()) > 0
+    fallback = [s for s in statuses if s[0] == 'rgb']
+    assert any('no valid depth' in s[1] or 'no depth within' in s[1] for s in fallback), fallback
 
     # The outage in camera time: the longest gap between depth stamps (2 s scripted).
     gap, last_before, first_after = max(

@@ -3,7 +3,7 @@
 """
 The end-to-end demo: train, record a bag with a depth outage, replay it through the node's path.
 
-``python -m training.demo [--out out/demo] [--quick]``
+``python -m tools.demo [--out out/demo] [--quick]``
 
 1. Trains the small RGB-D fusion model and the RGB-only fallback on the synthetic world
    (``training/configs/synthetic_rgbd.yaml`` and ``synthetic_rgb.yaml`` via ``training.train``),
@@ -28,7 +28,7 @@ import shutil
 import sys
 import time
 
-LOG = logging.getLogger('training.demo')
+LOG = logging.getLogger('tools.demo')
 CONFIGS = Path(__file__).resolve().parent / 'configs'
 # The bag's topics (RealSense names, as make_bag writes them), given to the node's parameters.
 BAG_TOPICS = {
@@ -60,7 +60,7 @@ def train_model(config: str, run_dir: Path, max_iters: int | None) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(prog='python -m training.demo', description=__doc__.split(
+    parser = argparse.ArgumentParser(prog='python -m tools.demo', description=__doc__.split(
         '\n\n')[0])
     parser.add_argument('--out', default='out/demo', help='output folder (default %(default)s)')
     parser.add_argument('--quick', action='store_true',

@@ -3,7 +3,7 @@
 """
 A picture of the data: one row per sample, columns RGB | depth | HHA | labels, plus a legend.
 
-    python -m training.gallery --out out/gallery.png [--num 4] [--size 240x320] [--seed 0]
+    python -m tools.gallery --out out/gallery.png [--num 4] [--size 240x320] [--seed 0]
         [--data synthetic|FOLDER] [--split test]
 
 ``--data synthetic`` (default) renders frames ``0..num-1`` of ``--seed``; a folder (generic
@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from rgbd_seg_ros.core.labels import LabelSet
-from training.make_synthetic import parse_size
+from tools.make_synthetic import parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def make_gallery(out: str | Path, num: int = 4, size: tuple[int, int] = (240, 32
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(prog='python -m training.gallery',
+    parser = argparse.ArgumentParser(prog='python -m tools.gallery',
                                      description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='out/gallery.png', help='output PNG')
     parser.add_argument('--num', type=int, default=4, help='number of samples (rows)')

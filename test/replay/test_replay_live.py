@@ -194,6 +194,7 @@ def test_an_output_handled_before_its_rgb_frame_is_still_matched(ros_domain_id):
 
     from rgbd_seg_ros.replay.live import ReplayEvaluator
     from rgbd_seg_ros.ros import conversions as conv
+    from rgbd_seg_ros.ros.diagnostics import frame_status
     from rgbd_seg_ros.sim import SYNTHETIC_LABELS
 
     context = rclpy.Context()
@@ -218,6 +219,7 @@ def test_an_output_handled_before_its_rgb_frame_is_still_matched(ros_domain_id):
         guess[0, 0] = 1  # one pixel of 24 wrong
         rgb = np.zeros((4, 6, 3), np.uint8)
         # the labels of frame 1.0 before its RGB (executor order), frame 2.0's never matched
+        evaluator._on_frame_status(frame_status(header(1.0), 'rgb', 'no depth'))
         evaluator._on_labels(conv.labels_to_image(guess, k, header(1.0)), None)
         evaluator._on_labels(conv.labels_to_image(guess, k, header(2.0)), None)
         evaluator._on_rgb(conv.rgb_to_image(rgb, header(1.0)), None)
@@ -228,6 +230,6 @@ def test_an_output_handled_before_its_rgb_frame_is_still_matched(ros_domain_id):
         context.try_shutdown()
     summary = result.summary()
     assert summary['frames_with_output'] == 1 and summary['frames_scored'] == 1
-    assert summary['per_frame'][0]['mode'] == 'rgb'  # no depth seen: the RGB model
+    assert summary['per_frame'][0]['mode'] == 'rgb'  # as its frame_status said
     assert summary['pixel_acc'] == pytest.approx(23 / 24)
     assert result.transport['outputs_without_known_input'] == 1

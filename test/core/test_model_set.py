@@ -4,7 +4,7 @@
 
 import pytest
 
-from rgbd_seg_ros.ros.model_set import ModelSet, ModelSetError
+from rgbd_seg_ros.core.model_set import ModelSet, ModelSetError
 
 
 def test_full_set_loads_with_its_modes(tiny_checkpoints):

@@ -10,11 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from rgbd_seg_ros.replay.bag_io import BagError, BagTopics, RgbdBagWriter
+from rgbd_seg_ros.core.model_set import ModelSet
+from rgbd_seg_ros.replay.bag_io import BagError, BagTopics
+from rgbd_seg_ros.replay.bag_writer import RgbdBagWriter
 from rgbd_seg_ros.replay.evaluate import OfflineReplay, ReplayConfig
 from rgbd_seg_ros.replay.make_bag import Window, make_bag
 from rgbd_seg_ros.replay.params import segmentation_params
-from rgbd_seg_ros.ros.model_set import ModelSet
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SyntheticSequence
 
 HEIGHT, WIDTH = 48, 64
@@ -28,23 +29,11 @@ TOPIC_PARAMS = {
 
 
 @pytest.fixture(scope='module')
-def checkpoints(tmp_path_factory) -> dict[str, Path]:
+def checkpoints(tiny_checkpoint) -> dict[str, Path]:
     """Random-init tiny models (resnet10t + light decoder) at the bag's size; no training."""
-    import torch
-
-    from rgbd_seg_ros.core.checkpoint import save_checkpoint
-    from rgbd_seg_ros.core.models import ModelConfig, create_model
-
-    torch.manual_seed(0)
-    root = tmp_path_factory.mktemp('replay_checkpoints')
-    out = {}
-    for name, kwargs in (('fusion', {'arch': 'fusion', 'fusion': 'se_add'}),
-                         ('rgb', {'modality': 'rgb'})):
-        cfg = ModelConfig(backbone='resnet10t', num_classes=SYNTHETIC_LABELS.num_classes,
-                          decoder='light', embed_dim=24, **kwargs)
-        out[name] = save_checkpoint(root / f'{name}.safetensors', create_model(cfg),
-                                    {'labels': SYNTHETIC_LABELS, 'input_size': (HEIGHT, WIDTH)})
-    return out
+    common = {'backbone': 'resnet10t', 'embed_dim': 24, 'input_size': (HEIGHT, WIDTH)}
+    return {'fusion': tiny_checkpoint('replay_fusion', arch='fusion', fusion='se_add', **common),
+            'rgb': tiny_checkpoint('replay_rgb', seed=1, modality='rgb', **common)}
 
 
 def _config(ground_truth: bool = True, dropouts=(), **params) -> ReplayConfig:
@@ -338,10 +327,10 @@ def test_bag_without_rgb_topic_raises(tmp_path):
 
 @pytest.mark.slow
 def test_demo_reuses_models_and_reports_the_outage(checkpoints, tmp_path, capsys):
-    """training.demo end to end without training: models already in the run folders."""
+    """tools.demo end to end without training: models already in the run folders."""
     import shutil
 
-    from training.demo import main as demo_main
+    from tools.demo import main as demo_main
 
     for name in ('rgbd', 'rgb'):
         run = tmp_path / 'runs' / f'{name}_quick'

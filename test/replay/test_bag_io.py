@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.replay.bag_io import BagError, BagSource, BagTopics, RgbdBagWriter, typestore
+from rgbd_seg_ros.replay.bag_io import BagError, BagSource, BagTopics, typestore
+from rgbd_seg_ros.replay.bag_writer import RgbdBagWriter
 from rgbd_seg_ros.replay.make_bag import Window, make_bag, parse_size
 from rgbd_seg_ros.replay.params import (
     bag_topic,

@@ -22,7 +22,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 # Small enough for 2 CPU cores: the simulated camera renders 80x64, the models run at 64x80.
 CAMERA_WIDTH, CAMERA_HEIGHT = 80, 64
 

@@ -1,0 +1,67 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""The run directory's logs: ``metrics.csv`` (and TensorBoard when installed), ``train.log``."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+
+class MetricsWriter:
+    """Appends ``step, split, name, value`` rows to metrics.csv (and TensorBoard if present)."""
+
+    def __init__(self, out_dir: Path, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._file = None
+        self._tb = None
+        if not enabled:
+            return
+        path = out_dir / 'metrics.csv'
+        new = not path.exists()
+        self._file = path.open('a', newline='', encoding='utf-8')
+        self._csv = csv.writer(self._file)
+        if new:
+            self._csv.writerow(['step', 'split', 'name', 'value'])
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(str(out_dir / 'tensorboard'))
+        except ImportError:
+            self._tb = None
+
+    def write(self, step: int, split: str, values: dict[str, float]) -> None:
+        """Record scalar ``values`` of ``split`` ('train', 'val/<model>') at ``step``."""
+        if not self.enabled:
+            return
+        for name, value in values.items():
+            self._csv.writerow([step, split, name, f'{float(value):.6g}'])
+            if self._tb is not None:
+                self._tb.add_scalar(f'{split}/{name}', float(value), step)
+        self._file.flush()
+
+    def close(self) -> None:
+        """Flush and close."""
+        if self._file is not None:
+            self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def setup_run_logging(out_dir: Path, is_main: bool) -> logging.Handler | None:
+    if not is_main:
+        return None
+    handler = logging.FileHandler(out_dir / 'train.log', encoding='utf-8')
+    handler.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(name)s: %(message)s'))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+def remove_handler(handler: logging.Handler | None) -> None:
+    if handler is not None:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
