@@ -325,7 +325,7 @@ class RgbdSynchronizer:
             if self.mode == 'rgb':
                 depth = None
             else:
-                decided, depth = self._pair(entry.stamp)
+                decided, depth = self._pair(entry.stamp, entry.frame_id)
                 if not decided:
                     break
             self._emit(self._rgb.pop(0), depth)
@@ -373,12 +373,14 @@ class RgbdSynchronizer:
     def _drain(self) -> None:
         while self._rgb:
             entry = self._rgb.pop(0)
-            depth = None if self.mode == 'rgb' else self._nearest(entry.stamp)
+            depth = None if self.mode == 'rgb' else self._nearest(entry.stamp, entry.frame_id)
             self._emit(entry, depth)
 
-    def _nearest(self, stamp: float) -> _Entry | None:
+    def _nearest(self, stamp: float, frame_id: str) -> _Entry | None:
         best = None
         for d in self._depth:
+            if not self.config.registered_depth and d.frame_id != frame_id:
+                continue  # queued before the RGB frame_id was known or changed (issue 17)
             dt = abs(d.stamp - stamp)
             if dt <= self.config.sync_slop and (best is None or dt < abs(best.stamp - stamp)):
                 best = d
@@ -387,11 +389,11 @@ class RgbdSynchronizer:
     def _depth_period(self) -> float | None:
         return float(np.median(self._depth_diffs)) if self._depth_diffs else None
 
-    def _pair(self, stamp: float) -> tuple[bool, _Entry | None]:
+    def _pair(self, stamp: float, frame_id: str) -> tuple[bool, _Entry | None]:
         """(decided, depth): decided once no closer depth frame can still arrive."""
         if self._newest_depth is None:
             return False, None
-        nearest = self._nearest(stamp)
+        nearest = self._nearest(stamp, frame_id)
         if self._newest_depth >= stamp:
             return True, nearest
         if nearest is None:
