@@ -19,6 +19,7 @@ import argparse
 from collections import Counter
 import importlib
 import json
+import logging
 import os
 from pathlib import Path
 import sys
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _set_env()
     import fuzz_support  # noqa: F401 - registers the hypothesis profiles
+
+    logging.getLogger('rgbd_seg_ros').setLevel(logging.ERROR)  # skipped-message warnings
 
     props = [p for m in MODULES for p in importlib.import_module(m).PROPERTIES]
     wanted = {n for n in args.only.split(',') if n}

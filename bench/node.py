@@ -53,13 +53,17 @@ def _set_env(threads: int) -> None:
     os.environ['PYTHONPATH'] = str(REPO) + os.pathsep + os.environ.get('PYTHONPATH', '')
 
 
-def _make_checkpoints(folder: Path, input_size: tuple[int, int]) -> dict[str, str]:
+def _make_checkpoints(folder: Path, input_size: tuple[int, int],
+                      with_depth: bool = False) -> dict[str, str]:
     from rgbd_seg_ros.core.checkpoint import save_checkpoint
     from rgbd_seg_ros.core.models import ModelConfig, create_model
     from rgbd_seg_ros.sim import SYNTHETIC_LABELS
 
     paths = {}
-    for name, extra in (('fusion', {'arch': 'fusion', 'fusion': 'se_add'}), ('rgb', {})):
+    kinds = [('fusion', {'arch': 'fusion', 'fusion': 'se_add'}), ('rgb', {})]
+    if with_depth:  # the depth-only (HHA) model of the depth mode (bench/soak.py)
+        kinds.append(('depth', {'modality': 'hha'}))
+    for name, extra in kinds:
         cfg = ModelConfig(backbone='resnet18', num_classes=SYNTHETIC_LABELS.num_classes,
                           decoder='light', embed_dim=64, **extra)
         meta = {'labels': SYNTHETIC_LABELS, 'input_size': input_size,

@@ -21,7 +21,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 
 # Examples per property in the test suite: all properties together stay under ~60 s on 2 cores.
-CI_EXAMPLES = 60
+CI_EXAMPLES = 100
 
 settings.register_profile(
     'ci', max_examples=CI_EXAMPLES, deadline=None, derandomize=True, database=None,
