@@ -354,6 +354,7 @@ def analyse(args: argparse.Namespace, work: Path, faults: list[dict], labels: li
         'minutes': minutes, 'accounting': accounting,
         'rss': {'baseline_mib': baseline, 'growth_mib': growth, 'bound_mib': args.rss_bound_mib,
                 'slope_second_half_mib_per_min': slope},
+        'rss_timeline': [(round(t, 1), round(m, 1)) for t, m in rel[::5]],  # (s, MiB)
         'faults': per_fault, 'unexpected_switches': unexpected,
         'malformed_sent': end.get('malformed', {}),
         'latency_ms': _percentiles([ms for _, ms in latencies]),

@@ -257,9 +257,11 @@ def camera_info_to_intrinsics(msg: CameraInfo, use_projection: bool = True) -> C
     takes K (raw images). Falls back to K when P is all zero. Binning and ROI are applied
     (REP 104: K and P describe the full-resolution sensor).
 
-    :raises ImageConversionError: zero size or an uncalibrated (all-zero) matrix.
+    :raises ImageConversionError: zero size, a matrix without positive finite focal lengths,
+        an ROI outside the image or binning larger than it.
     """
     width, height = int(msg.width), int(msg.height)
+    frame = msg.header.frame_id
     if width <= 0 or height <= 0:
         raise ImageConversionError(f'camera_info has zero size ({width}x{height})')
     p = np.asarray(msg.p, dtype=np.float64).reshape(3, 4)
@@ -267,19 +269,35 @@ def camera_info_to_intrinsics(msg: CameraInfo, use_projection: bool = True) -> C
     mat = p[:, :3] if use_projection and p[0, 0] > 0 and p[1, 1] > 0 else k
     if not (mat[0, 0] > 0 and mat[1, 1] > 0):
         raise ImageConversionError(
-            f'camera_info of frame {msg.header.frame_id!r} is uncalibrated (fx or fy is 0)'
+            f'camera_info of frame {frame!r} is uncalibrated (fx or fy is not positive: '
+            f'fx={mat[0, 0]}, fy={mat[1, 1]})'
         )
     try:
         intr = CameraIntrinsics(mat[0, 0], mat[1, 1], mat[0, 2], mat[1, 2], width, height)
     except ValueError as exc:
         raise ImageConversionError(f'camera_info: {exc}') from exc
     roi = msg.roi
-    if roi.width > 0 and roi.height > 0 and (roi.width, roi.height) != (width, height):
-        intr = intr.cropped(int(roi.x_offset), int(roi.y_offset), int(roi.width),
-                            int(roi.height))
+    # issue 17 (fuzzing): an ROI outside the image and binning larger than it were accepted or
+    # failed with a misleading 'focal lengths must be positive, got fx=0.0'.
+    x0, y0, w, h = (int(v) for v in (roi.x_offset, roi.y_offset, roi.width, roi.height))
+    if w > 0 and h > 0 and (x0 + w > width or y0 + h > height):
+        raise ImageConversionError(
+            f'camera_info of frame {frame!r}: ROI {w}x{h} at ({x0}, {y0}) is outside the '
+            f'{width}x{height} image'
+        )
+    if w > 0 and h > 0 and (w, h) != (width, height):
+        intr = intr.cropped(x0, y0, w, h)
     bx, by = max(1, int(msg.binning_x)), max(1, int(msg.binning_y))
     if bx > 1 or by > 1:
-        intr = intr.scaled(intr.width // bx, intr.height // by)
+        if intr.width // bx < 1 or intr.height // by < 1:
+            raise ImageConversionError(
+                f'camera_info of frame {frame!r}: binning {bx}x{by} is larger than the '
+                f'{intr.width}x{intr.height} image'
+            )
+        try:
+            intr = intr.scaled(intr.width // bx, intr.height // by)
+        except ValueError as exc:  # focal lengths so small that binning underflows them
+            raise ImageConversionError(f'camera_info of frame {frame!r}: {exc}') from exc
     return intr
 
 

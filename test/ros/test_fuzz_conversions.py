@@ -160,10 +160,17 @@ def camera_infos(draw: st.DrawFn) -> CameraInfo:
 
 
 def check_camera_info(msg: CameraInfo) -> str:
-    """A valid CameraIntrinsics (finite, positive focal lengths and size) or a ValueError."""
+    """
+    A valid CameraIntrinsics (finite, positive focal lengths and size, ROI inside the image) or
+    an ImageConversionError that names camera_info.
+    """
     name, intr = outcome(lambda: conv.camera_info_to_intrinsics(msg))
     if name != 'ok':
+        assert isinstance(intr, conv.ImageConversionError) and 'camera_info' in str(intr), intr
         return name
+    roi = msg.roi
+    if roi.width and roi.height:  # REP 104: the ROI lies inside the full-resolution image
+        assert roi.x_offset + roi.width <= msg.width and roi.y_offset + roi.height <= msg.height
     assert isinstance(intr, CameraIntrinsics)
     assert all(math.isfinite(v) for v in (intr.fx, intr.fy, intr.cx, intr.cy))
     assert intr.fx > 0 and intr.fy > 0 and intr.width >= 1 and intr.height >= 1
