@@ -194,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
                 if kind == 'depth_late':
                     # a copy: the looped message object is re-stamped before this one goes out
                     late.append((time.monotonic() + DEPTH_LATE_S, _copy_image(depth)))
+                elif late:  # the delay ends: still in stamp order, behind the delayed ones
+                    late.append((time.monotonic(), _copy_image(depth)))
                 else:
                     pubs['depth'].publish(depth)
             rgb = frames.black if kind == 'rgb_black' else frames.rgb[i % len(frames.rgb)]

@@ -71,3 +71,57 @@ def test_one_minute_soak_with_every_fault(tmp_path, ros_domain_id, tiny_checkpoi
     assert 0 < drops['rejected_depth'] <= sent['depth']
     assert drops['resets'] >= 1  # the stamps jumped back
     assert result['rss']['growth_mib'] <= result['rss']['bound_mib']
+
+
+def _analyse(tmp_path, labels, final, rss_growth=0.0, faults=(), modes=()):
+    import argparse
+
+    from bench.soak import analyse
+
+    t0 = 1000.0
+    with open(tmp_path / 'published.jsonl', 'w') as log:
+        log.write(json.dumps({'start': t0, 'faults': list(faults)}) + '\n')
+        for i in range(10):
+            log.write(json.dumps({'s': i + 1, 't': t0 + 0.1 * i, 'f': ''}) + '\n')
+        log.write(json.dumps({'end': t0 + 1, 'frames': 10, 'malformed': {}}) + '\n')
+    args = argparse.Namespace(minutes=1.0, strict_modes=True, warmup_s=20.0, rss_bound_mib=50.0,
+                              rss_slope_mib_per_min=1.0)
+    rss = [(t0 + t, 500.0 + (rss_growth if t > 20 else 0.0)) for t in range(60)]
+    failures = []
+    result = analyse(args, tmp_path, list(faults), labels, list(modes),
+                     [(t0 + 59.0, final)], rss, failures)
+    return result, failures
+
+
+def test_soak_checks_pass_a_consistent_run_and_fail_loudly_otherwise(tmp_path):
+    labels = [(1000.0 + 0.1 * i + 0.05, i + 1) for i in range(10) if i not in (3, 7)]
+    good = {'rgb received': '10', 'sync rgb_in': '10', 'sync emitted': '10', 'frames rgbd': '6',
+            'frames rgb': '2', 'dropped (worker busy)': '2', 'worker errors': '0'}
+    result, failures = _analyse(tmp_path, labels, good)
+    assert failures == [] and result['passed']
+    assert result['accounting']['unaccounted'] == 0
+    assert result['latency_ms']['p50'] == pytest.approx(50.0, abs=0.1)
+    assert result['minutes'][0]['outputs'] == 8
+
+    # Two frames neither output nor dropped as busy: a frame without output, not busy.
+    lost = {**good, 'dropped (worker busy)': '0'}
+    assert any('not busy' in f for f in _analyse(tmp_path, labels, lost)[1])
+    # A label for a stamp no valid frame had (a malformed message gave output).
+    _, failures = _analyse(tmp_path, labels + [(1001.0, 12345)], good)
+    assert any('no valid RGB frame had' in f for f in failures)
+    # Frames stuck in the synchroniser; worker errors.
+    stuck = {**good, 'sync emitted': '9', 'dropped (worker busy)': '1'}
+    assert any('never left the synchroniser' in f for f in _analyse(tmp_path, labels, stuck)[1])
+    errors = {**good, 'dropped (worker busy)': '1', 'worker errors': '1'}
+    assert any('worker errors' in f for f in _analyse(tmp_path, labels, errors)[1])
+    # RSS beyond the bound after the warm-up.
+    _, failures = _analyse(tmp_path, labels, good, rss_growth=80.0)
+    assert any('RSS grew 80 MiB' in f for f in failures)
+    # A depth stop that did not switch modes (strict).
+    fault = {'kind': 'depth_stops', 'start': 10.0, 'end': 13.0}
+    _, failures = _analyse(tmp_path, labels, good, faults=[fault],
+                           modes=[(1000.0, 'rgbd'), (1011.0, 'rgb')])
+    assert any('mode switches differ' in f for f in failures)
+    result, failures = _analyse(tmp_path, labels, good, faults=[fault], modes=[
+        (1000.0, 'rgbd'), (1010.6, 'rgb'), (1013.2, 'rgbd')])
+    assert failures == [] and result['faults'][0]['as_expected']
