@@ -93,6 +93,8 @@ def _models(args: argparse.Namespace, work: Path) -> dict[str, str]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start node and injector, monitor, stop; returns the result (``failures`` inside)."""
     _set_env(args.threads)
+    if args.domain_id >= 0:  # the caller's private domain (tests), else _set_env's random one
+        os.environ['ROS_DOMAIN_ID'] = str(args.domain_id)
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from sensor_msgs.msg import Image
@@ -411,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--rss-bound-mib', type=float, default=128.0)
     parser.add_argument('--rss-slope-mib-per-min', type=float, default=1.0)
     parser.add_argument('--stuck-s', type=float, default=5.0)
+    parser.add_argument('--domain-id', type=int, default=-1,
+                        help='ROS_DOMAIN_ID of the three processes (default: random 201-230)')
     parser.add_argument('--strict-modes', action='store_true',
                         help='fail when mode switches differ from the schedule')
     parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'soak.json'))

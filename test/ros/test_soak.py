@@ -50,7 +50,8 @@ def test_one_minute_soak_with_every_fault(tmp_path, ros_domain_id, tiny_checkpoi
            '--height', '120', '--rate', '15', '--fault-period', '6', '--warmup-s', '20',
            '--fusion-model', str(tiny_checkpoints['fusion']),
            '--rgb-model', str(tiny_checkpoints['rgb']),
-           '--depth-model', str(tiny_checkpoints['depth']), '--json', str(out)]
+           '--depth-model', str(tiny_checkpoints['depth']), '--json', str(out),
+           '--domain-id', str(ros_domain_id)]
     env = ros_env(ros_domain_id)
     proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
