@@ -43,6 +43,9 @@ LABEL_ENCODINGS = ('mono8', '8UC1', 'mono16', '16UC1')
 # Channel indices that give RGB order, per colour encoding.
 _TO_RGB = {'rgb8': (0, 1, 2), 'rgba8': (0, 1, 2), 'bgr8': (2, 1, 0), 'bgra8': (2, 1, 0)}
 _HOST_BIG_ENDIAN = sys.byteorder == 'big'
+# Intrinsics a camera_info may give, pixels: far beyond real lenses, well inside float32 (HHA).
+_FOCAL_RANGE_PX = (1e-2, 1e6)
+_MAX_CENTRE_PX = 1e6
 
 
 class ImageConversionError(ValueError):
@@ -258,7 +261,8 @@ def camera_info_to_intrinsics(msg: CameraInfo, use_projection: bool = True) -> C
     (REP 104: K and P describe the full-resolution sensor).
 
     :raises ImageConversionError: zero size, a matrix without positive finite focal lengths,
-        an ROI outside the image or binning larger than it.
+        an ROI outside the image, binning larger than it, or intrinsics outside the plausible
+        range (focal lengths 0.01..1e6 px, principal point within 1e6 px).
     """
     width, height = int(msg.width), int(msg.height)
     frame = msg.header.frame_id
@@ -298,6 +302,16 @@ def camera_info_to_intrinsics(msg: CameraInfo, use_projection: bool = True) -> C
             intr = intr.scaled(intr.width // bx, intr.height // by)
         except ValueError as exc:  # focal lengths so small that binning underflows them
             raise ImageConversionError(f'camera_info of frame {frame!r}: {exc}') from exc
+    # issue 17 (fuzzing): finite but absurd values (fx = 1e300 or 1e-300, cx = 1e300) were
+    # cached, then overflowed the float32 K of HHA and every RGB-D frame failed in the worker.
+    lo, hi = _FOCAL_RANGE_PX
+    if not (lo <= intr.fx <= hi and lo <= intr.fy <= hi
+            and abs(intr.cx) <= _MAX_CENTRE_PX and abs(intr.cy) <= _MAX_CENTRE_PX):
+        raise ImageConversionError(
+            f'camera_info of frame {frame!r}: implausible intrinsics fx={intr.fx:g}, '
+            f'fy={intr.fy:g}, cx={intr.cx:g}, cy={intr.cy:g} (focal lengths {lo:g}..{hi:g} px, '
+            f'|cx|, |cy| <= {_MAX_CENTRE_PX:g} px)'
+        )
     return intr
 
 

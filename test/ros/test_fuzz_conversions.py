@@ -17,8 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
+import torch
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.core.hha import compute_hha
 from rgbd_seg_ros.core.sync import match_intrinsics
 from rgbd_seg_ros.ros import conversions as conv
 
@@ -183,10 +185,15 @@ def check_camera_info(msg: CameraInfo) -> str:
         assert (intr.fx, intr.fy, intr.cx, intr.cy) == (src[0, 0], src[1, 1], src[0, 2],
                                                         src[1, 2])
         assert (intr.width, intr.height) == (msg.width, msg.height)
-    # The node rescales the cached intrinsics to the image it pairs them with.
-    scaled_name, scaled = outcome(lambda: match_intrinsics(intr, 640, 480))
-    if scaled_name == 'ok':
-        assert (scaled.width, scaled.height) == (640, 480)
+    # Usable downstream: the node rescales the cached intrinsics to the image it pairs them with
+    # (here 64x48) and the model to its input size, as float32 K, and computes HHA with them.
+    # Intrinsics it accepts but the worker cannot use would cost every RGB-D frame its output.
+    scaled = match_intrinsics(intr, 64, 48)
+    k32 = np.stack([scaled.K, scaled.K * [[0.5], [0.5], [1.0]]]).astype(np.float32)
+    assert np.all(np.isfinite(k32)) and np.all(k32[:, [0, 1], [0, 1]] > 0), scaled
+    depth = np.full((2, 48, 64), 2.0, np.float32)
+    hha = compute_hha(depth, torch.from_numpy(k32))
+    assert tuple(hha.shape) == (2, 3, 48, 64)
     return name
 
 
