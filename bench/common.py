@@ -36,14 +36,21 @@ def set_env(threads: int) -> None:
 
 
 def make_checkpoints(folder: Path, input_size: tuple[int, int],
-                     embed_dim: int = 64) -> dict[str, str]:
-    """Random-init ``fusion`` (RGB + HHA) and ``rgb`` checkpoints (resnet18, light decoder)."""
+                     embed_dim: int = 64, with_depth: bool = False) -> dict[str, str]:
+    """
+    Random-init ``fusion`` (RGB + HHA) and ``rgb`` checkpoints (resnet18, light decoder), and
+    with ``with_depth`` the depth-only (HHA) model of the depth mode (bench/soak.py).
+    """
     from rgbd_seg_ros.core.checkpoint import save_checkpoint
     from rgbd_seg_ros.core.models import ModelConfig, create_model
     from rgbd_seg_ros.sim import SYNTHETIC_LABELS
 
     paths = {}
-    for name, extra in (('fusion', {'arch': 'fusion', 'fusion': 'se_add'}), ('rgb', {})):
+    kinds: list[tuple[str, dict]] = [('fusion', {'arch': 'fusion', 'fusion': 'se_add'}),
+                                     ('rgb', {})]
+    if with_depth:
+        kinds.append(('depth', {'modality': 'hha'}))
+    for name, extra in kinds:
         cfg = ModelConfig(backbone='resnet18', num_classes=SYNTHETIC_LABELS.num_classes,
                           decoder='light', embed_dim=embed_dim, **extra)
         meta = {'labels': SYNTHETIC_LABELS, 'input_size': input_size,

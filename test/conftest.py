@@ -23,6 +23,12 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(11
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
+# Fuzz properties (test_fuzz_*.py): bounded and derandomized unless HYPOTHESIS_PROFILE says so.
+import fuzz_support  # noqa: E402, F401 - registers the profiles
+from hypothesis import settings  # noqa: E402
+
+settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'ci'))
+
 
 def shared_dir() -> Path:
     """The team's shared folder (fixtures, bags) beside the checkout, or $RGBD_SEG_SHARED_DIR."""

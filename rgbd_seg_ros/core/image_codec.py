@@ -168,6 +168,10 @@ def image_to_labels(msg: Any) -> np.ndarray:
     return image_to_numpy(msg)
 
 
+_FOCAL_RANGE_PX = (1e-2, 1e6)
+_MAX_CENTRE_PX = 1e6
+
+
 def camera_info_to_intrinsics(msg: Any, use_projection: bool = True) -> CameraIntrinsics:
     """
     CameraInfo -> CameraIntrinsics (0-based pixel centres) of the image as published.
@@ -176,9 +180,12 @@ def camera_info_to_intrinsics(msg: Any, use_projection: bool = True) -> CameraIn
     takes K (raw images). Falls back to K when P is all zero. Binning and ROI are applied
     (REP 104: K and P describe the full-resolution sensor).
 
-    :raises ImageConversionError: zero size or an uncalibrated (all-zero) matrix.
+    :raises ImageConversionError: zero size, a matrix without positive finite focal lengths,
+        an ROI outside the image, binning larger than it, or intrinsics outside the plausible
+        range (focal lengths 0.01..1e6 px, principal point within 1e6 px).
     """
     width, height = int(msg.width), int(msg.height)
+    frame = msg.header.frame_id
     if width <= 0 or height <= 0:
         raise ImageConversionError(f'camera_info has zero size ({width}x{height})')
     p = np.asarray(msg.p, dtype=np.float64).reshape(3, 4)
@@ -186,17 +193,45 @@ def camera_info_to_intrinsics(msg: Any, use_projection: bool = True) -> CameraIn
     mat = p[:, :3] if use_projection and p[0, 0] > 0 and p[1, 1] > 0 else k
     if not (mat[0, 0] > 0 and mat[1, 1] > 0):
         raise ImageConversionError(
-            f'camera_info of frame {msg.header.frame_id!r} is uncalibrated (fx or fy is 0)'
+            f'camera_info of frame {frame!r} is uncalibrated (fx or fy is not positive: '
+            f'fx={mat[0, 0]}, fy={mat[1, 1]})'
         )
     try:
         intr = CameraIntrinsics(mat[0, 0], mat[1, 1], mat[0, 2], mat[1, 2], width, height)
     except ValueError as exc:
         raise ImageConversionError(f'camera_info: {exc}') from exc
     roi = msg.roi
-    if roi.width > 0 and roi.height > 0 and (roi.width, roi.height) != (width, height):
-        intr = intr.cropped(int(roi.x_offset), int(roi.y_offset), int(roi.width),
-                            int(roi.height))
+    # issue 17 (fuzzing): an ROI outside the image and binning larger than it were accepted or
+    # failed with a misleading 'focal lengths must be positive, got fx=0.0'.
+    x0, y0, w, h = (int(v) for v in (roi.x_offset, roi.y_offset, roi.width, roi.height))
+    if w > 0 and h > 0 and (x0 + w > width or y0 + h > height):
+        raise ImageConversionError(
+            f'camera_info of frame {frame!r}: ROI {w}x{h} at ({x0}, {y0}) is outside the '
+            f'{width}x{height} image'
+        )
+    if w > 0 and h > 0 and (w, h) != (width, height):
+        intr = intr.cropped(x0, y0, w, h)
     bx, by = max(1, int(msg.binning_x)), max(1, int(msg.binning_y))
     if bx > 1 or by > 1:
-        intr = intr.scaled(intr.width // bx, intr.height // by)
+        if intr.width // bx < 1 or intr.height // by < 1:
+            raise ImageConversionError(
+                f'camera_info of frame {frame!r}: binning {bx}x{by} is larger than the '
+                f'{intr.width}x{intr.height} image'
+            )
+        try:
+            intr = intr.scaled(intr.width // bx, intr.height // by)
+        except ValueError as exc:  # focal lengths so small that binning underflows them
+            raise ImageConversionError(f'camera_info of frame {frame!r}: {exc}') from exc
+    # issue 17 (fuzzing): finite but absurd values (fx = 1e300 or 1e-300, cx = 1e300) were
+    # cached, then overflowed the float32 K of HHA and every RGB-D frame failed in the worker.
+    lo, hi = _FOCAL_RANGE_PX
+    if not (lo <= intr.fx <= hi and lo <= intr.fy <= hi
+            and abs(intr.cx) <= _MAX_CENTRE_PX and abs(intr.cy) <= _MAX_CENTRE_PX):
+        raise ImageConversionError(
+            f'camera_info of frame {frame!r}: implausible intrinsics fx={intr.fx:g}, '
+            f'fy={intr.fy:g}, cx={intr.cx:g}, cy={intr.cy:g} (focal lengths {lo:g}..{hi:g} px, '
+            f'|cx|, |cy| <= {_MAX_CENTRE_PX:g} px)'
+        )
     return intr
+
+

@@ -220,7 +220,7 @@ class RgbdSynchronizer:
             if self.mode == 'rgb':
                 depth = None
             else:
-                decided, depth = self._pair(entry.stamp)
+                decided, depth = self._pair(entry.stamp, entry.frame_id)
                 if not decided:
                     break
             self._emit(self._rgb.pop(0), depth)
@@ -270,20 +270,22 @@ class RgbdSynchronizer:
     def _drain(self) -> None:
         while self._rgb:
             entry = self._rgb.pop(0)
-            depth = None if self.mode == 'rgb' else self._nearest(entry.stamp)
+            depth = None if self.mode == 'rgb' else self._nearest(entry.stamp, entry.frame_id)
             self._emit(entry, depth)
 
-    def _nearest(self, stamp: float) -> _Entry | None:
-        return nearest_within(self._depth, stamp, self.config.sync_slop)
+    def _nearest(self, stamp: float, frame_id: str) -> _Entry | None:
+        candidates = self._depth if self.config.registered_depth else [
+            d for d in self._depth if d.frame_id == frame_id]  # queued before a frame_id change
+        return nearest_within(candidates, stamp, self.config.sync_slop)
 
     def _depth_period(self) -> float | None:
         return float(np.median(self._depth_diffs)) if self._depth_diffs else None
 
-    def _pair(self, stamp: float) -> tuple[bool, _Entry | None]:
+    def _pair(self, stamp: float, frame_id: str) -> tuple[bool, _Entry | None]:
         """(decided, depth): decided once no closer depth frame can still arrive."""
         if self._newest_depth is None:
             return False, None
-        nearest = self._nearest(stamp)
+        nearest = self._nearest(stamp, frame_id)
         if self._newest_depth >= stamp:
             return True, nearest
         if nearest is None:

@@ -249,6 +249,24 @@ def test_frame_id_mismatch_unless_registered():
     assert frame.depth == 'd' and frame.intrinsics == K  # intrinsics of the RGB frame
 
 
+def test_depth_of_another_frame_queued_before_the_rgb_is_never_paired():
+    """Issue 17 (fuzzing): depth that came before the first RGB, or before the RGB frame_id
+    changed, was not checked against the RGB frame_id and got paired with it."""
+    sync = make()
+    sync.add_camera_info('other', K)
+    sync.add_depth(1.0, 'other', 'd_other', 0.9, now=1.0)  # no RGB yet: nothing to compare
+    sync.add_rgb(1.0, FRAME, 'rgb', now=1.0)
+    sync.add_depth(1.0 + PERIOD, FRAME, 'd_late', 0.9, now=1.0 + PERIOD)
+    (frame,) = sync.pop_ready(1.0 + PERIOD)
+    assert (frame.rgb, frame.depth, frame.mode) == ('rgb', None, 'rgb')
+    assert sync.stats.unpaired == 1
+    # The same after a frame_id change: the old frame's depth stays with the old frame.
+    sync.add_depth(2.0, FRAME, 'd_old', 0.9, now=2.0)
+    sync.add_rgb(2.0, 'other', 'rgb_new', now=2.0)
+    (frame,) = sync.flush(2.0)
+    assert (frame.rgb, frame.depth, frame.mode) == ('rgb_new', None, 'rgb')
+
+
 def test_missing_camera_info_runs_rgb():
     sync = RgbdSynchronizer(SyncConfig(sync_slop=0.01))
     sync.add_depth(1.0, FRAME, 'd', 0.9)

@@ -216,6 +216,43 @@ def test_camera_info_errors():
         camera_info_to_intrinsics(CameraInfo())
 
 
+def test_camera_info_roi_outside_image_binning_too_large_negative_focal():
+    """Issue 17 (fuzzing): these were accepted (an ROI beyond the image gave nonsense
+    intrinsics) or refused as 'CameraIntrinsics focal lengths must be positive, got fx=0.0'."""
+    msg = CameraInfo(width=640, height=480)
+    msg.header.frame_id = 'cam'
+    msg.k = [500.0, 0.0, 319.5, 0.0, 500.0, 239.5, 0.0, 0.0, 1.0]
+    msg.roi.x_offset, msg.roi.y_offset, msg.roi.width, msg.roi.height = 600, 0, 100, 100
+    with pytest.raises(ImageConversionError, match=r"'cam': ROI 100x100 at \(600, 0\) is outside"):
+        camera_info_to_intrinsics(msg)
+    msg.roi.x_offset, msg.roi.width, msg.roi.height = 1, 640, 480  # full size, shifted
+    with pytest.raises(ImageConversionError, match='outside the 640x480 image'):
+        camera_info_to_intrinsics(msg)
+    msg.roi.x_offset = msg.roi.width = msg.roi.height = 0
+    msg.binning_x = 1000
+    with pytest.raises(ImageConversionError, match='binning 1000x1 is larger than the 640x480'):
+        camera_info_to_intrinsics(msg)
+    msg.binning_x = 0
+    msg.k = [-500.0, 0.0, 319.5, 0.0, 500.0, 239.5, 0.0, 0.0, 1.0]
+    with pytest.raises(ImageConversionError, match=r'not positive: fx=-500.0, fy=500.0'):
+        camera_info_to_intrinsics(msg)
+
+
+@pytest.mark.parametrize('fx, cx', [(1e300, 319.5), (1e-300, 319.5), (500.0, 1e300),
+                                    (2e6, 319.5)])
+def test_camera_info_with_absurd_but_finite_intrinsics_is_refused(fx, cx):
+    """Issue 17 (fuzzing): these were cached, then every RGB-D frame failed in the worker
+    (float32 K of HHA overflowed to Inf or underflowed to 0): no labels until the next good
+    camera_info."""
+    msg = CameraInfo(width=640, height=480)
+    msg.header.frame_id = 'cam'
+    msg.k = [fx, 0.0, cx, 0.0, fx, 239.5, 0.0, 0.0, 1.0]
+    with pytest.raises(ImageConversionError, match="'cam': implausible intrinsics"):
+        camera_info_to_intrinsics(msg)
+    msg.k = [1e6, 0.0, -1e6, 0.0, 0.01, 1e6, 0.0, 0.0, 1.0]  # the limits themselves are fine
+    assert camera_info_to_intrinsics(msg).fy == 0.01
+
+
 def test_intrinsics_round_trip_through_camera_info():
     intr = CameraIntrinsics(100.0, 101.0, 79.5, 59.5, 160, 120)
     msg = intrinsics_to_camera_info(intr, Header(frame_id='cam'))
