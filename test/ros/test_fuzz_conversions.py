@@ -19,9 +19,8 @@ import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
 import torch
 
-from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.core.camera import CameraIntrinsics, match_intrinsics
 from rgbd_seg_ros.core.hha import compute_hha
-from rgbd_seg_ros.core.sync import match_intrinsics
 from rgbd_seg_ros.ros import conversions as conv
 
 UINT32_MAX = 2**32 - 1

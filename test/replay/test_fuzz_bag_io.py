@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.replay.bag_io import BagError, BagSource, BagTopics, RgbdBagWriter
+from rgbd_seg_ros.replay.bag_io import BagError, BagSource, BagTopics
+from rgbd_seg_ros.replay.bag_writer import RgbdBagWriter
 from rgbd_seg_ros.ros import conversions as conv
 
 TOPICS = BagTopics().as_dict()
