@@ -42,6 +42,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(1, str(REPO / 'bench'))  # bench/node.py imports its neighbour as `common`
 
 from bench.common import make_checkpoints, set_env, write_json  # noqa: E402
 from bench.fault_injector import EXPECTED_SWITCHES, make_schedule  # noqa: E402

@@ -250,8 +250,10 @@ def test_frame_id_mismatch_unless_registered():
 
 
 def test_depth_of_another_frame_queued_before_the_rgb_is_never_paired():
-    """Issue 17 (fuzzing): depth that came before the first RGB, or before the RGB frame_id
-    changed, was not checked against the RGB frame_id and got paired with it."""
+    """
+    Issue 17 (fuzzing): depth that came before the first RGB, or before the RGB frame_id
+    changed, was not checked against the RGB frame_id and got paired with it.
+    """
     sync = make()
     sync.add_camera_info('other', K)
     sync.add_depth(1.0, 'other', 'd_other', 0.9, now=1.0)  # no RGB yet: nothing to compare

@@ -217,8 +217,10 @@ def test_camera_info_errors():
 
 
 def test_camera_info_roi_outside_image_binning_too_large_negative_focal():
-    """Issue 17 (fuzzing): these were accepted (an ROI beyond the image gave nonsense
-    intrinsics) or refused as 'CameraIntrinsics focal lengths must be positive, got fx=0.0'."""
+    """
+    Issue 17 (fuzzing): these were accepted (an ROI beyond the image gave nonsense
+    intrinsics) or refused as 'CameraIntrinsics focal lengths must be positive, got fx=0.0'.
+    """
     msg = CameraInfo(width=640, height=480)
     msg.header.frame_id = 'cam'
     msg.k = [500.0, 0.0, 319.5, 0.0, 500.0, 239.5, 0.0, 0.0, 1.0]
@@ -241,9 +243,11 @@ def test_camera_info_roi_outside_image_binning_too_large_negative_focal():
 @pytest.mark.parametrize('fx, cx', [(1e300, 319.5), (1e-300, 319.5), (500.0, 1e300),
                                     (2e6, 319.5)])
 def test_camera_info_with_absurd_but_finite_intrinsics_is_refused(fx, cx):
-    """Issue 17 (fuzzing): these were cached, then every RGB-D frame failed in the worker
+    """
+    Issue 17 (fuzzing): these were cached, then every RGB-D frame failed in the worker
     (float32 K of HHA overflowed to Inf or underflowed to 0): no labels until the next good
-    camera_info."""
+    camera_info.
+    """
     msg = CameraInfo(width=640, height=480)
     msg.header.frame_id = 'cam'
     msg.k = [fx, 0.0, cx, 0.0, fx, 239.5, 0.0, 0.0, 1.0]
