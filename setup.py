@@ -21,6 +21,7 @@ setup(
         (os.path.join('share', PACKAGE, 'config'), glob('config/*.yaml')),
         (os.path.join('share', PACKAGE, 'config', 'fastdds'), glob('config/fastdds/*.xml')),
         (os.path.join('share', PACKAGE, 'config', 'presets'), glob('config/presets/*.yaml')),
+        (os.path.join('share', PACKAGE, 'models', 'demo'), glob('models/demo/*')),
     ],
     install_requires=['setuptools'],
     zip_safe=True,

@@ -58,7 +58,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-import csv
 import json
 import logging
 import math
@@ -76,6 +75,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
+
+from training.run_log import plateaued, val_curve  # noqa: E402
 
 CONFIGS = REPO / 'training' / 'configs'
 TEACHER_SEED = 100
@@ -98,7 +99,6 @@ PROTOCOLS: dict[str, dict[str, Any]] = {
                         'model.ffm_head_dim=8', 'train.num_workers=0',
                         'crodino.proj_dim=16', 'crodino.aux_channels=8')),
 }
-PLATEAU_TOL = 0.005  # mIoU: a teacher still gaining more than this in its last quarter
 
 # run -> (config suffix, teacher run, exports)
 RUNS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
@@ -230,33 +230,6 @@ def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: d
                            f'{out / "bench_stdout.log"}')
     stamp.write_text(json.dumps({'seconds': seconds}), encoding='utf-8')
     return seconds
-
-
-def val_curve(out: Path) -> dict[str, list[tuple[int, float]]]:
-    """Validation mIoU per export over the steps, from the run's metrics.csv."""
-    curves: dict[str, list[tuple[int, float]]] = {}
-    path = out / 'metrics.csv'
-    if not path.exists():
-        return curves
-    with open(path, encoding='utf-8') as f:
-        for row in csv.DictReader(f):
-            split = row.get('split', '')
-            if split.startswith('val/') and row.get('name') == 'miou':
-                curves.setdefault(split[4:], []).append((int(row['step']),
-                                                         float(row['value'])))
-    return curves
-
-
-def plateaued(curve: list[tuple[int, float]], tol: float = PLATEAU_TOL) -> bool | None:
-    """True when the best of the last quarter of steps is within ``tol`` of the best before."""
-    if len(curve) < 4:
-        return None
-    last = curve[-1][0]
-    early = [v for s, v in curve if s <= 0.75 * last]
-    late = [v for s, v in curve if s > 0.75 * last]
-    if not early or not late:
-        return None
-    return max(late) - max(early) <= tol
 
 
 def test_scores(path: Path, args: argparse.Namespace, proto: dict[str, Any]) -> dict[str, Any]:

@@ -1,21 +1,23 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 """
-The end-to-end demo: train, record a bag with a depth outage, replay it through the node's path.
+The demo: the shipped models live over DDS, or a recorded bag, or the whole chain with training.
 
-``python -m tools.demo [--out out/demo] [--quick]``
+``python -m tools.demo [--out out/demo] [--models models/demo]`` (``make demo``): the live demo
+of ``tools/demo_live.py``: ``camera_sim_node`` with a scripted depth outage and a stretch of
+invalid depth, ``segmentation_node`` with the shipped models (``models/demo``, made by
+``make demo-models``), an evaluator; prints what happened and writes ``OUT/live/report``.
 
-1. Trains the small RGB-D fusion model and the RGB-only fallback on the synthetic world
-   (``training/configs/synthetic_rgbd.yaml`` and ``synthetic_rgb.yaml`` via ``training.train``),
-   or reuses ``OUT/runs/*/model.safetensors`` from an earlier run (an interrupted run resumes).
-2. Records ``OUT/bag``: a synthetic camera at 15 Hz whose depth stream stops for 3 s and later
-   returns all-invalid for 1 s (``rgbd_seg_ros.replay.make_bag``).
-3. Replays it offline through the segmentation node's synchronizer, depth-health state machine
-   and models, configured by ``config/segment.yaml`` (``rgbd_seg_ros.replay``), and writes the
-   report with plots to ``OUT/report``.
+``--offline`` (``make demo-offline``): records ``OUT/bag`` (a synthetic camera at 15 Hz whose
+depth stops for 3 s and later returns all-invalid for 1 s, ``rgbd_seg_ros.replay.make_bag``)
+and replays it deterministically through the node's synchroniser, depth-health state machine
+and models (``rgbd_seg_ros.replay``, ``config/segment.yaml``) into ``OUT/report``.
 
-``--quick`` trains for a few steps only and records a shorter bag (a smoke test of the whole
-chain in about a minute; its models are kept apart from the full ones).
+``--train`` (``make demo-train``): first trains the small RGB-D fusion model and the RGB-only
+fallback from scratch (``training/configs/synthetic_rgbd.yaml`` and ``synthetic_rgb.yaml`` via
+``training.train``; ``OUT/runs/*/model.safetensors`` are reused, an interrupted run resumes),
+then the offline replay. ``--quick`` trains for a few steps and records a shorter bag (a smoke
+test of that chain in about a minute; its models are kept apart from the full ones).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import sys
 import time
 
 LOG = logging.getLogger('tools.demo')
-CONFIGS = Path(__file__).resolve().parent / 'configs'
+CONFIGS = Path(__file__).resolve().parents[1] / 'training' / 'configs'
+SHIPPED = Path(__file__).resolve().parents[1] / 'models' / 'demo'
 # The bag's topics (RealSense names, as make_bag writes them), given to the node's parameters.
 BAG_TOPICS = {
     'rgb_topic': '/camera/color/image_raw',
@@ -58,18 +61,52 @@ def train_model(config: str, run_dir: Path, max_iters: int | None) -> Path:
     return model
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(prog='python -m tools.demo', description=__doc__.split(
-        '\n\n')[0])
-    parser.add_argument('--out', default='out/demo', help='output folder (default %(default)s)')
-    parser.add_argument('--quick', action='store_true',
-                        help='a few training steps and a short bag (smoke test)')
-    parser.add_argument('--max-iters', type=int, help='training steps per model (default: the '
-                                                     "configs' max_iters; --quick: 20)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: '
-                                                   '%(message)s')
+def _shipped(models_dir: Path) -> dict[str, Path] | None:
+    """The shipped bundles by node parameter, or None (logged) when one is missing."""
+    from tools.demo_models import bundle_paths
+
+    paths = bundle_paths(models_dir)
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        LOG.error('missing demo models %s: run `make demo-models` (or `make demo-train` to '
+                  'train small ones from scratch)', missing)
+        return None
+    return paths
+
+
+def live(out: Path, models_dir: Path) -> int:
+    """The live demo (``tools/demo_live.py``); returns the exit status."""
+    from rgbd_seg_ros.replay.report import format_summary
+    from tools.demo_live import Script, check_demo, run_live_demo
+
+    models = _shipped(models_dir)
+    if models is None:
+        return 1
+    started = time.monotonic()
+    script = Script()
+    print(f'live demo: camera_sim_node {script.width}x{script.height} at {script.rate:.0f} Hz '
+          f'for {script.seconds:.0f} s, depth stops {script.depth_stop[0]:.0f}-'
+          f'{script.depth_stop[1]:.0f} s and is all-invalid {script.depth_invalid[0]:.0f}-'
+          f'{script.depth_invalid[1]:.0f} s; segmentation_node with {models_dir}', flush=True)
+    try:
+        result, paths = run_live_demo(models, out / 'live', script)
+    except RuntimeError as exc:
+        LOG.error('%s', exc)
+        return 1
+    summary = result.summary()
+    print()
+    print(format_summary(summary, paths))
+    print(f'\nlive demo finished in {time.monotonic() - started:.0f} s; open '
+          f'{paths["markdown"]} for the full report.')
+    problems = check_demo(summary)
+    for problem in problems:
+        LOG.error('demo check failed: %s', problem)
+    return 1 if problems else 0
+
+
+def offline(out: Path, fusion: Path, rgb: Path, quick: bool, suffix: str,
+            depth: Path | None = None) -> int:
+    """Record the demo bag and replay it through the node's path; returns the exit status."""
     from rgbd_seg_ros.replay.evaluate import ReplayConfig, replay_bag
     from rgbd_seg_ros.replay.make_bag import Window, make_bag
     from rgbd_seg_ros.replay.params import (
@@ -79,21 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from rgbd_seg_ros.replay.report import format_summary, write_report
 
-    out = Path(args.out)
     started = time.monotonic()
-    max_iters = args.max_iters if args.max_iters is not None else (20 if args.quick else None)
-    suffix = '_quick' if args.quick else ''
-    try:
-        fusion = train_model('synthetic_rgbd.yaml', out / 'runs' / f'rgbd{suffix}', max_iters)
-        rgb = train_model('synthetic_rgb.yaml', out / 'runs' / f'rgb{suffix}', max_iters)
-    except RuntimeError as exc:
-        LOG.error('%s', exc)
-        return 1
-
     bag = out / f'bag{suffix}'
     if bag.exists():
         shutil.rmtree(bag)
-    if args.quick:
+    if quick:
         frames, gaps, invalid = 60, [Window(1.5, 2.5)], [Window(3.0, 3.4)]
     else:
         frames, gaps, invalid = 180, [Window(4.0, 7.0)], [Window(9.0, 10.0)]
@@ -104,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              depth_invalid=invalid)
 
     values = load_node_parameters([default_params_file()])
-    values.update(BAG_TOPICS, fusion_model=str(fusion), rgb_model=str(rgb))
+    values.update(BAG_TOPICS, fusion_model=str(fusion), rgb_model=str(rgb),
+                  depth_model=str(depth or ''))
     config = ReplayConfig(params=segmentation_params(values))
     result = replay_bag(bag, config)
     report = out / f'report{suffix}'
@@ -118,6 +146,47 @@ def main(argv: Sequence[str] | None = None) -> int:
           f'{BAG_TOPICS["rgb_topic"]} --depth-topic {BAG_TOPICS["depth_topic"]} '
           f'--camera-info-topic {BAG_TOPICS["camera_info_topic"]} --report {out}/report_live')
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    parser = argparse.ArgumentParser(prog='python -m tools.demo', description=__doc__.split(
+        '\n\n')[0])
+    parser.add_argument('--out', default='out/demo', help='output folder (default %(default)s)')
+    parser.add_argument('--models', default=str(SHIPPED),
+                        help='folder of the shipped bundles (default %(default)s)')
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument('--offline', action='store_true',
+                     help='record a bag and replay it through the node path (shipped models)')
+    how.add_argument('--train', action='store_true',
+                     help='train small models from scratch, then the offline replay')
+    parser.add_argument('--quick', action='store_true',
+                        help='implies --train: a few training steps and a short bag (smoke)')
+    parser.add_argument('--max-iters', type=int, help='--train: steps per model (default: the '
+                                                     "configs' max_iters; --quick: 20)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: '
+                                                   '%(message)s')
+    out = Path(args.out)
+    if args.quick and args.offline:
+        parser.error('--quick trains models: use it with --train, not --offline')
+    if not (args.train or args.quick or args.offline):
+        return live(out, Path(args.models))
+    if args.offline:
+        models = _shipped(Path(args.models))
+        if models is None:
+            return 1
+        return offline(out, models['fusion_model'], models['rgb_model'], False, '',
+                       models['depth_model'])
+    max_iters = args.max_iters if args.max_iters is not None else (20 if args.quick else None)
+    suffix = '_quick' if args.quick else ''
+    try:
+        fusion = train_model('synthetic_rgbd.yaml', out / 'runs' / f'rgbd{suffix}', max_iters)
+        rgb = train_model('synthetic_rgb.yaml', out / 'runs' / f'rgb{suffix}', max_iters)
+    except RuntimeError as exc:
+        LOG.error('%s', exc)
+        return 1
+    return offline(out, fusion, rgb, args.quick, suffix)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,9 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""The run directory's logs: ``metrics.csv`` (and TensorBoard when installed), ``train.log``."""
+"""
+The run directory's logs: ``metrics.csv`` (and TensorBoard when installed), ``train.log``; the
+validation curve read back from ``metrics.csv`` and the test whether it levelled off.
+"""
 
 from __future__ import annotations
 
@@ -65,3 +68,36 @@ def remove_handler(handler: logging.Handler | None) -> None:
     if handler is not None:
         logging.getLogger().removeHandler(handler)
         handler.close()
+
+
+PLATEAU_TOL = 0.005  # mIoU: a run gaining more than this in its last quarter has not converged
+
+
+def val_curve(out: Path) -> dict[str, list[tuple[int, float]]]:
+    """Validation mIoU ``[(step, miou)]`` per export name, from ``out/metrics.csv``."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    path = out / 'metrics.csv'
+    if not path.exists():
+        return curves
+    with open(path, encoding='utf-8') as f:
+        for row in csv.DictReader(f):
+            split = row.get('split', '')
+            if split.startswith('val/') and row.get('name') == 'miou':
+                curves.setdefault(split[4:], []).append((int(row['step']),
+                                                         float(row['value'])))
+    return curves
+
+
+def plateaued(curve: list[tuple[int, float]], tol: float = PLATEAU_TOL) -> bool | None:
+    """
+    True when the best of the last quarter of steps is within ``tol`` of the best before it;
+    None with fewer than 4 evaluations.
+    """
+    if len(curve) < 4:
+        return None
+    last = curve[-1][0]
+    early = [v for s, v in curve if s <= 0.75 * last]
+    late = [v for s, v in curve if s > 0.75 * last]
+    if not early or not late:
+        return None
+    return max(late) - max(early) <= tol

@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 METADATA_KEY = 'rgbd_seg_ros'
 EXTRA_PREFIX = 'extra/'
+STORAGE_DTYPES = (torch.float16, torch.bfloat16)  # smaller storage of float32 weights
 _PICKLE_MAGIC = (b'PK\x03\x04', b'\x80')
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 
@@ -99,6 +100,7 @@ def save_checkpoint(
     model: nn.Module,
     meta: CheckpointMeta | Mapping[str, Any],
     extra_tensors: Mapping[str, torch.Tensor] | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Path:
     """
     Write ``model``'s weights and ``meta`` to ``path`` atomically (temp file + ``os.replace``).
@@ -110,10 +112,14 @@ def save_checkpoint(
         ``normalization``, ``hha``, ``provenance`` (``model`` defaults to ``model.cfg``).
         Missing provenance fields ``code_version``, ``git_commit``, ``created`` are filled in.
     :param extra_tensors: more tensors to store, saved as ``extra/<name>``.
+    :param dtype: ``torch.float16`` stores the model's float32 tensors at half size (shipped
+        bundles); ``load_checkpoint`` casts them back. ``None`` keeps every dtype.
     :returns: the written path.
     """
     from safetensors.torch import save_file
 
+    if dtype not in (None, *STORAGE_DTYPES):
+        raise ValueError(f'checkpoint storage dtype must be one of {STORAGE_DTYPES}, got {dtype}')
     path = Path(path)
     if path.suffix != '.safetensors':
         raise ValueError(f'checkpoint path must end in .safetensors, got {path}')
@@ -129,7 +135,10 @@ def save_checkpoint(
     for name, t in model.state_dict().items():
         if name.startswith(EXTRA_PREFIX):
             raise ValueError(f'model tensor {name!r} uses the reserved prefix {EXTRA_PREFIX!r}')
-        tensors[name] = t.detach().to('cpu').contiguous().clone()
+        t = t.detach().to('cpu')
+        if dtype is not None and t.dtype == torch.float32:
+            t = t.to(dtype)
+        tensors[name] = t.contiguous().clone()
     extra_names = []
     for name, t in (extra_tensors or {}).items():
         if not isinstance(t, torch.Tensor):
@@ -309,9 +318,12 @@ def load_checkpoint(
     tensors = _load_tensors(path, meta_dict)
     state = {k: v for k, v in tensors.items() if not k.startswith(EXTRA_PREFIX)}
     for name, ref in expected.items():
-        if state[name].dtype != ref.dtype:
+        stored_dtype = state[name].dtype
+        if ref.dtype == torch.float32 and stored_dtype in STORAGE_DTYPES:
+            state[name] = state[name].to(torch.float32)  # a half-size bundle
+        elif stored_dtype != ref.dtype:
             raise ValueError(
-                f'{path}: tensor {name!r} has dtype {state[name].dtype}, expected {ref.dtype}'
+                f'{path}: tensor {name!r} has dtype {stored_dtype}, expected {ref.dtype}'
             )
     model.load_state_dict(state, strict=True)
     if any(m == 'hha' for m in meta.modalities) and meta.hha != hha_settings():

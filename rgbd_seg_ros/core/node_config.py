@@ -154,6 +154,11 @@ class CameraSimParams:
     height: int = _param(120, 'image height, pixels', range=(16, 4096), read_only=True)
     seed: int = _param(0, 'scene seed of the synthetic world', range=(0, 2**31 - 1),
                        read_only=True)
+    world: str = _param('depth_favoured', 'synthetic world variant (rgbd_seg_ros.sim.WORLDS)',
+                        choices=('depth_favoured', 'nyu_like'), read_only=True)
+    path: str = _param('orbit', "camera path: 'orbit' (ellipse, looking outward) or "
+                       "'furniture' (aimed at the furniture)", choices=('orbit', 'furniture'),
+                       read_only=True)
     qos: str = _param('sensor_data', 'QoS of all image publishers', choices=KNOWN_QOS_NAMES,
                       read_only=True)
     frame_id: str = _param('camera_color_optical_frame', 'frame_id of RGB (and depth)',

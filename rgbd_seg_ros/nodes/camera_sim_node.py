@@ -54,7 +54,7 @@ class CameraSimNode(Node):
         p = self.params = declare_params(self, CameraSimParams)
         from rgbd_seg_ros.sim import SyntheticSequence
 
-        self.sequence = SyntheticSequence(p.seed, p.width, p.height)
+        self.sequence = SyntheticSequence(p.seed, p.width, p.height, world=p.world, path=p.path)
         self.cache = [self._messages(i, i / p.rate) for i in range(p.precompute_frames)]
         qos = qos_profile(p.qos, 5)
         self.pub_rgb = self.create_publisher(Image, 'rgb/image_rect_color', qos)

@@ -138,3 +138,67 @@ def sample_trajectory(rng: np.random.Generator, room_size: tuple[float, float, f
         pitch=math.radians(rng.uniform(0.0, 30.0)),
         sway=math.radians(rng.uniform(5.0, 25.0)),
     )
+
+
+@dataclass(frozen=True)
+class FurnitureTrajectory:
+    """
+    The ellipse of ``base``, with the camera turned toward the furniture near it (demo path).
+
+    Each target ``(x, y, z, weight)`` weighs ``weight * exp(-d^2 / (2 sigma^2))`` with ``d``
+    its horizontal distance (m) to the camera; the camera looks along the weighted mean of the
+    unit vectors toward the targets plus ``base_pull`` times the base path's own heading (which
+    decides between pieces on opposite sides), and down at their weighted mean pitch.
+    """
+
+    base: Trajectory
+    targets: tuple[tuple[float, float, float, float], ...]  # world x, y, z (m) and weight
+    sigma_m: float = 1.2  # distance scale of the weights, metres
+    base_pull: float = 0.3  # weight of the base heading against the targets' (which sum to 1)
+
+    @property
+    def period_s(self) -> float:
+        """Time for one loop, seconds (the base path's)."""
+        return self.base.period_s
+
+    def position(self, t: float) -> tuple[float, float, float]:
+        """Camera centre at time ``t`` seconds (world, metres)."""
+        return self.base.position(t)
+
+    def look(self, t: float) -> tuple[float, float]:
+        """Unsmoothed (yaw, pitch) toward the targets at ``t`` seconds, radians."""
+        p = np.asarray(self.position(t))
+        base_yaw = self.base.pose(t).yaw
+        pull = self.base_pull * np.array([math.cos(base_yaw), math.sin(base_yaw)])
+        targets = np.asarray(self.targets, float).reshape(-1, 4)
+        if not len(targets):
+            return base_yaw, self.base.pose(t).pitch
+        d = targets[:, :3] - p
+        horizontal = np.maximum(np.hypot(d[:, 0], d[:, 1]), 0.3)
+        logw = np.log(targets[:, 3]) - horizontal ** 2 / (2.0 * self.sigma_m ** 2)
+        w = np.exp(logw - logw.max())
+        w /= w.sum()
+        v = (w[:, None] * d[:, :2] / horizontal[:, None]).sum(axis=0) + pull
+        pitch = float(w @ np.arctan2(-d[:, 2], horizontal))
+        return math.atan2(v[1], v[0]), pitch
+
+    def pose(self, t: float) -> CameraPose:
+        """
+        Camera pose at time ``t`` seconds: ``look`` averaged over +-1.5 s (a Gaussian of 0.6 s)
+        so that passing a piece never whips the camera round; pitch clamped to 5-50 degrees
+        down; a gentle roll.
+        """
+        offsets = np.linspace(-1.5, 1.5, 13)
+        weights = np.exp(-0.5 * (offsets / 0.6) ** 2)
+        looks = np.array([self.look(t + o) for o in offsets])
+        yaw = math.atan2(float(weights @ np.sin(looks[:, 0])),
+                         float(weights @ np.cos(looks[:, 0])))
+        pitch = float(weights @ looks[:, 1] / weights.sum())
+        pitch = min(max(pitch, math.radians(5.0)), math.radians(50.0))
+        roll = math.radians(2.0) * math.sin(2.0 * math.pi * t / 3.7)
+        return CameraPose(self.position(t), yaw, pitch, roll)
+
+    def keep_clear(self, radius: float = 0.5, samples: int = 48
+                   ) -> list[tuple[float, float, float]]:
+        """Floor disks ``(x, y, r)`` covering the path (the base path's)."""
+        return self.base.keep_clear(radius, samples)

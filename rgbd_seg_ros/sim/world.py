@@ -15,11 +15,14 @@ import numpy as np
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.sim.camera import (
     CameraPose,
+    FurnitureTrajectory,
     Trajectory,
     look_at_pose,
     sample_intrinsics,
     sample_trajectory,
 )
+from rgbd_seg_ros.sim.classes import BOX, CABINET, CHAIR, CRATE, OBJECT, SHELF, TABLE
+from rgbd_seg_ros.sim.primitives import Box, Cylinder, Sphere
 from rgbd_seg_ros.sim.render import render
 from rgbd_seg_ros.sim.scene import Scene, draw_room_size, generate_scene
 from rgbd_seg_ros.sim.sensor import SensorConfig, apply_depth, apply_rgb
@@ -27,6 +30,31 @@ from rgbd_seg_ros.sim.style import WorldStyle, world_style
 
 # independent random streams derived from (seed, index)
 _SCENE, _CAMERA, _SENSOR = 0, 1, 2
+# camera paths of SyntheticSequence: 'orbit' looks ahead/outward along an ellipse (mostly walls
+# and floor); 'furniture' follows the same ellipse aimed at the furniture near it (the demo's)
+PATHS = ('orbit', 'furniture')
+_FURNITURE = (TABLE, CHAIR, CABINET, SHELF, BOX, CRATE, OBJECT)
+
+
+def furniture_targets(scene: Scene) -> tuple[tuple[float, float, float, float], ...]:
+    """Aim points ``(x, y, z, weight)`` of the furniture and objects: centre, footprint m^2."""
+    out = []
+    for p in scene.primitives:
+        if p.label not in _FURNITURE:
+            continue
+        if isinstance(p, Box):
+            x, y, z = p.center
+            area = 4.0 * p.half[0] * p.half[1]
+        elif isinstance(p, Cylinder):
+            (x, y), z = p.center_xy, 0.5 * (p.z0 + p.z1)
+            area = math.pi * p.radius ** 2
+        elif isinstance(p, Sphere):
+            x, y, z = p.center
+            area = math.pi * p.radius ** 2
+        else:
+            continue
+        out.append((float(x), float(y), float(z), float(area) + 0.05))
+    return tuple(out)
 
 
 @dataclass
@@ -130,12 +158,14 @@ class SyntheticSequence:
     One room and a smooth camera trajectory through it (for bags and the camera simulator).
 
     ``frame(i, t)`` renders the view at time ``t`` seconds; ``i`` (the frame counter) seeds the
-    sensor noise, so the same ``(i, t)`` always gives the same frame.
+    sensor noise, so the same ``(i, t)`` always gives the same frame. ``path`` (``PATHS``):
+    ``'orbit'`` looks ahead/outward along the ellipse, ``'furniture'`` turns the camera toward
+    the furniture near it (``FurnitureTrajectory``; the same room and positions).
     """
 
     def __init__(self, seed: int, width: int, height: int,
                  sensor: SensorConfig | None = None,
-                 world: str | WorldStyle | None = None) -> None:
+                 world: str | WorldStyle | None = None, path: str = 'orbit') -> None:
         _check_size(width, height)
         style = world_style(world)
         self.seed = int(seed)
@@ -144,10 +174,14 @@ class SyntheticSequence:
         scene_rng = _rng(seed, 0, _SCENE)
         cam_rng = _rng(seed, 0, _CAMERA)
         size = draw_room_size(scene_rng)
-        self.trajectory: Trajectory = sample_trajectory(cam_rng, size)
+        orbit = sample_trajectory(cam_rng, size)
         self.intrinsics: CameraIntrinsics = sample_intrinsics(cam_rng, width, height)
-        self.scene: Scene = generate_scene(scene_rng, self.trajectory.keep_clear(0.5), size,
-                                           style)
+        self.scene: Scene = generate_scene(scene_rng, orbit.keep_clear(0.5), size, style)
+        if path not in PATHS:
+            raise ValueError(f'unknown camera path {path!r}; expected one of {PATHS}')
+        self.trajectory: Trajectory | FurnitureTrajectory = orbit
+        if path == 'furniture':
+            self.trajectory = FurnitureTrajectory(orbit, furniture_targets(self.scene))
 
     def pose(self, t: float) -> CameraPose:
         """Camera pose at ``t`` seconds."""

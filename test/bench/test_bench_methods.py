@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from training.run_log import plateaued
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -31,9 +33,9 @@ def test_summary_is_mean_sample_std_and_a_t_interval(methods):
 def test_plateau_compares_the_last_quarter_with_the_best_before(methods):
     rising = [(100, 0.20), (200, 0.30), (300, 0.35), (400, 0.42)]
     flat = [(100, 0.20), (200, 0.40), (300, 0.41), (400, 0.404)]
-    assert methods.plateaued(rising) is False
-    assert methods.plateaued(flat) is True
-    assert methods.plateaued(flat[:2]) is None  # too few evaluations to tell
+    assert plateaued(rising) is False
+    assert plateaued(flat) is True
+    assert plateaued(flat[:2]) is None  # too few evaluations to tell
 
 
 def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):

@@ -95,6 +95,45 @@ def test_round_trip_gives_identical_logits(model, saved):
         assert key in meta.provenance
 
 
+def test_half_size_bundle_is_half_the_bytes_and_loads_as_float32(model, saved, tmp_path):
+    half = save_checkpoint(tmp_path / 'half.safetensors', model, load_meta(saved),
+                           dtype=torch.float16)
+    stored = load_file(str(half))
+    assert stored['decoder.classifier.weight'].dtype == torch.float16
+    assert stored['decoder.fuse.1.num_batches_tracked'].dtype == torch.int64  # ints unchanged
+    floats = sum(t.numel() for t in model.state_dict().values() if t.dtype == torch.float32)
+    assert saved.stat().st_size - half.stat().st_size == pytest.approx(2 * floats, rel=0.01)
+    loaded, _ = load_checkpoint(half)
+    for name, ref in model.state_dict().items():
+        got = loaded.state_dict()[name]
+        assert got.dtype == ref.dtype
+        if ref.dtype == torch.float32:  # float16 rounding: relative error <= 2^-11
+            assert torch.allclose(got, ref, rtol=2 ** -11, atol=1e-7), name
+    with pytest.raises(ValueError, match='storage dtype'):
+        save_checkpoint(tmp_path / 'x.safetensors', model, load_meta(saved), dtype=torch.int8)
+
+
+def test_integer_tensor_stored_as_float_is_rejected(saved, tmp_path):
+    """
+    Only float32 weights may be stored at half size (the file is re-signed: only the dtype is
+    wrong).
+    """
+    from rgbd_seg_ros.core.checkpoint import _digest
+
+    tensors = load_file(str(saved))
+    tensors['decoder.fuse.1.num_batches_tracked'] = tensors[
+        'decoder.fuse.1.num_batches_tracked'].half()
+    with safe_open(str(saved), 'pt') as f:
+        header = dict(f.metadata())
+    meta = json.loads(header['rgbd_seg_ros'])
+    meta['integrity']['digest'] = _digest(meta, tensors)
+    header['rgbd_seg_ros'] = json.dumps(meta)
+    bad = tmp_path / 'bad.safetensors'
+    save_file(tensors, str(bad), metadata=header)
+    with pytest.raises(ValueError, match=r'num_batches_tracked.*dtype torch.float16.*int64'):
+        load_checkpoint(bad)
+
+
 def test_extras_are_separate(saved):
     extras = read_extra_tensors(saved)
     assert set(extras) == {'optimizer/step', 'optimizer/exp_avg/0'}

@@ -33,6 +33,9 @@ LAYERS = {
     'training': (('rgbd_seg_ros.core', 'rgbd_seg_ros.sim', 'training'), False),
     'tools': (('rgbd_seg_ros.core', 'rgbd_seg_ros.sim', 'rgbd_seg_ros.replay', 'training',
                'tools'), False),
+    # the live demo drives nodes over DDS, like replay/live
+    'tools.demo_live': (('rgbd_seg_ros.core', 'rgbd_seg_ros.sim', 'rgbd_seg_ros.replay',
+                         'tools'), True),
 }
 PACKAGE_ROOT = {'rgbd_seg_ros': ((), False)}  # rgbd_seg_ros/__init__.py imports nothing heavy
 

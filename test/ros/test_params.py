@@ -103,3 +103,15 @@ def test_qos_profiles():
     assert latched.durability == DurabilityPolicy.TRANSIENT_LOCAL and latched.depth == 1
     with pytest.raises(ValueError, match='expected one of'):
         qos_profile('turbo')
+
+
+def test_camera_sim_world_and_path_choices_are_the_simulators():
+    from dataclasses import fields
+
+    from rgbd_seg_ros.sim import WORLDS
+    from rgbd_seg_ros.sim.world import PATHS
+
+    choices = {f.name: f.metadata['choices'] for f in fields(CameraSimParams)}
+    assert set(choices['world']) == set(WORLDS) and set(choices['path']) == set(PATHS)
+    with pytest.raises(ValueError, match='path'):
+        CameraSimParams(path='spiral')

@@ -377,3 +377,60 @@ def test_disparity_quantisation_steps_grow_with_the_square_of_depth():
 def test_unknown_world_is_refused_with_the_known_names():
     with pytest.raises(ValueError, match='nyu_like'):
         sample_frame(0, 0, 32, 24, world='kitchen')
+
+
+def test_furniture_path_looks_at_a_lone_target_and_keeps_the_orbit():
+    from rgbd_seg_ros.sim.camera import FurnitureTrajectory
+
+    orbit = SyntheticSequence(3, 40, 30, world='nyu_like')
+    aimed = SyntheticSequence(3, 40, 30, world='nyu_like', path='furniture')
+    assert isinstance(aimed.trajectory, FurnitureTrajectory)
+    assert aimed.scene.primitives == orbit.scene.primitives  # same room: only the view turns
+    target = (1.0, 2.0, 0.5)
+    base = orbit.trajectory
+    path = FurnitureTrajectory(base, (target + (1.0,),), base_pull=0.0)
+    for t in (0.0, 3.3, 11.0):
+        q = base.position(t)
+        yaw, pitch = path.look(t)
+        assert yaw == pytest.approx(math.atan2(target[1] - q[1], target[0] - q[0]), abs=1e-12)
+        distance = max(math.hypot(target[0] - q[0], target[1] - q[1]), 0.3)  # clamped
+        assert pitch == pytest.approx(math.atan2(q[2] - target[2], distance), abs=1e-12)
+        pose = path.pose(t)
+        assert pose.position == q
+        offsets = np.linspace(-1.5, 1.5, 13)
+        yaws = [path.look(t + o)[0] for o in offsets]
+        weights = np.exp(-0.5 * (offsets / 0.6) ** 2)
+        expected = math.atan2(weights @ np.sin(yaws), weights @ np.cos(yaws))
+        assert pose.yaw == pytest.approx(expected, abs=1e-12)  # toward the target, smoothed
+        assert math.radians(5.0) <= pose.pitch <= math.radians(50.0)
+    pulled = FurnitureTrajectory(base, (target + (1.0,),), base_pull=0.3)
+    q, b = base.position(0.0), base.pose(0.0).yaw
+    u = np.subtract(target[:2], q[:2])
+    v = u / np.linalg.norm(u) + 0.3 * np.array([math.cos(b), math.sin(b)])
+    assert pulled.look(0.0)[0] == pytest.approx(math.atan2(v[1], v[0]), abs=1e-12)
+
+
+def test_furniture_path_weighs_the_nearer_piece():
+    from rgbd_seg_ros.sim.camera import FurnitureTrajectory
+
+    base = SyntheticSequence(3, 40, 30).trajectory
+    p = base.position(0.0)
+    near = (p[0] + 0.5, p[1], p[2], 1.0)  # straight ahead along +x, level
+    side = (p[0], p[1] + 4.0, p[2], 1.0)  # 4 m along +y
+    yaw, _ = FurnitureTrajectory(base, (near, side), base_pull=0.0).look(0.0)
+    r = math.exp(-(4.0 ** 2 - 0.5 ** 2) / (2 * 1.2 ** 2))  # weight of side / weight of near
+    assert yaw == pytest.approx(math.atan2(r, 1.0), abs=1e-12)
+    with pytest.raises(ValueError, match="unknown camera path 'spiral'"):
+        SyntheticSequence(0, 40, 30, path='spiral')
+
+
+def test_furniture_path_sees_more_furniture_than_the_orbit():
+    def structure_fraction(seq):
+        labels = np.stack([seq.frame(k, 2.0 * k).label for k in range(10)])
+        return np.isin(labels, (C.FLOOR, C.WALL, C.CEILING, C.UNLABELED)).mean()
+
+    orbit = [structure_fraction(SyntheticSequence(s, 40, 30, world='nyu_like'))
+             for s in range(4)]
+    aimed = [structure_fraction(SyntheticSequence(s, 40, 30, world='nyu_like', path='furniture'))
+             for s in range(4)]
+    assert np.mean(aimed) < np.mean(orbit) - 0.05

@@ -61,9 +61,10 @@ def _node_params_file(values: Mapping[str, Any], topics: Mapping[str, str], path
     return path
 
 
-def _start_node(params_file: Path, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, '-m', 'rgbd_seg_ros.nodes.segmentation_node', '--ros-args',
-           '--params-file', str(params_file)]
+def start_node(params_file: Path, log: Path,
+               module: str = 'rgbd_seg_ros.nodes.segmentation_node') -> subprocess.Popen:
+    """Run ``python -m module --ros-args --params-file params_file``, output to ``log``."""
+    cmd = [sys.executable, '-m', module, '--ros-args', '--params-file', str(params_file)]
     env = dict(os.environ)
     repo = str(REPO)
     env['PYTHONPATH'] = repo + (os.pathsep + env['PYTHONPATH'] if env.get('PYTHONPATH') else '')
@@ -76,7 +77,8 @@ def _start_node(params_file: Path, log: Path) -> subprocess.Popen:
         out.close()
 
 
-def _stop_node(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+def stop_node(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGINT, then SIGKILL after ``timeout`` seconds."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
@@ -86,7 +88,8 @@ def _stop_node(proc: subprocess.Popen, timeout: float = 10.0) -> None:
             proc.wait(timeout=timeout)
 
 
-def _log_tail(path: Path, lines: int = 15) -> str:
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a log file ('' when unreadable)."""
     try:
         return '\n'.join(path.read_text(errors='replace').splitlines()[-lines:])
     except OSError:
@@ -133,7 +136,7 @@ def run_live(
         proc = None
         if node == 'auto':
             params_file = _node_params_file(values, found, report / 'node_params.yaml')
-            proc = _start_node(params_file, report / 'node.log')
+            proc = start_node(params_file, report / 'node.log')
         context = rclpy.Context()
         rclpy.init(context=context)
         # one thread: callbacks run in subscription order (an RGB frame before its labels);
@@ -156,12 +159,12 @@ def run_live(
                 if proc is not None and proc.poll() is not None:
                     raise RuntimeError(
                         f'segmentation_node exited with {proc.returncode} during start-up:\n'
-                        + _log_tail(report / 'node.log'))
+                        + log_tail(report / 'node.log'))
                 if time.monotonic() > deadline:
                     raise RuntimeError(
                         f'segmentation_node did not come up within {startup_timeout_s:.0f} s '
                         '(no segmentation/classes or no subscription to the bag topics)'
-                        + (':\n' + _log_tail(report / 'node.log') if proc else ''))
+                        + (':\n' + log_tail(report / 'node.log') if proc else ''))
                 player.publish_clock(source.start_ns)
                 time.sleep(0.05)
             time.sleep(0.3)  # let the node's clock subscription see the bag start
@@ -195,7 +198,7 @@ def run_live(
             executor.shutdown(timeout_sec=2.0)
             context.try_shutdown()
             if proc is not None:
-                _stop_node(proc)
+                stop_node(proc)
     return result
 
 

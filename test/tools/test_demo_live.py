@@ -1,0 +1,63 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+The live demo over real DDS (a shorter script than ``make demo``'s): camera_sim_node ->
+segmentation_node with the shipped models -> FallbackEvaluator; and the demo's checks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rgbd_seg_ros.sim import SyntheticSequence
+from rgbd_seg_ros.sim import classes as C
+from tools.demo_live import Script, check_demo, run_live_demo
+from tools.demo_models import DEFAULT_OUT, bundle_paths
+
+
+def test_demo_camera_path_turns_smoothly_and_looks_at_furniture():
+    script = Script()
+    seq = SyntheticSequence(script.seed, 80, 60, world='nyu_like', path='furniture')
+    times = np.arange(0.0, script.seconds, 1.0 / script.rate)
+    yaws = np.unwrap([seq.pose(t).yaw for t in times])
+    assert np.degrees(np.abs(np.diff(yaws)).max()) * script.rate < 45.0  # deg/s
+    labels = np.stack([seq.frame(i, t).label for i, t in enumerate(times[::10])])
+    structure = np.isin(labels, (C.FLOOR, C.WALL, C.CEILING, C.UNLABELED)).mean()
+    furniture = len(set(np.unique(labels)) - {C.FLOOR, C.WALL, C.CEILING, C.UNLABELED})
+    assert structure < 0.65 and furniture >= 6
+
+
+def _summary(switches, gain):
+    return {'mode_switches': [{'from': a, 'to': b} for a, b in switches],
+            'fallback': {'miou_gain': gain}}
+
+
+def test_check_demo_wants_a_round_trip_and_a_gain():
+    assert check_demo(_summary([('rgbd', 'rgb'), ('rgb', 'rgbd')], 0.2)) == []
+    assert 'no switch' in check_demo(_summary([('rgbd', 'rgb')], 0.2))[0]
+    assert 'did not beat' in check_demo(_summary([('rgbd', 'rgb'), ('rgb', 'rgbd')], -0.01))[0]
+    assert 'not scored' in check_demo(_summary([('rgbd', 'rgb'), ('rgb', 'rgbd')], None))[0]
+
+
+def test_live_demo_switches_to_the_fallback_and_back_and_the_fallback_wins(tmp_path,
+                                                                          ros_domain_id,
+                                                                          monkeypatch):
+    monkeypatch.setenv('ROS_DOMAIN_ID', str(ros_domain_id))
+    script = Script(seconds=15.0, depth_stop=(4.0, 8.0), depth_invalid=(11.0, 13.0))
+    result, paths = run_live_demo(bundle_paths(DEFAULT_OUT), tmp_path, script)
+    summary = result.summary()
+    assert check_demo(summary) == []
+    switches = [(s['from'], s['to']) for s in summary['mode_switches']]
+    assert switches == [('rgbd', 'rgb'), ('rgb', 'rgbd'), ('rgbd', 'rgb'), ('rgb', 'rgbd')]
+    first, _, third, _ = summary['mode_switches']
+    assert 'depth' in first['reason'] and 'valid' in third['reason']
+    # the camera's clock starts at its first frame: switches land just after each fault starts
+    assert first['t_rel'] == pytest.approx(4.5, abs=1.0)
+    assert third['t_rel'] == pytest.approx(11.0, abs=1.0)
+    assert summary['frames'] == pytest.approx(script.seconds * script.rate, rel=0.15)
+    assert summary['frames_with_output'] >= 0.5 * summary['frames']
+    assert summary['fallback']['miou_gain'] > 0.05
+    assert not math.isnan(summary['miou']) and paths['timeline'].is_file()

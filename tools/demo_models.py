@@ -1,0 +1,225 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+The shipped demo models: train them with the project's recipe and write the fp16 bundles.
+
+``python -m tools.demo_models [--out models/demo] [--work out/demo_models]`` (``make
+demo-models``) runs three ``training.train`` runs on the NYU-like synthetic world and keeps the
+best validation checkpoint of each:
+
+1. ``rgb`` (``training/configs/demo_rgb.yaml``): the RGB-only fallback, from random init; its
+   backbone (``training.export_backbone``) initialises the two others, as ImageNet weights do
+   in the papers (nothing is downloaded here);
+2. ``depth`` (``demo_depth.yaml``): HHA-only, for RGB blackouts;
+3. ``rgbd`` (``demo_rgbd.yaml``): the CMX fusion model, both streams from the RGB backbone.
+
+Each run must have levelled off (``training.run_log.plateaued`` on its validation curve) or the
+tool says so and exits 1 (``--allow-unconverged`` writes them anyway). The bundles
+``OUT/{rgbd,rgb,depth}.safetensors`` store float16 weights (``save_checkpoint(dtype=...)``,
+loaded back as float32) and carry provenance: the config, git commit, validation curve, the
+scores of ``score_bundle`` on the fixed test frames and the training time. Runs resume when
+interrupted; a finished run is reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import replace
+import json
+import logging
+from pathlib import Path
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+LOG = logging.getLogger('tools.demo_models')
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / 'training' / 'configs'
+DEFAULT_OUT = REPO / 'models' / 'demo'
+BUNDLE_LIMIT_BYTES = 25_000_000  # fusion + RGB + depth together (issue 15)
+RUNS = ('rgb', 'depth', 'rgbd')  # in training order: the RGB backbone initialises the others
+BUNDLE_PARAM = {'rgbd': 'fusion_model', 'rgb': 'rgb_model', 'depth': 'depth_model'}
+# The fixed test frames: the NYU-like world's 'test' stream of seed 0 (disjoint from the train
+# and validation frames), at the models' input size.
+TEST_WORLD = 'nyu_like'
+TEST_FRAMES = 24
+TEST_SIZE = (96, 128)
+
+
+def bundle_paths(models_dir: str | Path) -> dict[str, Path]:
+    """The node parameter -> bundle file of a models folder (``fusion_model`` -> rgbd...)."""
+    return {BUNDLE_PARAM[r]: Path(models_dir) / f'{r}.safetensors' for r in RUNS}
+
+
+def fixed_test_frames(count: int = TEST_FRAMES, size: tuple[int, int] = TEST_SIZE,
+                world: str = TEST_WORLD) -> list[Any]:
+    """``count`` fixed, seeded test frames (``sim.Frame``) of ``world`` at ``size`` (H, W)."""
+    from rgbd_seg_ros.sim import sample_frame
+    from training.data.synthetic import split_seed
+
+    seed = split_seed(0, 'test')
+    return [sample_frame(seed, i, size[1], size[0], world=world) for i in range(count)]
+
+
+def score_bundle(models_dir: str | Path, frames: Sequence[Any] | None = None
+                 ) -> dict[str, dict[str, Any]]:
+    """
+    mIoU (%) and per-class IoU of each bundle on ``frames`` through the node's path.
+
+    The models are loaded by ``ModelSet.from_paths`` and run by ``ModelSet.predict``, as in
+    ``segmentation_node``. Rows: ``rgbd`` (fusion with depth), ``rgb``, ``depth`` and
+    ``rgbd_no_depth`` (the fusion model fed an all-invalid depth map: what a robot gets without
+    the fallback during an outage).
+    """
+    from rgbd_seg_ros.core.metrics import confusion_matrix, scores_from_confusion
+    from rgbd_seg_ros.core.model_set import ModelSet
+
+    frames = fixed_test_frames() if frames is None else frames
+    paths = bundle_paths(models_dir)
+    models = ModelSet.from_paths(**{k: str(v) for k, v in paths.items()})
+    k = models.labels.num_classes
+    rows = {'rgbd': 'rgbd', 'rgb': 'rgb', 'depth': 'depth', 'rgbd_no_depth': 'rgbd'}
+    conf = {row: np.zeros((k, k), np.int64) for row in rows}
+    for f in frames:
+        for row, mode in rows.items():
+            depth = np.zeros_like(f.depth_m) if row == 'rgbd_no_depth' else f.depth_m
+            pred = models.predict(mode, f.rgb, depth, f.intrinsics)
+            conf[row] += confusion_matrix(pred, f.label, k)
+    out = {}
+    for row, c in conf.items():
+        scores = scores_from_confusion(c)
+        out[row] = {'miou': round(100.0 * scores['miou'], 2),
+                    'per_class': {name: (None if v is None or np.isnan(v) else
+                                         round(100.0 * float(v), 1))
+                                  for name, v in zip(models.labels.names,
+                                                     scores['iou'])}}
+    return out
+
+
+def _train(run: str, work: Path, pretrained: Path | None, extra: Sequence[str] = ()) -> float:
+    """Train (or resume, or reuse) one run; returns its wall-clock seconds (0 if reused)."""
+    from training.train import main as train_main
+
+    out = work / run
+    if (out / 'done.json').is_file():
+        LOG.info('reusing %s', out)
+        return float(json.loads((out / 'done.json').read_text())['seconds'])
+    argv = ['--config', str(CONFIGS / f'demo_{run}.yaml'), '--out', str(out),
+            '--set', f'data.synthetic_cache={work / "frames"}']
+    if pretrained is not None:
+        argv += ['--set', f'model.pretrained={pretrained}']
+    argv += list(extra)
+    if (out / 'last.safetensors').is_file():
+        argv.append('--resume')
+    LOG.info('training %s -> %s', run, out)
+    started = time.monotonic()
+    status = train_main(argv)
+    if status != 0 or not (out / 'model.safetensors').is_file():
+        raise RuntimeError(f'training {run} failed (exit status {status}); see {out}/train.log')
+    seconds = time.monotonic() - started
+    (out / 'done.json').write_text(json.dumps({'seconds': seconds}), encoding='utf-8')
+    return seconds
+
+
+def _git_commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=REPO, capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return 'unknown'
+
+
+def write_bundles(work: Path, out: Path, seconds: dict[str, float]) -> dict[str, Any]:
+    """fp16 bundles of the three best checkpoints with provenance; returns the summary."""
+    import torch
+    import yaml
+
+    from rgbd_seg_ros.core.checkpoint import load_checkpoint, save_checkpoint
+    from training.run_log import plateaued, val_curve
+
+    out.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {'runs': {}}
+    for run in RUNS:
+        model, meta = load_checkpoint(work / run / 'model.safetensors')
+        curve = val_curve(work / run).get('model', [])
+        config = yaml.safe_load((work / run / 'config.yaml').read_text(encoding='utf-8'))
+        demo = {'recipe': 'python -m tools.demo_models (make demo-models)',
+                'config': config, 'config_file': f'training/configs/demo_{run}.yaml',
+                'recipe_commit': _git_commit(), 'val_curve': curve,
+                'best_val_miou': max((v for _, v in curve), default=None),
+                'plateau': plateaued(curve), 'train_seconds': round(seconds[run], 1),
+                'initialised_from': meta.model.pretrained or 'random'}
+        provenance = {**meta.provenance, 'demo_bundle': demo}
+        save_checkpoint(out / f'{run}.safetensors', model,
+                        replace(meta, model=model.cfg, provenance=provenance),
+                        dtype=torch.float16)
+        summary['runs'][run] = {k: demo[k] for k in ('best_val_miou', 'plateau',
+                                                       'train_seconds')}
+    summary['test'] = score_bundle(out)
+    summary['bytes'] = sum(p.stat().st_size for p in bundle_paths(out).values())
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    parser = argparse.ArgumentParser(prog='python -m tools.demo_models',
+                                     description=__doc__.split('\n\n')[0])
+    parser.add_argument('--out', default=str(DEFAULT_OUT), help='bundle folder (%(default)s)')
+    parser.add_argument('--work', default='out/demo_models',
+                        help='training runs and the frame cache (default %(default)s)')
+    parser.add_argument('--allow-unconverged', action='store_true',
+                        help='write the bundles even if a validation curve still rises')
+    parser.add_argument('--max-iters', type=int, metavar='N',
+                        help="steps per run instead of the configs' (smoke tests)")
+    parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                        help='config override for all three runs (repeatable)')
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    from training.export_backbone import export_backbone
+
+    work = Path(args.work)
+    extra = [a for kv in args.set for a in ('--set', kv)]
+    if args.max_iters is not None:
+        extra += ['--max-iters', str(args.max_iters)]
+    started = time.monotonic()
+    seconds: dict[str, float] = {}
+    try:
+        seconds['rgb'] = _train('rgb', work, None, extra)
+        backbone = work / 'rgb' / 'backbone.safetensors'
+        if not backbone.is_file():
+            export_backbone(work / 'rgb' / 'model.safetensors', backbone, 'rgb')
+        for run in ('depth', 'rgbd'):
+            seconds[run] = _train(run, work, backbone, extra)
+    except RuntimeError as exc:
+        LOG.error('%s', exc)
+        return 1
+    summary = write_bundles(work, Path(args.out), seconds)
+    summary['wall_s'] = round(time.monotonic() - started, 1)
+    (Path(args.out) / 'summary.json').write_text(json.dumps(summary, indent=2) + '\n',
+                                                 encoding='utf-8')
+    for run, info in summary['runs'].items():
+        print(f'{run:6s} best val mIoU {100 * info["best_val_miou"]:.1f} %, plateau '
+              f'{info["plateau"]}, {info["train_seconds"]:.0f} s')
+    print('test mIoU %: ' + ', '.join(f'{k} {v["miou"]:.1f}' for k, v in summary['test'].items()))
+    print(f'bundles: {summary["bytes"] / 1e6:.1f} MB in {args.out} '
+          f'(limit {BUNDLE_LIMIT_BYTES / 1e6:.0f} MB); {summary["wall_s"]:.0f} s')
+    unconverged = [r for r, i in summary['runs'].items() if i['plateau'] is not True]
+    if summary['bytes'] > BUNDLE_LIMIT_BYTES:
+        LOG.error('the bundles are %d bytes, over the %d limit', summary['bytes'],
+                  BUNDLE_LIMIT_BYTES)
+        return 1
+    if unconverged and not args.allow_unconverged:
+        LOG.error('validation still rising for %s: raise train.max_iters in their configs',
+                  unconverged)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
