@@ -124,16 +124,6 @@ def _train(run: str, work: Path, pretrained: Path | None, extra: Sequence[str] =
     return seconds
 
 
-def _git_commit() -> str:
-    import subprocess
-
-    try:
-        return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=REPO, capture_output=True,
-                              text=True, check=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return 'unknown'
-
-
 def write_bundles(work: Path, out: Path, seconds: dict[str, float]) -> dict[str, Any]:
     """fp16 bundles of the three best checkpoints with provenance; returns the summary."""
     import torch
@@ -150,7 +140,7 @@ def write_bundles(work: Path, out: Path, seconds: dict[str, float]) -> dict[str,
         config = yaml.safe_load((work / run / 'config.yaml').read_text(encoding='utf-8'))
         demo = {'recipe': 'python -m tools.demo_models (make demo-models)',
                 'config': config, 'config_file': f'training/configs/demo_{run}.yaml',
-                'recipe_commit': _git_commit(), 'val_curve': curve,
+                'recipe_commit': meta.provenance.get('git_commit', ''), 'val_curve': curve,
                 'best_val_miou': max((v for _, v in curve), default=None),
                 'plateau': plateaued(curve), 'train_seconds': round(seconds[run], 1),
                 'initialised_from': meta.model.pretrained or 'random'}

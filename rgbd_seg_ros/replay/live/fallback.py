@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
+from rgbd_seg_ros.replay.live.clock import _stamp_ns
 from rgbd_seg_ros.replay.live.evaluator import ReplayEvaluator
 from rgbd_seg_ros.replay.scoring import FrameRecord, ModeSwitch
 from rgbd_seg_ros.ros import conversions as conv
@@ -46,7 +47,7 @@ class FallbackEvaluator(ReplayEvaluator):
         status = frame_mode(msg)
         if status is None:
             return
-        stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+        stamp = _stamp_ns(msg.header.stamp)
         with self.lock:
             if self._last_status is not None and status[0] != self._last_status:
                 self.switches.append(ModeSwitch(stamp, self._last_status, status[0], status[1]))
