@@ -166,6 +166,8 @@ def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any
                  f'train.max_iters={iters}', f'train.eval_every={proto["eval_every"]}',
                  f'train.checkpoint_every={iters}',
                  f'optim.warmup_iters={max(1, min(20, iters // 10))}']
+        if run != PRETRAIN:  # RGB only: the pretraining does not depend on the depth
+            sets.append(f'data.synthetic_depth={args.depth}')
         if not args.stream and run != PRETRAIN:
             sets += [f'data.synthetic_train_length={proto["train_frames"]}',
                      f'data.synthetic_cache={Path(args.out) / "frames"}']
@@ -245,7 +247,7 @@ def test_scores(path: Path, args: argparse.Namespace, proto: dict[str, Any]) -> 
     if args.data == 'synthetic':
         reader = SyntheticReader(0, 'test', tuple(segmenter.meta.input_size),
                                  proto['test_frames'], world=args.world,
-                                 cache=str(Path(args.out) / 'frames'))
+                                 cache=str(Path(args.out) / 'frames'), depth=args.depth)
         ds: Any = RGBDDataset(reader, EvalTransform())
     else:
         ds = create_eval_dataset(str(args.root), 'test', tuple(segmenter.meta.input_size),
@@ -440,6 +442,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="'synthetic', 'nyu' (needs --root) or a dataset folder")
     parser.add_argument('--root', default='', help='dataset folder for --data nyu')
     parser.add_argument('--world', default='nyu_like', help='synthetic world variant')
+    parser.add_argument('--depth', default='raw', choices=('raw', 'filled'),
+                        help="synthetic depth to train and test on: 'raw' (the sensor's holes) "
+                        "or 'filled' (in-painted guided by the image, as NYU's labelled set; "
+                        'it lowered the depth teacher here: docs/results.md)')
     parser.add_argument('--no-pretrain', action='store_true',
                         help='random initialisation instead of the pretrained RGB backbone')
     parser.add_argument('--stream', action='store_true',
@@ -476,7 +482,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f'unknown methods {unknown}')
     proto = PROTOCOLS[args.protocol]
-    root = Path(args.out) / f'{args.protocol}_{args.world if args.data == "synthetic" else "nyu"}'
+    name = f'{args.protocol}_{args.world}' if args.data == 'synthetic' else f'{args.protocol}_nyu'
+    if args.data == 'synthetic' and args.depth != 'raw':
+        name += f'_{args.depth}'
+    root = Path(args.out) / name
     args.out = str(root)
     teachers = sorted({RUNS[m][1] for m in methods if RUNS[m][1]})
     if args.data == 'synthetic':
@@ -540,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         'protocol': {'name': args.protocol, **{k: v for k, v in proto.items() if k != 'sets'},
                      'data': args.data, 'world': args.world if args.data == 'synthetic' else None,
+                     'depth': args.depth if args.data == 'synthetic' else None,
                      'finite_train_set': not args.stream, 'pretrained': pretrain,
                      'seeds': seeds, 'variant': args.variant,
                      'teacher_seed': TEACHER_SEED, 'jobs': args.jobs, 'threads': args.threads,

@@ -63,11 +63,14 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
     assert report['calibration']['depth_over_rgb'] > 0
     # every run starts from the pretraining run's exported RGB backbone
     assert report['pretrain']['steps'] == report['protocol']['pretrain_iters']
-    backbone = tmp_path / 'runs' / 'smoke_nyu_like' / 'pretrain' / 'backbone.safetensors'
+    assert report['protocol']['depth'] == 'raw'
+    root = tmp_path / 'runs' / 'smoke_nyu_like'
+    backbone = root / 'pretrain' / 'backbone.safetensors'
     assert report['pretrain']['backbone'] == str(backbone) and backbone.is_file()
     for run in ('teachers/teacher_rgbd', 'seed0/rgb', 'seed0/crodino'):
-        cfg = (tmp_path / 'runs' / 'smoke_nyu_like' / run / 'config.yaml').read_text()
+        cfg = (root / run / 'config.yaml').read_text()
         assert f'pretrained: {backbone}' in cfg, run
+        assert 'synthetic_depth: raw' in cfg, run  # the sensor's depth, holes and all
 
 
 def test_schedule_starts_each_run_after_what_it_needs(methods):

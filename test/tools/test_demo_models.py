@@ -28,7 +28,9 @@ from training.run_log import plateaued
 
 # Floors a few points under the scores measured when the bundles were made
 # (models/demo/summary.json, docs/results.md "Shipped demo models").
-FLOORS = {'rgbd': 70.0, 'rgb': 55.0, 'depth': 36.0}  # measured 74.0, 59.7, 40.6
+# Made on the nyu_like world with a 4.5 m depth range (74.0, 59.7, 40.6); on today's 8 m range
+# the same bundles score 74.8, 59.7, 44.4.
+FLOORS = {'rgbd': 70.0, 'rgb': 55.0, 'depth': 36.0}
 
 
 @pytest.fixture(scope='module')

@@ -49,3 +49,23 @@ def test_cached_finite_set_equals_the_rendered_one_and_survives_a_broken_file(tm
             np.testing.assert_array_equal(again[key], ref[key])
             np.testing.assert_array_equal(first[i][key], ref[key])
         assert again['intrinsics'] == ref['intrinsics'] and again['name'] == ref['name']
+
+
+def test_filled_depth_is_the_raw_frame_in_painted_and_cached_apart(tmp_path):
+    raw_cfg = DataConfig(size=(48, 64), synthetic_train_length=2, synthetic_cache=str(tmp_path),
+                         synthetic_world='nyu_like')
+    filled_cfg = DataConfig(size=(48, 64), synthetic_train_length=2,
+                            synthetic_cache=str(tmp_path), synthetic_world='nyu_like',
+                            synthetic_depth='filled')
+    raw, filled = create_reader(raw_cfg, 'train')[0], create_reader(filled_cfg, 'train')[0]
+    assert not raw['valid'].all() and filled['valid'].all()  # the sensor's holes, then none
+    np.testing.assert_array_equal(filled['depth_m'][raw['valid']], raw['depth_m'][raw['valid']])
+    np.testing.assert_array_equal(filled['rgb'], raw['rgb'])
+    assert len({p.parent for p in tmp_path.rglob('*.npz')}) == 2  # one cache folder each
+    again = create_reader(filled_cfg, 'train')[0]  # read back from the cache
+    np.testing.assert_array_equal(again['depth_m'], filled['depth_m'])
+
+
+def test_unknown_synthetic_depth_is_refused():
+    with pytest.raises(ValueError, match='data.synthetic_depth'):
+        DataConfig(synthetic_depth='smoothed')

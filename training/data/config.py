@@ -15,6 +15,7 @@ KNOWN_GEOMETRY = ('shared', 'independent')
 KNOWN_SENSORS = ('default', 'ideal')
 KNOWN_WORLDS = ('nyu_like', 'depth_favoured')  # rgbd_seg_ros.sim.style.WORLDS (torch-free here)
 KNOWN_NYU_DEPTH = ('filled', 'raw')
+KNOWN_SYNTHETIC_DEPTH = ('raw', 'filled')
 
 _PROBABILITIES = ('flip_p', 'photometric_p', 'blur_p', 'rgb_noise_p', 'depth_noise_p',
                   'depth_holes_p', 'depth_dropout_p', 'rgb_dropout_p')
@@ -36,6 +37,7 @@ class DataConfig:
     synthetic_val_length: int = 200  # frames in the fixed synthetic val and test sets
     synthetic_sensor: str = 'default'  # 'default' (the world's own sensor model) | 'ideal'
     synthetic_world: str = 'depth_favoured'  # world variant (rgbd_seg_ros.sim.style.WORLDS)
+    synthetic_depth: str = 'raw'  # 'raw' (the sensor's holes) | 'filled' (in-painted, as NYU's)
     synthetic_cache: str = ''  # folder keeping rendered frames of finite synthetic sets; '' = off
     augment: bool = True  # random augmentation on the train split (val/test are never augmented)
     crop_size: tuple[int, int] = (240, 320)  # train crop (H, W); pads with 0 / ignore / invalid
@@ -89,6 +91,9 @@ class DataConfig:
         if self.synthetic_sensor not in KNOWN_SENSORS:
             raise ValueError(f'data.synthetic_sensor: unknown value {self.synthetic_sensor!r}; '
                              f'expected one of {KNOWN_SENSORS}')
+        if self.synthetic_depth not in KNOWN_SYNTHETIC_DEPTH:
+            raise ValueError(f'data.synthetic_depth: unknown value {self.synthetic_depth!r}; '
+                             f'expected one of {KNOWN_SYNTHETIC_DEPTH}')
         if self.synthetic_world not in KNOWN_WORLDS:
             raise ValueError(f'data.synthetic_world: unknown value {self.synthetic_world!r}; '
                              f'expected one of {KNOWN_WORLDS}')

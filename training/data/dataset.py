@@ -163,10 +163,10 @@ def to_tensors(sample: Sample) -> dict[str, Any]:
 def _synthetic(cfg: DataConfig, split: str) -> Any:
     if split == 'train' and cfg.synthetic_train_length == 0:
         return SyntheticStream(cfg.synthetic_seed, split, cfg.size, cfg.synthetic_sensor,
-                               cfg.synthetic_world)
+                               cfg.synthetic_world, depth=cfg.synthetic_depth)
     length = cfg.synthetic_train_length if split == 'train' else cfg.synthetic_val_length
     return SyntheticReader(cfg.synthetic_seed, split, cfg.size, length, cfg.synthetic_sensor,
-                           cfg.synthetic_world, cfg.synthetic_cache)
+                           cfg.synthetic_world, cfg.synthetic_cache, depth=cfg.synthetic_depth)
 
 
 # data.kind -> reader builder; the keys are data/config.py's KNOWN_KINDS.

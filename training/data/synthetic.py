@@ -20,7 +20,8 @@ import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame, world_style
-from training.data.config import KNOWN_SENSORS
+from rgbd_seg_ros.sim.fill import fill_depth
+from training.data.config import KNOWN_SENSORS, KNOWN_SYNTHETIC_DEPTH
 from training.data.folder import Sample
 from training.data.splits import KNOWN_SPLITS
 
@@ -44,11 +45,26 @@ def sensor_config(name: str, world: str | None = None) -> SensorConfig:
 
 
 def frame_sample(seed: int, index: int, size: tuple[int, int], sensor: SensorConfig,
-                 world: str | None = None) -> Sample:
-    """Frame ``index`` of ``seed`` at ``size`` (H, W) of ``world`` as a sample dict."""
+                 world: str | None = None, depth: str = 'raw') -> Sample:
+    """
+    Frame ``index`` of ``seed`` at ``size`` (H, W) of ``world`` as a sample dict.
+
+    ``depth``: ``'raw'`` (the sensor's depth with its holes) or ``'filled'`` (holes in-painted
+    guided by the image, as NYU's labelled ``depths``: ``rgbd_seg_ros.sim.fill``).
+    """
+    _check_depth(depth)
     f = sample_frame(seed, index, size[1], size[0], sensor, world)
-    return {'name': f'synthetic_{seed}_{index:07d}', 'rgb': f.rgb, 'depth_m': f.depth_m,
-            'valid': f.valid, 'label': f.label, 'intrinsics': f.intrinsics}
+    depth_m, valid = f.depth_m, f.valid
+    if depth == 'filled':
+        depth_m, valid = fill_depth(depth_m, valid, f.rgb)
+    return {'name': f'synthetic_{seed}_{index:07d}', 'rgb': f.rgb, 'depth_m': depth_m,
+            'valid': valid, 'label': f.label, 'intrinsics': f.intrinsics}
+
+
+def _check_depth(depth: str) -> None:
+    if depth not in KNOWN_SYNTHETIC_DEPTH:
+        raise ValueError(f'unknown synthetic depth {depth!r}; expected one of '
+                         f'{KNOWN_SYNTHETIC_DEPTH}')
 
 
 _CACHE_KEYS = ('rgb', 'depth_m', 'valid', 'label')
@@ -83,14 +99,15 @@ class SyntheticReader:
     A fixed set of ``length`` rendered frames of one split.
 
     With ``cache`` (a folder), each frame is rendered once and kept there as a plain npz
-    (``<world>_<fingerprint>_<sensor>_<seed>_<H>x<W>/<index>.npz``), so a finite training set of
-    many epochs costs no rendering after the first; a missing or unreadable file is rendered
-    again. The fingerprint hashes the world's knobs and the sensor's, so a changed world never
-    reads frames rendered by an older one.
+    (``<world>_<fingerprint>_<sensor>[_filled]_<seed>_<H>x<W>/<index>.npz``), so a finite
+    training set of many epochs costs no rendering after the first; a missing or unreadable file
+    is rendered again. The fingerprint hashes the world's knobs and the sensor's, so a changed
+    world never reads frames rendered by an older one.
     """
 
     def __init__(self, seed: int, split: str, size: tuple[int, int], length: int,
-                 sensor: str = 'default', world: str | None = None, cache: str = '') -> None:
+                 sensor: str = 'default', world: str | None = None, cache: str = '',
+                 depth: str = 'raw') -> None:
         if length < 1:
             raise ValueError(f'synthetic split {split!r} needs length >= 1, got {length}')
         self.seed = split_seed(seed, split)
@@ -99,10 +116,13 @@ class SyntheticReader:
         self.length = int(length)
         self.world = world_style(world).name
         self.sensor = sensor_config(sensor, self.world)
+        _check_depth(depth)
+        self.depth = depth
         self.labels = SYNTHETIC_LABELS
         self.name = 'synthetic'
         digest = hashlib.sha256(repr((world_style(world), self.sensor)).encode()).hexdigest()
-        self.cache = (Path(cache) / f'{self.world}_{digest[:10]}_{sensor}_{self.seed}_'
+        kind = sensor if depth == 'raw' else f'{sensor}_{depth}'
+        self.cache = (Path(cache) / f'{self.world}_{digest[:10]}_{kind}_{self.seed}_'
                       f'{self.size[0]}x{self.size[1]}') if cache else None
 
     def __len__(self) -> int:
@@ -112,25 +132,28 @@ class SyntheticReader:
         if not 0 <= index < self.length:
             raise IndexError(f'index {index} out of range for {self.length} synthetic frames')
         if self.cache is None:
-            return frame_sample(self.seed, index, self.size, self.sensor, self.world)
+            return frame_sample(self.seed, index, self.size, self.sensor, self.world, self.depth)
         path = self.cache / f'{index:07d}.npz'
         name = f'synthetic_{self.seed}_{index:07d}'
         sample = _load_cached(path, name) if path.exists() else None
         if sample is None:
-            sample = frame_sample(self.seed, index, self.size, self.sensor, self.world)
+            sample = frame_sample(self.seed, index, self.size, self.sensor, self.world,
+                                  self.depth)
             _save_cached(path, sample)
         return sample
 
     def validate(self) -> None:
         """Render one frame (the synthetic world cannot be broken on disk)."""
-        frame_sample(self.seed, 0, self.size, self.sensor, self.world)
+        frame_sample(self.seed, 0, self.size, self.sensor, self.world, self.depth)
 
 
 class SyntheticStream:
     """An unbounded stream of rendered frames: ``stream[i]`` for any ``i >= 0``; no ``len``."""
 
     def __init__(self, seed: int, split: str, size: tuple[int, int],
-                 sensor: str = 'default', world: str | None = None) -> None:
+                 sensor: str = 'default', world: str | None = None, depth: str = 'raw') -> None:
+        _check_depth(depth)
+        self.depth = depth
         self.seed = split_seed(seed, split)
         self.split = split
         self.size = (int(size[0]), int(size[1]))
@@ -142,8 +165,8 @@ class SyntheticStream:
     def __getitem__(self, index: int) -> Sample:
         if index < 0:
             raise IndexError(f'stream index must be >= 0, got {index}')
-        return frame_sample(self.seed, index, self.size, self.sensor, self.world)
+        return frame_sample(self.seed, index, self.size, self.sensor, self.world, self.depth)
 
     def validate(self) -> None:
         """Render one frame."""
-        frame_sample(self.seed, 0, self.size, self.sensor, self.world)
+        frame_sample(self.seed, 0, self.size, self.sensor, self.world, self.depth)
