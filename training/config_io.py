@@ -57,6 +57,8 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
     if tp is bool:
         if isinstance(value, bool):
             return value
+        if isinstance(value, str) and value.lower() in ('true', 'false'):
+            return value.lower() == 'true'  # --set a.b=true, as the YAML files spell it
         raise ValueError(f'{path}: expected a boolean (true/false), got {value!r}')
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):

@@ -85,6 +85,12 @@ def test_cross_field_rules():
     ok = load_config(None, ['method=crodino', 'data.decoupled=True', 'crodino.mixup=False',
                             "data.decoupled_geometry='independent'"])
     assert ok.crodino.mixup is False
+    # the YAML spelling works on the command line too (bench/ablations.sh uses it)
+    lower = load_config(None, ['method=crodino', 'data.decoupled=true', 'crodino.mixup=false',
+                               "data.decoupled_geometry='independent'"])
+    assert lower.data.decoupled is True and lower.crodino.mixup is False
+    with pytest.raises(ValueError, match='expected a boolean'):
+        load_config(None, ['data.decoupled=yes'])
 
 
 def test_dump_round_trip(tmp_path):
