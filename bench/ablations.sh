@@ -35,3 +35,7 @@ run mixfix crodino --set crodino.mixup_detach_other=true --set crodino.mixup_lam
 run nomix crodino --set crodino.mixup=false
 # CroDiNo-KD auxiliary decoder scored at the feature resolution, orthogonality before the ReLU
 run auxortho crodino --set crodino.aux_resolution=feature --set crodino.ortho_preact=true
+# CroDiNo-KD without its cross-modal InfoNCE, and without its auxiliary decoder: which part of
+# the joint training costs the depth model its cabinets (docs/results.md)
+run nocontrast crodino --set crodino.contrast_weight=0.0
+run noaux crodino --set crodino.aux_weight=0.0
