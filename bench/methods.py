@@ -49,8 +49,9 @@ crodino        *_crodino.yaml             -               RGB -> rgb, depth -> d
 ``--data nyu --root DIR`` (a folder from ``training.prepare_nyu``) uses the NYU configs and their
 paper hyper-parameters (``--protocol`` only sets the seeds' count then), ``--nproc G`` trains
 each run with ``torchrun`` on G processes, and the tables are printed in the layout of the
-papers' (PrimKD Tables 3/4, CroDiNo-KD's RGB/depth students). Finished runs are reused
-(delete ``--out`` to start over).
+papers' (PrimKD Tables 3/4, CroDiNo-KD's RGB/depth students). Finished runs are reused when
+their config file, overrides and synthetic world are unchanged (``run_fingerprint``); a folder
+trained with other settings is refused, not silently reused (delete ``--out`` to start over).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import hashlib
 import json
 import logging
 import math
@@ -204,17 +206,39 @@ def pretrained_backbone(args: argparse.Namespace) -> Path:
     return Path(args.out) / PRETRAIN / 'backbone.safetensors'
 
 
+def run_fingerprint(config: Path, sets: list[str], args: argparse.Namespace) -> str:
+    """
+    Hash of what decides a run: its config file, its overrides and the synthetic world's knobs.
+
+    A finished run is reused only when its stamp holds the same fingerprint, so a changed config,
+    override or world (``rgbd_seg_ros.sim.style``) is never answered by an older run.
+    """
+    world = ''
+    if args.data == 'synthetic':
+        from rgbd_seg_ros.sim import world_style
+        world = repr(world_style(args.world))
+    text = json.dumps([config.read_text(encoding='utf-8'), sets, world])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: dict[str, Any],
               teacher: Path | None) -> float:
     """Train one run in a subprocess (or reuse a finished one); its wall-clock seconds."""
     suffix, _, exports = RUNS[run]
     stamp = out / 'bench_time.json'
-    if stamp.exists() and all((out / f'{e}.safetensors').exists() for e in exports):
-        return float(json.loads(stamp.read_text())['seconds'])
     prefix = 'synthetic' if args.data == 'synthetic' else 'nyu'
-    cmd = ['-m', 'training.train', '--config', str(CONFIGS / f'{prefix}_{suffix}.yaml'),
-           '--out', str(out)]
-    for item in run_sets(run, seed, args, proto, teacher):
+    config = CONFIGS / f'{prefix}_{suffix}.yaml'
+    sets = run_sets(run, seed, args, proto, teacher)
+    fingerprint = run_fingerprint(config, sets, args)
+    if stamp.exists() and all((out / f'{e}.safetensors').exists() for e in exports):
+        done = json.loads(stamp.read_text())
+        if done.get('fingerprint', fingerprint) != fingerprint:  # stamps before it: trusted
+            raise RuntimeError(
+                f'{out} was trained with another config, override or synthetic world than this '
+                f'run asks for; delete the folder to train it again')
+        return float(done['seconds'])
+    cmd = ['-m', 'training.train', '--config', str(config), '--out', str(out)]
+    for item in sets:
         cmd += ['--set', item]
     if (out / 'last.safetensors').exists():
         cmd.append('--resume')
@@ -230,7 +254,8 @@ def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: d
     if rc != 0:
         raise RuntimeError(f'training {run} (seed {seed}) failed with exit status {rc}; see '
                            f'{out / "bench_stdout.log"}')
-    stamp.write_text(json.dumps({'seconds': seconds}), encoding='utf-8')
+    stamp.write_text(json.dumps({'seconds': seconds, 'fingerprint': fingerprint}),
+                     encoding='utf-8')
     return seconds
 
 

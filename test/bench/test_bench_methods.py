@@ -111,3 +111,31 @@ def test_an_ablation_variant_shares_baselines_and_teachers_only(methods):
     assert methods.run_dir('crodino', '') == 'crodino'
     with pytest.raises(SystemExit):  # an ablation must not change what the baselines train
         methods.main(['--variant', 'lr', '--set', 'optim.lr=0.1', '--methods', 'rgb'])
+
+
+def test_a_finished_run_is_reused_only_for_the_same_settings(methods, tmp_path, monkeypatch):
+    import argparse
+    import dataclasses
+
+    from rgbd_seg_ros import sim
+    args = argparse.Namespace(data='synthetic', world='nyu_like', stream=False, no_pretrain=True,
+                              depth='raw', out=str(tmp_path), set=[], nproc=1, threads=1)
+    proto = methods.PROTOCOLS['smoke']
+    out = tmp_path / 'seed0' / 'rgb'
+    out.mkdir(parents=True)
+    (out / 'model.safetensors').write_bytes(b'')
+    sets = methods.run_sets('rgb', 0, args, proto, None)
+    config = methods.CONFIGS / 'synthetic_rgb.yaml'
+    good = methods.run_fingerprint(config, sets, args)
+    (out / 'bench_time.json').write_text(json.dumps({'seconds': 12.5, 'fingerprint': good}))
+    assert methods.train_run('rgb', 0, out, args, proto, None) == 12.5  # reused, not trained
+    # the same folder asked for by another world (or config, or override) is refused
+    other = argparse.Namespace(**{**vars(args), 'world': 'depth_favoured'})
+    with pytest.raises(RuntimeError, match='delete the folder'):
+        methods.train_run('rgb', 0, out, other, proto, None)
+    assert methods.run_fingerprint(config, sets + ['optim.lr=0.1'], args) != good
+    # a world of the same name whose knobs changed in the code is another world
+    changed = dataclasses.replace(sim.world_style('nyu_like'), door_proud_m=0.03)
+    monkeypatch.setattr(sim, 'world_style', lambda world: changed)
+    with pytest.raises(RuntimeError, match='delete the folder'):
+        methods.train_run('rgb', 0, out, args, proto, None)
