@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame, world_style
+from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, fill, sample_frame, world_style
 from rgbd_seg_ros.sim.fill import fill_depth
 from training.data.config import KNOWN_SENSORS, KNOWN_SYNTHETIC_DEPTH
 from training.data.folder import Sample
@@ -120,7 +120,10 @@ class SyntheticReader:
         self.depth = depth
         self.labels = SYNTHETIC_LABELS
         self.name = 'synthetic'
-        digest = hashlib.sha256(repr((world_style(world), self.sensor)).encode()).hexdigest()
+        knobs: tuple = (world_style(world), self.sensor)
+        if depth == 'filled':  # the fill's own knobs: a changed fill never reads older frames
+            knobs += (fill.GUIDE_SIGMA, fill.SWEEPS_PER_LEVEL)
+        digest = hashlib.sha256(repr(knobs).encode()).hexdigest()
         kind = sensor if depth == 'raw' else f'{sensor}_{depth}'
         self.cache = (Path(cache) / f'{self.world}_{digest[:10]}_{kind}_{self.seed}_'
                       f'{self.size[0]}x{self.size[1]}') if cache else None
