@@ -9,8 +9,12 @@ Protocol (each point a documented choice, docs/results.md "Protocol"):
   depth streams) from ImageNet weights; no hub is reachable here, so a ``pretrain`` run stands
   in for ImageNet: an RGB model trained on an endless stream of rooms disjoint from the
   benchmark's frames (data seed ``PRETRAIN_DATA_SEED``), whose backbone
-  (``training.export_backbone``) initialises both streams of every model. ``--no-pretrain``
-  trains from random initialisation instead.
+  (``training.export_backbone``) initialises the RGB stream of every model. The depth streams
+  start from a ``pretrain_depth`` run (a depth model on the same rooms, the same steps, run
+  beside it): an RGB backbone trained on these rooms is specialised to their appearance, and
+  the longer it trains, the worse a depth stream it makes (docs/results.md, "Calibrating
+  nyu_like"), unlike ImageNet weights for HHA. ``--no-depth-pretrain`` starts the depth
+  streams from the RGB backbone too; ``--no-pretrain`` trains from random initialisation.
 - **Converged teachers.** One RGB, one depth and one RGB-D teacher per protocol, trained for
   ``teacher_factor`` (>= 3) times the student budget on the same training set, seed 100, shared
   by every seed; the JSON keeps each teacher's validation curve and flags one that had not
@@ -83,15 +87,19 @@ from training.run_log import plateaued, val_curve  # noqa: E402
 CONFIGS = REPO / 'training' / 'configs'
 TEACHER_SEED = 100
 PRETRAIN = 'pretrain'  # the run whose RGB backbone initialises every other run
+PRETRAIN_DEPTH = 'pretrain_depth'  # the run whose backbone initialises the depth streams
+PRETRAINS = (PRETRAIN, PRETRAIN_DEPTH)
 PRETRAIN_DATA_SEED = 1000  # its rooms: an endless stream disjoint from the benchmark's frames
 
 # budget of each protocol on the synthetic world (see the module docstring and docs/results.md)
 PROTOCOLS: dict[str, dict[str, Any]] = {
-    'quick': dict(size=(72, 96), train_frames=256, val_frames=48, test_frames=100,
+    # 64x96: the models pad their input to a multiple of 32, so 72x96 cost as much as 96x96
+    'quick': dict(size=(64, 96), train_frames=256, val_frames=48, test_frames=100,
                   student_iters=150, teacher_factor=3, eval_every=50, batch_size=8,
                   pretrain_iters=1500),
-    'full': dict(size=(96, 128), train_frames=795, val_frames=96, test_frames=200,
-                 student_iters=800, teacher_factor=3, eval_every=100, batch_size=8,
+    # 72x96 (computed padded to 96x96): 96x128 costs 1.33x as much, over 2.5 h on 2 cores
+    'full': dict(size=(72, 96), train_frames=795, val_frames=96, test_frames=200,
+                 student_iters=500, teacher_factor=3, eval_every=100, batch_size=8,
                  pretrain_iters=2500),
     # CI smoke: a handful of steps on a tiny backbone; checks the plumbing, measures nothing
     'smoke': dict(size=(32, 40), train_frames=4, val_frames=2, test_frames=2,
@@ -105,6 +113,7 @@ PROTOCOLS: dict[str, dict[str, Any]] = {
 # run -> (config suffix, teacher run, exports)
 RUNS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     PRETRAIN: ('rgb', None, ('model',)),
+    PRETRAIN_DEPTH: ('depth', None, ('model',)),
     'teacher_rgb': ('rgb', None, ('model',)),
     'teacher_depth': ('depth', None, ('model',)),
     'teacher_rgbd': ('rgbd', None, ('model',)),
@@ -157,9 +166,9 @@ def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any
         h, w = proto['size']
         iters = proto['student_iters'] * (proto['teacher_factor'] if run.startswith('teacher')
                                           else 1)
-        if run == PRETRAIN:
+        if run in PRETRAINS:
             iters = proto['pretrain_iters']
-        data_seed = PRETRAIN_DATA_SEED if run == PRETRAIN else 0
+        data_seed = PRETRAIN_DATA_SEED if run in PRETRAINS else 0
         sets += [f'data.size=({h}, {w})', f'data.crop_size=({h}, {w})',
                  f'data.synthetic_world={args.world}', f'data.synthetic_seed={data_seed}',
                  f'data.synthetic_val_length={proto["val_frames"]}',
@@ -170,7 +179,7 @@ def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any
                  f'optim.warmup_iters={max(1, min(20, iters // 10))}']
         if run != PRETRAIN:  # RGB only: the pretraining does not depend on the depth
             sets.append(f'data.synthetic_depth={args.depth}')
-        if not args.stream and run != PRETRAIN:
+        if not args.stream and run not in PRETRAINS:
             sets += [f'data.synthetic_train_length={proto["train_frames"]}',
                      f'data.synthetic_cache={Path(args.out) / "frames"}']
         sets += list(proto.get('sets', ()))
@@ -178,8 +187,10 @@ def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any
         sets.append(f'data.root={args.root}')
     if teacher is not None:
         sets.append(f'distill.teacher={teacher}')
-    if run != PRETRAIN and uses_pretraining(args):
+    if run not in PRETRAINS and uses_pretraining(args):
         sets.append(f'model.pretrained={pretrained_backbone(args)}')
+        if uses_depth_pretraining(args):
+            sets.append(f'model.pretrained_depth={pretrained_backbone(args, "depth")}')
     return sets + list(args.set)
 
 
@@ -201,9 +212,15 @@ def uses_pretraining(args: argparse.Namespace) -> bool:
     return args.data == 'synthetic' and not args.no_pretrain
 
 
-def pretrained_backbone(args: argparse.Namespace) -> Path:
-    """The backbone file exported from the pretraining run."""
-    return Path(args.out) / PRETRAIN / 'backbone.safetensors'
+def uses_depth_pretraining(args: argparse.Namespace) -> bool:
+    """Whether the depth streams start from their own pretraining run (``pretrain_depth``)."""
+    return uses_pretraining(args) and not args.no_depth_pretrain
+
+
+def pretrained_backbone(args: argparse.Namespace, stream: str = 'rgb') -> Path:
+    """The backbone file exported from the pretraining run of ``stream`` ('rgb', 'depth')."""
+    run = PRETRAIN if stream == 'rgb' else PRETRAIN_DEPTH
+    return Path(args.out) / run / 'backbone.safetensors'
 
 
 def run_fingerprint(config: Path, sets: list[str], args: argparse.Namespace) -> str:
@@ -364,11 +381,13 @@ def format_tables(report: dict[str, Any]) -> str:
         for name, t in report['teachers'].items():
             lines.append(f'| {name} | {_pct(t["best_val"])} | {_pct(t["test_miou"])} | '
                          f'{t["steps"]} | {t["plateau"]} |')
-    pre = report.get('pretrain')
-    if pre:
-        lines += ['', f'pretraining (RGB, endless stream of rooms, data seed {pre["data_seed"]}): '
-                      f'{pre["steps"]} steps, best val mIoU {_pct(pre["best_val"])} %, '
-                      f'{pre["wall_s"] / 60:.1f} min']
+    pre = report.get('pretrain') or {}
+    if 'steps' in pre:  # a report written before the depth pretraining: one RGB run
+        pre = {PRETRAIN: {**pre, 'stream': 'rgb'}}
+    for run, p in pre.items():
+        lines += ['', f'{run} ({p["stream"]}, endless stream of rooms, data seed '
+                      f'{p["data_seed"]}): {p["steps"]} steps, best val mIoU '
+                      f'{_pct(p["best_val"])} %, {p["wall_s"] / 60:.1f} min']
     cal = report.get('calibration')
     if cal:
         lines += ['', f'calibration (converged teachers, test mIoU): depth / RGB = '
@@ -398,11 +417,13 @@ def format_paper_tables(report: dict[str, Any]) -> str:
     return '\n'.join(lines)
 
 
-def run_needs(run: str, pretrain: bool) -> set[str]:
+def run_needs(run: str, pretrain: bool, depth_pretrain: bool = False) -> set[str]:
     """The runs that must have finished before ``run`` starts."""
     needs = {RUNS[run][1]} if RUNS[run][1] else set()
-    if pretrain and run != PRETRAIN:
+    if pretrain and run not in PRETRAINS:
         needs.add(PRETRAIN)
+        if depth_pretrain:
+            needs.add(PRETRAIN_DEPTH)
     return needs
 
 
@@ -413,8 +434,8 @@ def run_order(todo: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """
     def key(item: tuple[str, int]) -> tuple[int, int]:
         run, seed = item
-        if run == PRETRAIN:
-            return (0, 0)
+        if run in PRETRAINS:
+            return (0, PRETRAINS.index(run))
         if run == 'teacher_rgbd':
             return (1, 0)
         if run.startswith('teacher'):
@@ -450,7 +471,7 @@ def schedule(todo: list[tuple[str, int]], job: Callable[[str, int], tuple[str, i
                 running.pop(fut)
                 run, seed, secs = fut.result()
                 results.append((run, seed, secs))
-                if run == PRETRAIN or run.startswith('teacher'):
+                if run in PRETRAINS or run.startswith('teacher'):
                     done.add(run)
     return results
 
@@ -472,7 +493,9 @@ def main(argv: list[str] | None = None) -> int:
                         "or 'filled' (in-painted guided by the image, as NYU's labelled set; "
                         'it lowered the depth teacher here: docs/results.md)')
     parser.add_argument('--no-pretrain', action='store_true',
-                        help='random initialisation instead of the pretrained RGB backbone')
+                        help='random initialisation instead of the pretrained backbones')
+    parser.add_argument('--no-depth-pretrain', action='store_true',
+                        help='depth streams start from the RGB pretraining, not their own')
     parser.add_argument('--stream', action='store_true',
                         help='train on an endless stream of new rooms instead of a finite set')
     parser.add_argument('--jobs', type=int, default=1, help='runs trained at once')
@@ -510,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     name = f'{args.protocol}_{args.world}' if args.data == 'synthetic' else f'{args.protocol}_nyu'
     if args.data == 'synthetic' and args.depth != 'raw':
         name += f'_{args.depth}'
+    if args.data == 'synthetic' and args.no_depth_pretrain and not args.no_pretrain:
+        name += '_rgbinit'
     root = Path(args.out) / name
     args.out = str(root)
     teachers = sorted({RUNS[m][1] for m in methods if RUNS[m][1]})
@@ -521,25 +546,29 @@ def main(argv: list[str] | None = None) -> int:
         teacher_run = RUNS[run][1]
         teacher = (root / 'teachers' / teacher_run / 'model.safetensors'
                    if teacher_run else None)
-        if run == PRETRAIN:
-            out = root / PRETRAIN
+        if run in PRETRAINS:
+            out = root / run
         elif run.startswith('teacher'):
             out = root / 'teachers' / run
         else:
             out = root / f'seed{seed}' / run_dir(run, args.variant)
         print(f'training {run} (seed {seed}) ...', flush=True)
         secs = train_run(run, seed, out, args, proto, teacher)
-        if run == PRETRAIN and not pretrained_backbone(args).exists():
-            from training.export_backbone import export_backbone
-            export_backbone(out / 'model.safetensors', pretrained_backbone(args), 'rgb')
+        if run in PRETRAINS:
+            stream = 'rgb' if run == PRETRAIN else 'depth'
+            if not pretrained_backbone(args, stream).exists():
+                from training.export_backbone import export_backbone
+                export_backbone(out / 'model.safetensors', pretrained_backbone(args, stream),
+                                stream)
         return run, seed, secs
 
     t_start = time.perf_counter()
-    pretrain = uses_pretraining(args)
-    todo = ([(PRETRAIN, TEACHER_SEED)] if pretrain else []) + [
+    pretrain, depth_pretrain = uses_pretraining(args), uses_depth_pretraining(args)
+    pretrains = [r for r, on in ((PRETRAIN, pretrain), (PRETRAIN_DEPTH, depth_pretrain)) if on]
+    todo = [(r, TEACHER_SEED) for r in pretrains] + [
         (t, TEACHER_SEED) for t in teachers] + [(m, s) for s in seeds for m in methods]
     for run, seed, s in schedule(todo, job, max(1, args.jobs),
-                                 lambda r: run_needs(r, pretrain)):
+                                 lambda r: run_needs(r, pretrain, depth_pretrain)):
         seconds.setdefault(run, {})[seed] = s
     scores: dict[str, dict[int, Any]] = {}
     for seed in seeds:
@@ -557,13 +586,15 @@ def main(argv: list[str] | None = None) -> int:
             'steps': curve[-1][0] if curve else None, 'val_curve': curve,
             'plateau': plateaued(curve), 'wall_s': seconds[t][TEACHER_SEED],
         }
-    pretrain_info = None
-    if pretrain:
-        curve = val_curve(root / PRETRAIN).get('model', [])
-        pretrain_info = {'steps': proto['pretrain_iters'], 'data_seed': PRETRAIN_DATA_SEED,
-                         'val_curve': curve, 'best_val': max((v for _, v in curve), default=None),
-                         'wall_s': seconds[PRETRAIN][TEACHER_SEED],
-                         'backbone': str(pretrained_backbone(args))}
+    pretrain_info: dict[str, Any] = {}
+    for run in pretrains:
+        curve = val_curve(root / run).get('model', [])
+        stream = 'rgb' if run == PRETRAIN else 'depth'
+        pretrain_info[run] = {
+            'stream': stream, 'steps': proto['pretrain_iters'], 'data_seed': PRETRAIN_DATA_SEED,
+            'val_curve': curve, 'best_val': max((v for _, v in curve), default=None),
+            'wall_s': seconds[run][TEACHER_SEED],
+            'backbone': str(pretrained_backbone(args, stream))}
     calibration = None
     if {'teacher_rgb', 'teacher_depth', 'teacher_rgbd'} <= set(teacher_info):
         rgb = teacher_info['teacher_rgb']['test_miou']
@@ -576,11 +607,12 @@ def main(argv: list[str] | None = None) -> int:
                      'data': args.data, 'world': args.world if args.data == 'synthetic' else None,
                      'depth': args.depth if args.data == 'synthetic' else None,
                      'finite_train_set': not args.stream, 'pretrained': pretrain,
+                     'depth_pretrained': depth_pretrain,
                      'seeds': seeds, 'variant': args.variant,
                      'teacher_seed': TEACHER_SEED, 'jobs': args.jobs, 'threads': args.threads,
                      'extra_sets': list(args.set) + list(proto.get('sets', ()))},
         'rows': build_rows(methods, seeds, scores, seconds),
-        'pretrain': pretrain_info, 'teachers': teacher_info, 'calibration': calibration,
+        'pretrain': pretrain_info or None, 'teachers': teacher_info, 'calibration': calibration,
         'wall_s_total': time.perf_counter() - t_start,
         'platform': platform.platform(), 'load_average_end': os.getloadavg(),
     }

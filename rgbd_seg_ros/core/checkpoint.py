@@ -296,7 +296,7 @@ def load_checkpoint(
     header, meta_dict = _read_header(path)
     meta = _parse_meta(path, meta_dict)
     try:
-        model = create_model(replace(meta.model, pretrained=''))
+        model = create_model(replace(meta.model, pretrained='', pretrained_depth=''))
     except ValueError as exc:
         raise ValueError(f'{path}: cannot build the model: {exc}') from exc
     expected = model.state_dict()

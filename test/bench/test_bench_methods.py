@@ -61,15 +61,20 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
     # PrimKD's wall-clock includes its teacher's
     assert rows[('primkd', 'rgbd')]['wall_s'] > report['teachers']['teacher_rgb']['wall_s']
     assert report['calibration']['depth_over_rgb'] > 0
-    # every run starts from the pretraining run's exported RGB backbone
-    assert report['pretrain']['steps'] == report['protocol']['pretrain_iters']
-    assert report['protocol']['depth'] == 'raw'
+    # every run starts from the RGB pretraining's backbone, its depth stream from the depth one's
+    assert report['protocol']['depth'] == 'raw' and report['protocol']['depth_pretrained']
     root = tmp_path / 'runs' / 'smoke_nyu_like'
-    backbone = root / 'pretrain' / 'backbone.safetensors'
-    assert report['pretrain']['backbone'] == str(backbone) and backbone.is_file()
+    backbones = {}
+    for run, stream in (('pretrain', 'rgb'), ('pretrain_depth', 'depth')):
+        pre = report['pretrain'][run]
+        assert pre['steps'] == report['protocol']['pretrain_iters'] and pre['stream'] == stream
+        backbones[stream] = root / run / 'backbone.safetensors'
+        assert pre['backbone'] == str(backbones[stream]) and backbones[stream].is_file()
+    assert 'modality: hha' in (root / 'pretrain_depth' / 'config.yaml').read_text()
     for run in ('teachers/teacher_rgbd', 'seed0/rgb', 'seed0/crodino'):
         cfg = (root / run / 'config.yaml').read_text()
-        assert f'pretrained: {backbone}' in cfg, run
+        assert f"pretrained: {backbones['rgb']}" in cfg, run
+        assert f"pretrained_depth: {backbones['depth']}" in cfg, run
         assert 'synthetic_depth: raw' in cfg, run  # the sensor's depth, holes and all
 
 
@@ -88,17 +93,21 @@ def test_schedule_starts_each_run_after_what_it_needs(methods):
             events.append(('end', run, seed))
         return run, seed, 1.0
 
-    todo = ([('pretrain', 100), ('teacher_rgb', 100), ('teacher_rgbd', 100)]
+    todo = ([('pretrain', 100), ('pretrain_depth', 100), ('teacher_rgb', 100),
+             ('teacher_rgbd', 100)]
             + [(m, s) for s in (0, 1) for m in ('rgb', 'primkd', 'cmkd_rgb')])
-    results = methods.schedule(todo, job, 2, lambda r: methods.run_needs(r, True))
+    results = methods.schedule(todo, job, 2, lambda r: methods.run_needs(r, True, True))
     assert sorted((r, s) for r, s, _ in results) == sorted(todo)
     ended = set()
     for kind, run, _ in events:
         if kind == 'end':
             ended.add(run)
         else:
-            assert methods.run_needs(run, True) <= ended, run
-    assert events[0] == ('start', 'pretrain', 100)  # everything waits for the pretraining
+            assert methods.run_needs(run, True, True) <= ended, run
+    # everything waits for the two pretraining runs, which run side by side
+    assert {events[0], events[1]} == {('start', 'pretrain', 100), ('start', 'pretrain_depth', 100)}
+    assert methods.run_needs('teacher_depth', True, True) == {'pretrain', 'pretrain_depth'}
+    assert methods.run_needs('teacher_depth', True) == {'pretrain'}
     with pytest.raises(RuntimeError, match='teacher_rgbd'):
         methods.schedule([('cmkd_rgb', 0)], job, 2, lambda r: methods.run_needs(r, False))
 
@@ -119,7 +128,8 @@ def test_a_finished_run_is_reused_only_for_the_same_settings(methods, tmp_path, 
 
     from rgbd_seg_ros import sim
     args = argparse.Namespace(data='synthetic', world='nyu_like', stream=False, no_pretrain=True,
-                              depth='raw', out=str(tmp_path), set=[], nproc=1, threads=1)
+                              no_depth_pretrain=False, depth='raw', out=str(tmp_path), set=[],
+                              nproc=1, threads=1)
     proto = methods.PROTOCOLS['smoke']
     out = tmp_path / 'seed0' / 'rgb'
     out.mkdir(parents=True)

@@ -63,3 +63,27 @@ def test_single_model_has_only_its_own_stream(tmp_path):
     assert main(['--checkpoint', str(src), '--out', str(tmp_path / 'y.safetensors'),
                  '--stream', 'depth']) == 2
     assert not (tmp_path / 'y.safetensors').exists()
+
+
+def test_depth_stream_starts_from_its_own_backbone_when_given(tmp_path):
+    src_rgb, net_rgb = _checkpoint(tmp_path, 'rgb_model', modality='rgb')  # another seed
+    src_hha, net_hha = _checkpoint(tmp_path, 'hha', modality='hha')
+    rgb_file, hha_file = tmp_path / 'rgb.safetensors', tmp_path / 'hha.safetensors'
+    export_backbone(src_rgb, rgb_file, 'rgb')
+    export_backbone(src_hha, hha_file, 'depth')
+    want_rgb = _backbone(net_rgb, 'encoder.backbone.')
+    want_hha = _backbone(net_hha, 'encoder.backbone.')
+    assert any(not torch.equal(want_rgb[k], want_hha[k]) for k in want_rgb)  # two different nets
+    cfg = dict(backbone='test_convnext', num_classes=K, decoder='light', embed_dim=16,
+               ffm_head_dim=8, pretrained=str(rgb_file), pretrained_depth=str(hha_file))
+    fused = create_model(ModelConfig(arch='fusion', **cfg))
+    single_hha = create_model(ModelConfig(modality='hha', **cfg))
+    single_rgb = create_model(ModelConfig(modality='rgb', **cfg))
+    for model, prefix, want in ((fused, 'encoder.rgb_encoder.backbone.', want_rgb),
+                                (fused, 'encoder.depth_encoder.backbone.', want_hha),
+                                (single_hha, 'encoder.backbone.', want_hha),
+                                (single_rgb, 'encoder.backbone.', want_rgb)):
+        got = _backbone(model, prefix)
+        assert set(got) == set(want)
+        for k, v in want.items():
+            assert torch.equal(got[k], v), (prefix, k)

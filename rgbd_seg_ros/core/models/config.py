@@ -37,6 +37,8 @@ class ModelConfig:
     fusion: str = 'cmx'  # fusion only: 'cmx' (FRM + FFM per stage) or 'se_add' (ESANet SE-add)
     depth_modality: str = 'hha'  # fusion only: encoding of the depth stream, 'hha' | 'depth'
     pretrained: str = ''  # local .safetensors file of backbone weights; '' = random init
+    pretrained_depth: str = ''  # the depth stream's own weights (fusion or hha/depth model);
+    #                             '' = the depth stream starts from ``pretrained`` too
     num_stages: int = 4  # deepest backbone feature levels used (stride 4..32 for 4)
     ffm_head_dim: int = 64  # CMX FFM: channels per attention head (heads = C // head_dim)
     decoder_dropout: float = 0.1  # dropout before the classifier (SegFormer default 0.1)
@@ -63,8 +65,9 @@ class ModelConfig:
             raise ValueError(
                 f'ModelConfig.decoder_dropout must be in [0, 1), got {self.decoder_dropout}'
             )
-        if not isinstance(self.pretrained, str):
-            raise ValueError('ModelConfig.pretrained must be a file path string or empty')
+        for name in ('pretrained', 'pretrained_depth'):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f'ModelConfig.{name} must be a file path string or empty')
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -72,6 +75,11 @@ class ModelConfig:
         if self.arch == 'fusion':
             return ('rgb', self.depth_modality)
         return (self.modality,)
+
+    @property
+    def depth_weights(self) -> str:
+        """The backbone file of the depth stream: ``pretrained_depth``, else ``pretrained``."""
+        return self.pretrained_depth or self.pretrained
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON/YAML)."""

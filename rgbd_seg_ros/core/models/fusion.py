@@ -306,6 +306,7 @@ class FusionEncoder(nn.Module):
         pretrained: str = '',
         num_stages: int = 4,
         head_dim: int = 64,
+        pretrained_depth: str | None = None,
     ) -> None:
         super().__init__()
         self.rgb_encoder = Encoder(backbone, 3, pretrained, num_stages)
@@ -315,7 +316,8 @@ class FusionEncoder(nn.Module):
                 'fusion model; tested fusion backbones: resnet*, convnext*, pvt_v2_*, '
                 'efficientnet_*, mobilenetv3_*'
             )
-        self.depth_encoder = Encoder(backbone, depth_in_chans, pretrained, num_stages)
+        depth_weights = pretrained if pretrained_depth is None else pretrained_depth
+        self.depth_encoder = Encoder(backbone, depth_in_chans, depth_weights, num_stages)
         self.fusions = nn.ModuleList(
             create_fusion(fusion, c, head_dim) for c in self.rgb_encoder.channels
         )

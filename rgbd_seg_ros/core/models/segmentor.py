@@ -127,8 +127,8 @@ class Segmentor(nn.Module):
 
 
 def _build_single(cfg: ModelConfig) -> Segmentor:
-    encoder = Encoder(cfg.backbone, MODALITY_CHANNELS[cfg.modality], cfg.pretrained,
-                      cfg.num_stages)
+    weights = cfg.pretrained if cfg.modality == 'rgb' else cfg.depth_weights
+    encoder = Encoder(cfg.backbone, MODALITY_CHANNELS[cfg.modality], weights, cfg.num_stages)
     decoder = create_decoder(cfg.decoder, encoder.channels, cfg.embed_dim, cfg.num_classes,
                              cfg.decoder_dropout)
     return Segmentor(cfg, encoder, decoder)
@@ -136,7 +136,8 @@ def _build_single(cfg: ModelConfig) -> Segmentor:
 
 def _build_fusion(cfg: ModelConfig) -> Segmentor:
     encoder = FusionEncoder(cfg.backbone, MODALITY_CHANNELS[cfg.depth_modality], cfg.fusion,
-                            cfg.pretrained, cfg.num_stages, cfg.ffm_head_dim)
+                            cfg.pretrained, cfg.num_stages, cfg.ffm_head_dim,
+                            cfg.depth_weights)
     decoder = create_decoder(cfg.decoder, encoder.channels, cfg.embed_dim, cfg.num_classes,
                              cfg.decoder_dropout)
     return Segmentor(cfg, encoder, decoder)
@@ -150,7 +151,7 @@ def create_model(cfg: ModelConfig) -> Segmentor:
     Build a segmentation model from its config.
 
     :param cfg: architecture; ``cfg.pretrained`` (a local .safetensors file) initialises the
-        backbone(s).
+        backbone(s), ``cfg.pretrained_depth`` (when set) the depth stream instead.
     :returns: a ``Segmentor`` in training mode on the CPU.
     """
     if not isinstance(cfg, ModelConfig):
