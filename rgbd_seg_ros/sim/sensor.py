@@ -40,6 +40,9 @@ class SensorConfig:
     edge_holes: bool = True  # holes at depth discontinuities and in the projector shadow
     edge_threshold: float = 0.05  # relative depth jump that counts as a discontinuity
     shadow_width_px: float = 6.0  # projector shadow width at 640 px image width
+    edge_hole_px: float = 0.0  # > 0: hole band per side of a jump at 640 px, scaled to the image
+    #                            (a pixel is missing with the band's share of it); 0: 1 px at
+    #                            any size, so low-resolution frames outline every object in holes
     dark_holes: bool = True  # holes on IR-dark surfaces
     dark_albedo: float = 0.03  # material IR albedo below which a surface is IR-dark
     dark_hole_prob: float = 0.7  # per-pixel hole probability on dark surfaces
@@ -65,6 +68,7 @@ class SensorConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f'SensorConfig.{name} must be in [0, 1]')
         for name in ('depth_noise_base_m', 'depth_noise_quadratic', 'shadow_width_px',
+                     'edge_hole_px',
                      'invalid_border_px', 'rgb_noise_std', 'rgb_blur_sigma_px',
                      'exposure_jitter_rel', 'edge_threshold', 'disparity_step_px'):
             if getattr(self, name) < 0:
@@ -179,6 +183,10 @@ def _edge_holes(clean: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) 
     edge[:, :-1] |= jump_x
     edge[1:, :] |= jump_y
     edge[:-1, :] |= jump_y
+    # the band's share of a pixel, at this image width (1: every edge pixel and its fray)
+    share = min(1.0, cfg.edge_hole_px * w / 640.0) if cfg.edge_hole_px > 0 else 1.0
+    if share < 1.0:
+        edge &= rng.random((h, w), dtype=np.float32) < share
     # shadow: background pixels to the left of a nearer surface (IR projector to the right)
     shadow_seed = np.zeros((h, w), np.uint8)
     shadow_seed[:, :-1] = (clean[:, :-1] - clean[:, 1:]) > cfg.edge_threshold * clean[:, 1:]
@@ -193,4 +201,4 @@ def _edge_holes(clean: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) 
         holes = holes | (shadow & keep)
     # fray the hole boundary so it is not a clean 1-px line
     fray = cv2.dilate(holes.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    return holes | (fray & (rng.random((h, w), dtype=np.float32) < 0.4))
+    return holes | (fray & (rng.random((h, w), dtype=np.float32) < 0.4 * share))

@@ -149,3 +149,15 @@ def test_a_finished_run_is_reused_only_for_the_same_settings(methods, tmp_path, 
     monkeypatch.setattr(sim, 'world_style', lambda world: changed)
     with pytest.raises(RuntimeError, match='delete the folder'):
         methods.train_run('rgb', 0, out, args, proto, None)
+
+
+def test_tables_name_each_pretraining_run_old_reports_included(methods):
+    run = {'stream': 'rgb', 'steps': 1500, 'data_seed': 1000, 'best_val': 0.47, 'wall_s': 390.0}
+    new = {'rows': [], 'pretrain': {'pretrain': run, 'pretrain_depth': {**run, 'stream': 'depth',
+                                                                        'best_val': 0.41}}}
+    text = methods.format_tables(new)
+    assert 'pretrain (rgb, endless stream of rooms, data seed 1000): 1500 steps' in text
+    assert 'pretrain_depth (depth,' in text and 'best val mIoU 41.0 %' in text
+    old = {'rows': [], 'pretrain': {k: v for k, v in run.items() if k != 'stream'}}
+    assert 'pretrain (rgb,' in methods.format_tables(old) and 'pretrain_depth' not in \
+        methods.format_tables(old)

@@ -274,6 +274,16 @@ def test_invalid_border_and_edge_holes():
     assert jump.sum() > 20
     assert not g.valid[jump].any()  # every pixel beside a jump is lost
     assert 0.75 < g.valid.mean() < 1.0  # holes only near edges
+    # a band of 2 px per side at 640 px covers half of a 160-px pixel: about half of the jump
+    # pixels go (their own share, plus the fray of lost neighbours at 0.4 x that share)
+    half = render_frame(scene, k, pose, dataclasses.replace(IDEAL, edge_holes=True,
+                                                            edge_hole_px=2.0))
+    lost = 1.0 - half.valid[jump].mean()
+    assert 0.4 < lost < 0.8, lost
+    assert half.valid.mean() > g.valid.mean()
+    full = render_frame(scene, k, pose, dataclasses.replace(IDEAL, edge_holes=True,
+                                                            edge_hole_px=4.0))
+    assert not full.valid[jump].any()  # a band of a whole pixel or more: as the 1-px default
 
 
 def test_glass_dark_and_specular_holes():
