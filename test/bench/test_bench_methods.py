@@ -76,6 +76,19 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
         assert f"pretrained: {backbones['rgb']}" in cfg, run
         assert f"pretrained_depth: {backbones['depth']}" in cfg, run
         assert 'synthetic_depth: raw' in cfg, run  # the sensor's depth, holes and all
+    # bench/depth_cues.py: the same teachers under swapped sensors; with the world's own sensor,
+    # rendered without the cache, it must reproduce the benchmark's own test score
+    spec = importlib.util.spec_from_file_location('depth_cues', REPO / 'bench' / 'depth_cues.py')
+    cues = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cues)
+    cue_json = tmp_path / 'cues.json'
+    assert cues.main(['--root', str(root), '--frames', str(report['protocol']['test_frames']),
+                      '--json', str(cue_json)]) == 0
+    got = json.loads(cue_json.read_text())['test_miou']
+    assert set(got['teacher_depth']) == {'as trained', 'edge band 3 px at 640', 'no edge holes'}
+    assert set(got['teacher_rgb']) == {'as trained'}
+    for t in ('teacher_rgb', 'teacher_depth', 'teacher_rgbd'):
+        assert got[t]['as trained'] == pytest.approx(report['teachers'][t]['test_miou'], abs=1e-6)
 
 
 def test_schedule_starts_each_run_after_what_it_needs(methods):
