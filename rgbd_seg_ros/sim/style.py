@@ -9,9 +9,9 @@ each modality can tell apart. Two variants are shipped (``WORLDS``):
 ``nyu_like``
     Meant to give, at convergence, depth-only / RGB-only mIoU of 0.75-0.95 and RGB-D fusion /
     RGB-only of 1.05-1.20, the ratios of NYU Depth v2: RGB is the primary modality. The knobs
-    are set from those facts. Measured on the quick protocol's teachers (docs/results.md,
-    calibration): depth / RGB 0.81 (in the window), RGB-D / RGB 1.24 (above it), so it is not
-    the default yet. Cabinets have their own materials and handles, floor mats are thin rugs
+    are set from those facts. Measured on the full protocol's teachers (docs/results.md,
+    calibration, 96x128): depth / RGB 0.82 (in the window), RGB-D / RGB 1.25 (above it), so it
+    is not the default yet. Cabinets have their own materials and handles, floor mats are thin rugs
     of their own fabric (flat in depth), boxes rarely wear a picture's texture, walls carry more
     flush pictures and whiteboards, supports carry flat paper and books (appearance only), doors
     sit 5 mm proud of the wall, and the depth sensor behaves like a Kinect v1: disparity
