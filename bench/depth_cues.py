@@ -9,8 +9,8 @@ depth jumps thinned to a resolution-consistent band (``SensorConfig.edge_hole_px
 (``edge_holes=False``). A model that loses much when a hole pattern goes reads objects from the
 holes, a cue that NYU's filled depth does not have (docs/results.md, "Calibrating nyu_like").
 
-    python bench/depth_cues.py --root runs/bench_methods/full_nyu_like --world nyu_like \\
-        [--frames 100] --json bench/results/depth_cues_full_nyu_like.json
+    python bench/depth_cues.py --root runs/bench_methods/full_nyu_like --frames 100
+        --json bench/results/depth_cues_full_nyu_like.json [--world nyu_like]
 """
 
 from __future__ import annotations
