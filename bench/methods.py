@@ -88,7 +88,8 @@ CONFIGS = REPO / 'training' / 'configs'
 TEACHER_SEED = 100
 PRETRAIN = 'pretrain'  # the run whose RGB backbone initialises every other run
 PRETRAIN_DEPTH = 'pretrain_depth'  # the run whose backbone initialises the depth streams
-PRETRAINS = (PRETRAIN, PRETRAIN_DEPTH)
+PRETRAIN_STREAM = {PRETRAIN: 'rgb', PRETRAIN_DEPTH: 'depth'}  # pretraining run -> its stream
+PRETRAINS = tuple(PRETRAIN_STREAM)
 PRETRAIN_DATA_SEED = 1000  # its rooms: an endless stream disjoint from the benchmark's frames
 
 # budget of each protocol on the synthetic world (see the module docstring and docs/results.md)
@@ -219,7 +220,7 @@ def uses_depth_pretraining(args: argparse.Namespace) -> bool:
 
 def pretrained_backbone(args: argparse.Namespace, stream: str = 'rgb') -> Path:
     """The backbone file exported from the pretraining run of ``stream`` ('rgb', 'depth')."""
-    run = PRETRAIN if stream == 'rgb' else PRETRAIN_DEPTH
+    run = next(r for r, s in PRETRAIN_STREAM.items() if s == stream)
     return Path(args.out) / run / 'backbone.safetensors'
 
 
@@ -556,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'training {run} (seed {seed}) ...', flush=True)
         secs = train_run(run, seed, out, args, proto, teacher)
         if run in PRETRAINS:
-            stream = 'rgb' if run == PRETRAIN else 'depth'
+            stream = PRETRAIN_STREAM[run]
             if not pretrained_backbone(args, stream).exists():
                 from training.export_backbone import export_backbone
                 export_backbone(out / 'model.safetensors', pretrained_backbone(args, stream),
@@ -590,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     pretrain_info: dict[str, Any] = {}
     for run in pretrains:
         curve = val_curve(root / run).get('model', [])
-        stream = 'rgb' if run == PRETRAIN else 'depth'
+        stream = PRETRAIN_STREAM[run]
         pretrain_info[run] = {
             'stream': stream, 'steps': proto['pretrain_iters'], 'data_seed': PRETRAIN_DATA_SEED,
             'val_curve': curve, 'best_val': max((v for _, v in curve), default=None),
