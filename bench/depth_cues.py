@@ -57,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         variants = ('as trained',) if teacher == 'teacher_rgb' else tuple(sensors)
         for name in variants:  # the RGB model does not read depth: its one row is the control
             reader = SyntheticReader(0, 'test', tuple(seg.meta.input_size), args.frames,
-                                     world=args.world)
-            reader.sensor = sensors[name]  # no cache: every frame rendered with this sensor
+                                     sensor=sensors[name], world=args.world)
             loader = val_loader(RGBDDataset(reader, EvalTransform()), 8, 0)
             scores.setdefault(teacher, {})[name] = evaluate(seg, loader, progress=False)['miou']
     print('| teacher | ' + ' | '.join(sensors) + ' |')

@@ -69,3 +69,21 @@ def test_filled_depth_is_the_raw_frame_in_painted_and_cached_apart(tmp_path):
 def test_unknown_synthetic_depth_is_refused():
     with pytest.raises(ValueError, match='data.synthetic_depth'):
         DataConfig(synthetic_depth='smoothed')
+
+
+def test_a_sensor_model_of_ones_own_renders_the_frames_and_caches_apart(tmp_path):
+    import dataclasses
+
+    from rgbd_seg_ros.sim import world_style
+    from training.data.synthetic import SyntheticReader
+
+    own = dataclasses.replace(world_style('nyu_like').sensor, edge_holes=False)
+    reader = SyntheticReader(0, 'train', (48, 64), 1, sensor=own, world='nyu_like',
+                             cache=str(tmp_path))
+    default = SyntheticReader(0, 'train', (48, 64), 1, world='nyu_like', cache=str(tmp_path))
+    got, ref = reader[0], default[0]
+    expected = sample_frame(split_seed(0, 'train'), 0, 64, 48, own, 'nyu_like')
+    np.testing.assert_array_equal(got['depth_m'], expected.depth_m)
+    np.testing.assert_array_equal(got['rgb'], ref['rgb'])  # the depth sensor alone changed
+    assert got['valid'].sum() > ref['valid'].sum()  # no holes along the depth jumps
+    assert len({p.parent for p in tmp_path.rglob('*.npz')}) == 2  # one cache folder each

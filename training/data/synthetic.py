@@ -35,8 +35,13 @@ def split_seed(seed: int, split: str) -> int:
     return int(seed) * 3 + KNOWN_SPLITS.index(split)
 
 
-def sensor_config(name: str, world: str | None = None) -> SensorConfig:
-    """``'default'`` (the world's realistic RGB-D sensor) or ``'ideal'`` (noise-free)."""
+def sensor_config(name: str | SensorConfig, world: str | None = None) -> SensorConfig:
+    """
+    ``'default'`` (the world's realistic RGB-D sensor) or ``'ideal'`` (noise-free); a
+    ``SensorConfig`` passes through (a sensor model of one's own, e.g. ``bench/depth_cues.py``).
+    """
+    if isinstance(name, SensorConfig):
+        return name
     if name not in KNOWN_SENSORS:
         raise ValueError(f'unknown synthetic sensor {name!r}; expected one of {KNOWN_SENSORS}')
     if name == 'ideal':
@@ -106,8 +111,8 @@ class SyntheticReader:
     """
 
     def __init__(self, seed: int, split: str, size: tuple[int, int], length: int,
-                 sensor: str = 'default', world: str | None = None, cache: str = '',
-                 depth: str = 'raw') -> None:
+                 sensor: str | SensorConfig = 'default', world: str | None = None,
+                 cache: str = '', depth: str = 'raw') -> None:
         if length < 1:
             raise ValueError(f'synthetic split {split!r} needs length >= 1, got {length}')
         self.seed = split_seed(seed, split)
@@ -124,7 +129,8 @@ class SyntheticReader:
         if depth == 'filled':  # the fill's own knobs: a changed fill never reads older frames
             knobs += (fill.GUIDE_SIGMA, fill.SWEEPS_PER_LEVEL)
         digest = hashlib.sha256(repr(knobs).encode()).hexdigest()
-        kind = sensor if depth == 'raw' else f'{sensor}_{depth}'
+        kind = sensor if isinstance(sensor, str) else 'custom'  # the digest tells them apart
+        kind = kind if depth == 'raw' else f'{kind}_{depth}'
         self.cache = (Path(cache) / f'{self.world}_{digest[:10]}_{kind}_{self.seed}_'
                       f'{self.size[0]}x{self.size[1]}') if cache else None
 
@@ -154,7 +160,8 @@ class SyntheticStream:
     """An unbounded stream of rendered frames: ``stream[i]`` for any ``i >= 0``; no ``len``."""
 
     def __init__(self, seed: int, split: str, size: tuple[int, int],
-                 sensor: str = 'default', world: str | None = None, depth: str = 'raw') -> None:
+                 sensor: str | SensorConfig = 'default', world: str | None = None,
+                 depth: str = 'raw') -> None:
         _check_depth(depth)
         self.depth = depth
         self.seed = split_seed(seed, split)
