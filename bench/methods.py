@@ -582,8 +582,9 @@ def main(argv: list[str] | None = None) -> int:
     for t in teachers:
         out = root / 'teachers' / t
         curve = val_curve(out).get('model', [])
+        test = test_scores(out / 'model.safetensors', args, proto)
         teacher_info[t] = {
-            'test_miou': test_scores(out / 'model.safetensors', args, proto)['miou'],
+            'test_miou': test['miou'], 'per_class': test['per_class'],
             'best_val': max((v for _, v in curve), default=None),
             'steps': curve[-1][0] if curve else None, 'val_curve': curve,
             'plateau': plateaued(curve), 'wall_s': seconds[t][TEACHER_SEED],

@@ -58,6 +58,7 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
     # teachers: trained for teacher_factor x the student budget, once for every seed
     assert set(report['teachers']) == {'teacher_rgb', 'teacher_depth', 'teacher_rgbd'}
     assert report['teachers']['teacher_rgb']['steps'] == 3 * report['protocol']['student_iters']
+    assert len(report['teachers']['teacher_depth']['per_class']) == 14  # the calibration's table
     # PrimKD's wall-clock includes its teacher's
     assert rows[('primkd', 'rgbd')]['wall_s'] > report['teachers']['teacher_rgb']['wall_s']
     assert report['calibration']['depth_over_rgb'] > 0
