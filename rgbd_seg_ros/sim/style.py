@@ -51,7 +51,8 @@ class WorldStyle:
     whiteboard_p: float  # a wall picture is a whiteboard (white, thin dark frame)
     flat_object_p: float  # an object on a support is flat paper or a lying book (3-15 mm)
     door_proud_m: float  # how far the door leaf stands out of the wall, metres
-    class_materials: bool = False  # tables, chairs, cabinets draw their own kinds and colours
+    class_materials: bool = False  # tables, chairs, cabinets, shelves: their own looks
+    door_casing_m: float = 0.0  # width of a flat casing around doors (0: none), metres
     sensor: SensorConfig = field(default_factory=SensorConfig)
 
     def __post_init__(self) -> None:
@@ -68,6 +69,8 @@ class WorldStyle:
                              f'{self.pictures}')
         if not 0.0 <= self.door_proud_m <= 0.1:
             raise ValueError('WorldStyle.door_proud_m must be in [0, 0.1] m')
+        if not 0.0 <= self.door_casing_m <= 0.2:
+            raise ValueError('WorldStyle.door_casing_m must be in [0, 0.2] m')
 
 
 DEPTH_FAVOURED = WorldStyle(
@@ -82,7 +85,7 @@ DEPTH_FAVOURED = WorldStyle(
 NYU_LIKE = WorldStyle(
     name='nyu_like', cabinet_wall_material_p=0.1, box_picture_wrap_p=0.05,
     floor_mat='rug', pictures=(2, 7), whiteboard_p=0.3, flat_object_p=0.35,
-    door_proud_m=0.005, class_materials=True,
+    door_proud_m=0.005, class_materials=True, door_casing_m=0.07,
     sensor=SensorConfig(min_depth_m=0.5, max_depth_m=8.0, disparity_step_px=0.125,
                         shadow_width_px=9.0, dark_hole_prob=0.85),
 )

@@ -11,11 +11,13 @@ import numpy as np
 
 from rgbd_seg_ros.sim import classes as C
 from rgbd_seg_ros.sim.builder import Builder, Support, uniform
-from rgbd_seg_ros.sim.materials import random_material
+from rgbd_seg_ros.sim.materials import random_material, srgb_to_linear
 
 # whiteboard: near-white with a faint grey smudge range (linear RGB)
 _WHITEBOARD = np.array([[0.86, 0.87, 0.86], [0.80, 0.81, 0.80], [0.70, 0.72, 0.75],
                         [0.20, 0.30, 0.60]], np.float32)
+# door casings: white, dark wood stain, anthracite (sRGB)
+_CASING_COLORS = ((0.93, 0.93, 0.91), (0.30, 0.20, 0.13), (0.20, 0.20, 0.21))
 
 
 def _wall_box(b: Builder, k: int, s: float, width: float, depth: float, z0: float,
@@ -37,7 +39,8 @@ def place_doors_windows(b: Builder) -> None:
             w = uniform(rng, 0.8, 0.95)
             h = min(uniform(rng, 2.0, 2.1), height - 0.1)
             s = uniform(rng, 0.2 + w / 2, length - 0.2 - w / 2)
-            if not b.wall_rect_free(k, (s - w / 2, s + w / 2, 0.0, h)):
+            c = b.style.door_casing_m
+            if not b.wall_rect_free(k, (s - w / 2 - c, s + w / 2 + c, 0.0, h + c)):
                 continue
             start = b.wall_frame(k)[0]
             front = start + s * t + 0.45 * n
@@ -51,7 +54,9 @@ def place_doors_windows(b: Builder) -> None:
             handle = b.material('metal')
             hs = s + (w / 2 - 0.1) * (1 if rng.random() < 0.5 else -1)
             _wall_box(b, k, hs, 0.12, 0.05, 0.98, 0.03, 0.0, C.DOOR, handle)
-            b.wall_rects[k].append((s - w / 2, s + w / 2, 0.0, h))
+            if c > 0:
+                _door_casing(b, k, s, w, h)
+            b.wall_rects[k].append((s - w / 2 - c, s + w / 2 + c, 0.0, h + c))
             b.footprints.append(fp)  # door swing stays clear
             break
     for _ in range(int(rng.choice(3, p=[0.3, 0.45, 0.25]))):
@@ -71,6 +76,19 @@ def place_doors_windows(b: Builder) -> None:
             # the window blocks furniture taller than its sill
             b.wall_rects[k].append((rect[0], rect[1], 0.0, rect[3]))
             break
+
+
+def _door_casing(b: Builder, k: int, s: float, w: float, h: float) -> None:
+    """
+    The door's casing (architrave): strips ``door_casing_m`` wide around the leaf, 3 mm proud
+    of the wall (flat in depth: appearance only), in a paint that stands out from the wall.
+    """
+    c = b.style.door_casing_m
+    mat = b.material('paint', color_a=srgb_to_linear(
+        _CASING_COLORS[int(b.rng.integers(len(_CASING_COLORS)))]))
+    for side in (-1, 1):
+        _wall_box(b, k, s + side * (w / 2 + c / 2), c, 0.003, 0.0, h + c, 0.0, C.DOOR, mat)
+    _wall_box(b, k, s, w + 2 * c, 0.003, h, c, 0.0, C.DOOR, mat)
 
 
 def place_wall_furniture(b: Builder, walls: list[int]) -> None:
@@ -132,7 +150,10 @@ def _build_cabinet(b: Builder, k: int, s: float, w: float, d: float, h: float,
 def _build_shelf(b: Builder, k: int, s: float, w: float, d: float, h: float) -> None:
     rng = b.rng
     start, t, n, _, yaw = b.wall_frame(k)
-    mat = b.material('wood') if rng.random() < 0.7 else b.material('paint')
+    if b.style.class_materials:
+        mat = b.furniture_material(C.SHELF)
+    else:
+        mat = b.material('wood') if rng.random() < 0.7 else b.material('paint')
     th = 0.02
     _wall_box(b, k, s - w / 2 + th / 2, th, d, 0.0, h, 0.0, C.SHELF, mat)
     _wall_box(b, k, s + w / 2 - th / 2, th, d, 0.0, h, 0.0, C.SHELF, mat)

@@ -366,9 +366,10 @@ def test_world_variants_differ_in_their_designed_ambiguities():
                     objects += 1
                     flat += isinstance(p, Box) and 2 * p.half[2] <= 0.015
         counts[world] = (painted / cabinets, flat / objects)
-    # depth_favoured: ~45 % wall-painted cabinets, no flat objects; nyu_like: ~10 %, ~1/3 flat
+    # depth_favoured: ~45 % wall-painted cabinets, no flat objects; nyu_like: ~10 %, and ~1/6 of
+    # all objects flat (35 % of those on supports; books on shelves and floor objects are not)
     assert 0.3 < counts['depth_favoured'][0] < 0.6 and counts['depth_favoured'][1] == 0
-    assert counts['nyu_like'][0] < 0.2 and 0.15 < counts['nyu_like'][1] < 0.5
+    assert counts['nyu_like'][0] < 0.2 and 0.1 < counts['nyu_like'][1] < 0.5
 
 
 def test_disparity_quantisation_steps_grow_with_the_square_of_depth():
