@@ -4,12 +4,13 @@
 The live demo (``make demo``): the simulated camera, the real segmentation node with the
 shipped models and an evaluator, all over DDS on this machine.
 
-``camera_sim_node`` (a process) renders the NYU-like world at 10 Hz on the ``furniture`` path
-with a scripted depth outage and a stretch of all-invalid depth; ``segmentation_node`` (a
-process) runs ``models/demo`` and falls back to the RGB model; the evaluator
-(``replay.live.fallback.FallbackEvaluator``, in this process) scores every output against the
-camera's ground truth by stamp. After the run the fusion model alone is scored on the fallback
-frames (what the robot would get without the fallback) and the report is written.
+``camera_sim_node`` (a process) renders the shipped models' NYU-like world (``TEST_WORLD``)
+at 10 Hz on the ``furniture`` path with a scripted depth outage and a stretch of all-invalid
+depth; ``segmentation_node`` (a process) runs ``models/demo`` and falls back to the RGB
+model; the evaluator (``replay.live.fallback.FallbackEvaluator``, in this process) scores
+every output against the camera's ground truth by stamp. After the run the fusion model alone
+is scored on the fallback frames (what the robot would get without the fallback) and the report
+is written.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 import sys
 import time
 from typing import Any
+
+from tools.demo_models import TEST_WORLD
 
 LOG = logging.getLogger('tools.demo')
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +46,7 @@ class Script:
     def camera_params(self) -> dict[str, Any]:
         """camera_sim_node parameters of this script."""
         return {'rate': self.rate, 'width': self.width, 'height': self.height,
-                'seed': self.seed, 'world': 'nyu_like', 'path': 'furniture',
+                'seed': self.seed, 'world': TEST_WORLD, 'path': 'furniture',
                 'publish_ground_truth': True, 'min_subscribers': 2,
                 'depth_stop_start': self.depth_stop[0], 'depth_stop_end': self.depth_stop[1],
                 'depth_invalid_start': self.depth_invalid[0],

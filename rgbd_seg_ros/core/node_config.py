@@ -155,7 +155,7 @@ class CameraSimParams:
     seed: int = _param(0, 'scene seed of the synthetic world', range=(0, 2**31 - 1),
                        read_only=True)
     world: str = _param('depth_favoured', 'synthetic world variant (rgbd_seg_ros.sim.WORLDS)',
-                        choices=('depth_favoured', 'nyu_like'), read_only=True)
+                        choices=('depth_favoured', 'nyu_like', 'nyu_like_v1'), read_only=True)
     path: str = _param('orbit', "camera path: 'orbit' (ellipse, looking outward) or "
                        "'furniture' (aimed at the furniture)", choices=('orbit', 'furniture'),
                        read_only=True)

@@ -18,20 +18,30 @@ from rgbd_seg_ros.sim.primitives import Box, Primitive
 from rgbd_seg_ros.sim.style import WorldStyle
 
 # ``WorldStyle.class_materials``: each furniture class has its own look, as in real rooms
-# (NYU: dark or laminate tables, upholstered or plastic chairs, lacquered cabinets with handles,
-# white or black flat-pack shelves), so that appearance separates furniture that shares a shape
-# and keeps it apart from the floor (45 % of floors are wood: tables and shelves drawing from the
-# floors' wood tones were the RGB model's weakest furniture, docs/results.md). label ->
-# ((kind, probability, sRGB colours of ``color_a`` or None for the kind's own palette), ...).
+# (NYU: wooden tables, upholstered or plastic chairs, lacquered cabinets with handles), so that
+# appearance separates furniture that shares a shape. label -> (kinds, probabilities, sRGB
+# colours of ``color_a`` or None for the kind's own palette).
+_CLASS_MATERIALS: dict[int, tuple[tuple[str, ...], tuple[float, ...],
+                                  tuple[tuple[float, float, float], ...] | None]] = {
+    C.TABLE: (('wood',), (1.0,), None),
+    C.CHAIR: (('fabric', 'plastic'), (0.55, 0.45), None),
+    C.CABINET: (('paint',), (1.0,), ((0.90, 0.90, 0.88), (0.25, 0.25, 0.27), (0.55, 0.55, 0.57),
+                                     (0.35, 0.45, 0.60), (0.30, 0.50, 0.35), (0.60, 0.45, 0.30))),
+}
+# ``WorldStyle.distinct_furniture`` (replaces the table above): looks that also keep furniture
+# apart from the floor. 45 % of floors are wood, and tables and shelves drawing from the floors'
+# wood tones were the RGB model's weakest furniture (docs/results.md, calibration): dark woods or
+# laminates for tables, upholstery colours of their own for chairs, white, black, birch or sage
+# flat-pack shelves. label -> ((kind, probability, sRGB colours or None), ...); every instance
+# scales its colour by U(0.9, 1.1).
 _Palette = tuple[tuple[float, float, float], ...]
-_CLASS_MATERIALS: dict[int, tuple[tuple[str, float, _Palette | None], ...]] = {
+_DISTINCT_MATERIALS: dict[int, tuple[tuple[str, float, _Palette | None], ...]] = {
     C.TABLE: (('wood', 0.55, ((0.30, 0.19, 0.12), (0.55, 0.27, 0.16), (0.24, 0.15, 0.10))),
               ('paint', 0.45, ((0.95, 0.95, 0.94), (0.12, 0.12, 0.13), (0.62, 0.64, 0.66)))),
     C.CHAIR: (('fabric', 0.55, ((0.55, 0.12, 0.12), (0.15, 0.22, 0.45), (0.12, 0.40, 0.40),
                                 (0.35, 0.20, 0.45), (0.75, 0.55, 0.15))),
               ('plastic', 0.45, None)),
-    C.CABINET: (('paint', 1.0, ((0.90, 0.90, 0.88), (0.25, 0.25, 0.27), (0.55, 0.55, 0.57),
-                                (0.35, 0.45, 0.60), (0.30, 0.50, 0.35), (0.60, 0.45, 0.30))),),
+    C.CABINET: (('paint', 1.0, _CLASS_MATERIALS[C.CABINET][2]),),
     C.SHELF: (('paint', 1.0, ((0.94, 0.94, 0.92), (0.13, 0.13, 0.14), (0.80, 0.68, 0.50),
                               (0.40, 0.52, 0.45))),),
 }
@@ -74,20 +84,28 @@ class Builder:
     def furniture_material(self, label: int | None = None) -> int:
         """
         A furniture material: from the pool every class shares, or, in a world whose style has
-        ``class_materials``, from the class's own kinds and colours (``_CLASS_MATERIALS``).
+        ``distinct_furniture`` or ``class_materials``, from the class's own kinds and colours
+        (``_DISTINCT_MATERIALS``, ``_CLASS_MATERIALS``).
         """
-        if self.style.class_materials and label in _CLASS_MATERIALS:
-            options = _CLASS_MATERIALS[label]
-            kind, _, colors = options[int(self.rng.choice(len(options),
-                                                          p=[o[1] for o in options]))]
-            if colors is None:
+        if self.style.distinct_furniture and label in _DISTINCT_MATERIALS:
+            options = _DISTINCT_MATERIALS[label]
+            kind, _, palette = options[int(self.rng.choice(len(options),
+                                                           p=[o[1] for o in options]))]
+            if palette is None:
                 return self.material(kind)
             # per-instance variation: +-10 % brightness; grain and accent follow (wood)
-            color = np.array(colors[int(self.rng.integers(len(colors)))]) * uniform(
+            srgb = np.array(palette[int(self.rng.integers(len(palette)))]) * uniform(
                 self.rng, 0.9, 1.1)
-            return self.material(kind, color_a=srgb_to_linear(color),
-                                 color_b=srgb_to_linear(color * 0.72),
-                                 color_c=srgb_to_linear(color * 0.45))
+            return self.material(kind, color_a=srgb_to_linear(srgb),
+                                 color_b=srgb_to_linear(srgb * 0.72),
+                                 color_c=srgb_to_linear(srgb * 0.45))
+        if self.style.class_materials and label in _CLASS_MATERIALS:
+            kinds, probs, colors = _CLASS_MATERIALS[label]
+            kind = kinds[int(self.rng.choice(len(kinds), p=probs))]
+            if colors is None:
+                return self.material(kind)
+            color = colors[int(self.rng.integers(len(colors)))]
+            return self.material(kind, color_a=srgb_to_linear(color))
         kind = ('wood', 'paint', 'plastic', 'metal', 'fabric')[
             int(self.rng.choice(5, p=[0.4, 0.25, 0.15, 0.1, 0.1]))]
         return self.material(kind)

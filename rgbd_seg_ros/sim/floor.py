@@ -35,7 +35,7 @@ def place_tables_and_chairs(b: Builder) -> None:
             fp = b.footprint(cx, cy, tw / 2, td / 2, yaw)
             if not b.floor_free(fp, margin=0.5, wall_margin=0.3):
                 continue
-            if b.style.class_materials:
+            if b.style.class_materials or b.style.distinct_furniture:
                 mat = b.furniture_material(C.TABLE)
             else:
                 mat = b.furniture_material() if rng.random() < 0.5 else b.material('wood')
@@ -91,7 +91,7 @@ def _chair(b: Builder, cx: float, cy: float, yaw: float, ignore: tuple[int, ...]
     fp = b.footprint(cx, cy, w / 2, w / 2, yaw)
     if not b.floor_free(fp, margin=0.05, wall_margin=0.05, ignore=ignore):
         return False
-    if b.style.class_materials:
+    if b.style.class_materials or b.style.distinct_furniture:
         mat = b.furniture_material(C.CHAIR)
     else:
         kind = ('wood', 'plastic', 'fabric', 'metal', 'paint')[

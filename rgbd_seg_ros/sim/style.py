@@ -32,6 +32,7 @@ random numbers, so their rooms differ.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from rgbd_seg_ros.sim.sensor import SensorConfig
@@ -51,7 +52,8 @@ class WorldStyle:
     whiteboard_p: float  # a wall picture is a whiteboard (white, thin dark frame)
     flat_object_p: float  # an object on a support is flat paper or a lying book (3-15 mm)
     door_proud_m: float  # how far the door leaf stands out of the wall, metres
-    class_materials: bool = False  # tables, chairs, cabinets, shelves: their own looks
+    class_materials: bool = False  # tables, chairs, cabinets draw their own kinds and colours
+    distinct_furniture: bool = False  # ... and looks apart from the floor's (shelves too)
     door_casing_m: float = 0.0  # width of a flat casing around doors (0: none), metres
     sensor: SensorConfig = field(default_factory=SensorConfig)
 
@@ -82,15 +84,20 @@ DEPTH_FAVOURED = WorldStyle(
 # Kinect v1 (structured light, NYU Depth v2): 1/8-pixel disparity steps with f = 580 px (at
 # 640 px width) and a 7.5 cm baseline (Khoshelham & Elberink 2012), 0.5-4.5 m reliable range;
 # the sensor still returns (coarse) depth out to ~8 m, as NYU's raw frames do.
+_KINECT_V1 = SensorConfig(min_depth_m=0.5, max_depth_m=8.0, disparity_step_px=0.125,
+                          shadow_width_px=9.0, dark_hole_prob=0.85)
 NYU_LIKE = WorldStyle(
     name='nyu_like', cabinet_wall_material_p=0.1, box_picture_wrap_p=0.05,
     floor_mat='rug', pictures=(2, 7), whiteboard_p=0.3, flat_object_p=0.35,
-    door_proud_m=0.005, class_materials=True, door_casing_m=0.07,
-    sensor=SensorConfig(min_depth_m=0.5, max_depth_m=8.0, disparity_step_px=0.125,
-                        shadow_width_px=9.0, dark_hole_prob=0.85),
+    door_proud_m=0.005, class_materials=True, distinct_furniture=True, door_casing_m=0.07,
+    sensor=_KINECT_V1,
 )
+# nyu_like before its furniture looks and door casings: the world the shipped demo models
+# (models/demo) were trained on, kept until they are retrained on nyu_like.
+NYU_LIKE_V1 = dataclasses.replace(NYU_LIKE, name='nyu_like_v1', distinct_furniture=False,
+                                  door_casing_m=0.0)
 
-WORLDS: dict[str, WorldStyle] = {s.name: s for s in (NYU_LIKE, DEPTH_FAVOURED)}
+WORLDS: dict[str, WorldStyle] = {s.name: s for s in (NYU_LIKE, NYU_LIKE_V1, DEPTH_FAVOURED)}
 DEFAULT_WORLD = 'depth_favoured'
 
 

@@ -150,7 +150,7 @@ def _build_cabinet(b: Builder, k: int, s: float, w: float, d: float, h: float,
 def _build_shelf(b: Builder, k: int, s: float, w: float, d: float, h: float) -> None:
     rng = b.rng
     start, t, n, _, yaw = b.wall_frame(k)
-    if b.style.class_materials:
+    if b.style.distinct_furniture:
         mat = b.furniture_material(C.SHELF)
     else:
         mat = b.material('wood') if rng.random() < 0.7 else b.material('paint')

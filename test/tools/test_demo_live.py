@@ -15,12 +15,12 @@ import pytest
 from rgbd_seg_ros.sim import SyntheticSequence
 from rgbd_seg_ros.sim import classes as C
 from tools.demo_live import Script, check_demo, run_live_demo
-from tools.demo_models import DEFAULT_OUT, bundle_paths
+from tools.demo_models import DEFAULT_OUT, TEST_WORLD, bundle_paths
 
 
 def test_demo_camera_path_turns_smoothly_and_looks_at_furniture():
     script = Script()
-    seq = SyntheticSequence(script.seed, 80, 60, world='nyu_like', path='furniture')
+    seq = SyntheticSequence(script.seed, 80, 60, world=TEST_WORLD, path='furniture')
     times = np.arange(0.0, script.seconds, 1.0 / script.rate)
     yaws = np.unwrap([seq.pose(t).yaw for t in times])
     assert np.degrees(np.abs(np.diff(yaws)).max()) * script.rate < 45.0  # deg/s

@@ -17,6 +17,7 @@ from safetensors import safe_open
 from rgbd_seg_ros.core.checkpoint import load_meta
 from tools.demo_models import (
     BUNDLE_LIMIT_BYTES,
+    BUNDLE_WORLD_NAMES,
     DEFAULT_OUT,
     RUNS,
     bundle_paths,
@@ -55,7 +56,7 @@ def test_bundles_carry_their_provenance():
         assert demo['config_file'] == f'training/configs/demo_{run}.yaml'
         for key in ('arch', 'backbone', 'modality', 'fusion', 'num_classes'):
             assert demo['config']['model'][key] == getattr(meta.model, key)
-        assert demo['config']['data']['synthetic_world'] == 'nyu_like'
+        assert demo['config']['data']['synthetic_world'] in BUNDLE_WORLD_NAMES
         assert len(demo['recipe_commit']) == 40
         assert demo['plateau'] is plateaued([tuple(p) for p in demo['val_curve']])
         assert demo['best_val_miou'] == max(v for _, v in demo['val_curve'])

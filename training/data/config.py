@@ -13,7 +13,8 @@ from dataclasses import dataclass
 KNOWN_KINDS = ('synthetic', 'folder', 'nyu', 'sunrgbd')
 KNOWN_GEOMETRY = ('shared', 'independent')
 KNOWN_SENSORS = ('default', 'ideal')
-KNOWN_WORLDS = ('nyu_like', 'depth_favoured')  # rgbd_seg_ros.sim.style.WORLDS (torch-free here)
+# rgbd_seg_ros.sim.style.WORLDS (torch-free here)
+KNOWN_WORLDS = ('nyu_like', 'nyu_like_v1', 'depth_favoured')
 KNOWN_NYU_DEPTH = ('filled', 'raw')
 KNOWN_SYNTHETIC_DEPTH = ('raw', 'filled')
 
