@@ -159,6 +159,32 @@ def summarise(values: list[float]) -> dict[str, float | None]:
     return {'mean': mean, 'std': std, 'ci95': t * std / math.sqrt(len(values))}
 
 
+def pretrain_iters(proto: dict[str, Any], run: str) -> int:
+    """Steps of pretraining run ``run``: ``pretrain_rgb_iters`` (when set) for the RGB one."""
+    if run == PRETRAIN:
+        return int(proto.get('pretrain_rgb_iters') or proto['pretrain_iters'])
+    return int(proto['pretrain_iters'])
+
+
+def protocol(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """
+    The protocol's budget with ``--pretrain-iters`` / ``--teacher-factor`` applied, and the
+    run folder's suffix naming them (a changed budget trains its own runs).
+    """
+    proto = dict(PROTOCOLS[args.protocol])
+    suffix = ''
+    if args.pretrain_iters:
+        proto['pretrain_rgb_iters'] = args.pretrain_iters
+        suffix += f'_pre{args.pretrain_iters}'
+    if args.teacher_factor:
+        if args.teacher_factor < 3:
+            raise ValueError('--teacher-factor must be >= 3 (teachers train at least 3x the '
+                             'student budget)')
+        proto['teacher_factor'] = args.teacher_factor
+        suffix += f'_tf{args.teacher_factor}'
+    return proto, suffix
+
+
 def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any],
              teacher: Path | None) -> list[str]:
     """The ``--set`` overrides of one run."""
@@ -168,7 +194,7 @@ def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any
         iters = proto['student_iters'] * (proto['teacher_factor'] if run.startswith('teacher')
                                           else 1)
         if run in PRETRAINS:
-            iters = proto['pretrain_iters']
+            iters = pretrain_iters(proto, run)
         data_seed = PRETRAIN_DATA_SEED if run in PRETRAINS else 0
         sets += [f'data.size=({h}, {w})', f'data.crop_size=({h}, {w})',
                  f'data.synthetic_world={args.world}', f'data.synthetic_seed={data_seed}',
@@ -498,6 +524,11 @@ def main(argv: list[str] | None = None) -> int:
                         help='random initialisation instead of the pretrained backbones')
     parser.add_argument('--no-depth-pretrain', action='store_true',
                         help='depth streams start from the RGB pretraining, not their own')
+    parser.add_argument('--pretrain-iters', type=int, default=0,
+                        help="steps of the RGB pretraining (the depth one keeps the protocol's; "
+                        "0: the protocol's)")
+    parser.add_argument('--teacher-factor', type=int, default=0,
+                        help="teacher budget / student budget, >= 3 (0: the protocol's)")
     parser.add_argument('--stream', action='store_true',
                         help='train on an endless stream of new rooms instead of a finite set')
     parser.add_argument('--jobs', type=int, default=1, help='runs trained at once')
@@ -531,13 +562,16 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in methods if m not in RUNS or m.startswith('teacher')]
     if unknown:
         parser.error(f'unknown methods {unknown}')
-    proto = PROTOCOLS[args.protocol]
+    try:
+        proto, suffix = protocol(args)
+    except ValueError as e:
+        parser.error(str(e))
     name = f'{args.protocol}_{args.world}' if args.data == 'synthetic' else f'{args.protocol}_nyu'
     if args.data == 'synthetic' and args.depth != 'raw':
         name += f'_{args.depth}'
     if args.data == 'synthetic' and args.no_depth_pretrain and not args.no_pretrain:
         name += '_rgbinit'
-    root = Path(args.out) / name
+    root = Path(args.out) / (name + suffix)
     args.out = str(root)
     teachers = sorted({RUNS[m][1] for m in methods if RUNS[m][1]})
     if args.data == 'synthetic':
@@ -594,7 +628,8 @@ def main(argv: list[str] | None = None) -> int:
         curve = val_curve(root / run).get('model', [])
         stream = PRETRAIN_STREAM[run]
         pretrain_info[run] = {
-            'stream': stream, 'steps': proto['pretrain_iters'], 'data_seed': PRETRAIN_DATA_SEED,
+            'stream': stream, 'steps': pretrain_iters(proto, run),
+            'data_seed': PRETRAIN_DATA_SEED,
             'val_curve': curve, 'best_val': max((v for _, v in curve), default=None),
             'wall_s': seconds[run][TEACHER_SEED],
             'backbone': str(pretrained_backbone(args, stream))}
