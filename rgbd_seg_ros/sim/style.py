@@ -11,10 +11,10 @@ each modality can tell apart. Three variants are shipped (``WORLDS``):
     RGB-only of 1.05-1.20, the ratios of NYU Depth v2: RGB is the primary modality. The knobs
     are set from those facts and from the full protocol's teachers (docs/results.md,
     calibration, 96x128: depth / RGB 0.816 in the window, RGB-D / RGB 1.212 just above it, so
-    it is not the default yet). Cabinets have their own materials and handles; tables, chairs and shelves
-    have looks of their own that also keep them apart from the floor (dark woods or laminates,
-    upholstery colours, flat-pack paints: ``distinct_furniture``); doors have a flat casing
-    (appearance only); floor mats are thin rugs of their own fabric (flat in depth), boxes
+    it is not the default yet). Cabinets have their own materials and handles; tables, chairs
+    and shelves have looks of their own that also keep them apart from the floor (dark woods
+    or laminates, upholstery colours, flat-pack paints: ``distinct_furniture``); doors have a
+    flat casing (appearance only); floor mats are thin rugs of their own fabric (flat in depth), boxes
     rarely wear a picture's texture, walls carry more flush pictures and whiteboards, supports
     carry flat paper and books (appearance only), doors sit 5 mm proud of the wall, and the
     depth sensor behaves like a Kinect v1: disparity quantised to 1/8 pixel (depth steps
@@ -32,8 +32,8 @@ each modality can tell apart. Three variants are shipped (``WORLDS``):
     handles, ~30 % of boxes wear a picture's texture. Kept because how PrimKD's gain depends on
     which modality is primary is itself a result (docs/results.md).
 
-Every frame of a style is a pure function of ``(seed, index)``; the two styles draw different
-random numbers, so their rooms differ.
+Every frame of a style is a pure function of ``(seed, index)``; styles whose knobs differ draw
+different random numbers, so their rooms differ.
 """
 
 from __future__ import annotations
