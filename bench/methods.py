@@ -48,6 +48,7 @@ crodino        *_crodino.yaml             -               RGB -> rgb, depth -> d
     python bench/methods.py --protocol quick|full --seeds 0,1,2 \\
         [--methods rgb,depth,rgbd,primkd,cmkd_rgb,cmkd_depth,crodino] \\
         [--data synthetic|nyu|DIR] [--world nyu_like|depth_favoured] [--root DIR] \\
+        [--pretrain-iters N] [--teacher-factor K] \\
         [--jobs 2] [--nproc 1] [--device cpu] --json OUT
 
 ``--data nyu --root DIR`` (a folder from ``training.prepare_nyu``) uses the NYU configs and their
