@@ -356,7 +356,7 @@ def test_world_variants_differ_in_their_designed_ambiguities():
     counts = {}
     for world in ('nyu_like', 'depth_favoured'):
         painted = flat = cabinets = objects = 0
-        for i in range(40):
+        for i in range(100):  # 40 rooms drew 14 % flat objects in nyu_like, 100 draw 16 %
             scene, _, _ = sample_view(5, i, 64, 48, world)
             for p in scene.primitives:
                 if isinstance(p, Box) and p.label == C.CABINET and p.half[2] > 0.2:
@@ -369,7 +369,7 @@ def test_world_variants_differ_in_their_designed_ambiguities():
     # depth_favoured: ~45 % wall-painted cabinets, no flat objects; nyu_like: ~10 %, and ~1/6 of
     # all objects flat (35 % of those on supports; books on shelves and floor objects are not)
     assert 0.3 < counts['depth_favoured'][0] < 0.6 and counts['depth_favoured'][1] == 0
-    assert counts['nyu_like'][0] < 0.2 and 0.1 < counts['nyu_like'][1] < 0.5
+    assert counts['nyu_like'][0] < 0.2 and 0.15 < counts['nyu_like'][1] < 0.5
 
 
 def test_disparity_quantisation_steps_grow_with_the_square_of_depth():
