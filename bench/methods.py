@@ -188,7 +188,10 @@ def protocol(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any],
              teacher: Path | None) -> list[str]:
-    """The ``--set`` overrides of one run."""
+    """
+    The ``--set`` overrides of one run. An ablation's (``--variant``) extra overrides reach only
+    the runs in its own folders, so the shared baselines and teachers keep their fingerprint.
+    """
     sets = [f'train.seed={seed}']
     if args.data == 'synthetic':
         h, w = proto['size']
@@ -219,6 +222,9 @@ def run_sets(run: str, seed: int, args: argparse.Namespace, proto: dict[str, Any
         sets.append(f'model.pretrained={pretrained_backbone(args)}')
         if uses_depth_pretraining(args):
             sets.append(f'model.pretrained_depth={pretrained_backbone(args, "depth")}')
+    variant = getattr(args, 'variant', '')
+    if variant and run_dir(run, variant) == run:  # an ablation's --set: its own runs only
+        return sets
     return sets + list(args.set)
 
 

@@ -138,6 +138,23 @@ def test_an_ablation_variant_shares_baselines_and_teachers_only(methods):
         methods.main(['--variant', 'lr', '--set', 'optim.lr=0.1', '--methods', 'rgb'])
 
 
+def test_an_ablation_override_reaches_its_own_runs_not_the_shared_baseline(methods, tmp_path):
+    import argparse
+    args = argparse.Namespace(data='synthetic', world='nyu_like', stream=False, no_pretrain=True,
+                              no_depth_pretrain=False, depth='raw', out=str(tmp_path), nproc=1,
+                              threads=1, set=['distill.temperature=1.0'], variant='T1')
+    proto = methods.PROTOCOLS['smoke']
+    main = argparse.Namespace(**{**vars(args), 'set': [], 'variant': ''})
+    for run in ('rgb', 'rgbd', 'teacher_rgbd'):  # shared: the same overrides as the main run's
+        assert methods.run_sets(run, 0, args, proto, None) == methods.run_sets(
+            run, 0, main, proto, None)
+    teacher = tmp_path / 'teachers' / 'teacher_rgbd' / 'model.safetensors'
+    for run in ('cmkd_rgb', 'crodino'):
+        sets = methods.run_sets(run, 0, args, proto, teacher if run == 'cmkd_rgb' else None)
+        assert sets[-1] == 'distill.temperature=1.0'
+        assert 'distill.temperature=1.0' not in methods.run_sets(run, 0, main, proto, None)
+
+
 def test_a_finished_run_is_reused_only_for_the_same_settings(methods, tmp_path, monkeypatch):
     import argparse
     import dataclasses
