@@ -219,3 +219,16 @@ def test_pretraining_and_teacher_budgets_can_be_changed_in_their_own_folder(meth
     assert methods.protocol(plain) == (methods.PROTOCOLS['full'], '')
     with pytest.raises(ValueError, match='>= 3'):
         methods.protocol(argparse.Namespace(**{**vars(args), 'teacher_factor': 2}))
+
+
+def test_primkd_experiment_script_finds_the_main_runs_folder(methods, tmp_path):
+    import argparse
+    import subprocess
+    flags = ['--pretrain-iters', '4000', '--teacher-factor', '4']
+    proc = subprocess.run(['bash', str(REPO / 'bench' / 'primkd_why.sh'), 'nyu_like',
+                           str(tmp_path), *flags], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2  # nothing trained there: refused before any training
+    _, suffix = methods.protocol(argparse.Namespace(protocol='full', pretrain_iters=4000,
+                                                    teacher_factor=4))
+    expected = tmp_path / f'full_nyu_like{suffix}' / 'seed0' / 'rgb' / 'model.safetensors'
+    assert f'no weaker teacher at {expected}' in proc.stderr

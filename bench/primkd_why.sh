@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+#
+# Why PrimKD loses to the fusion baseline on the synthetic world (docs/results.md, "Full
+# protocol"): which of its two terms costs the fusion student, and whether the cost follows the
+# teacher's strength. Each line is an ablation variant of bench/methods.py that reuses the
+# baselines, teachers and pretraining of the main run in the same folder, so run the main
+# benchmark first with the same PROTOCOL, WORLD, OUT and extra flags:
+#
+#   bash bench/primkd_why.sh [WORLD] [OUT] [bench/methods.py flags, e.g. --pretrain-iters 4000]
+#   PROTOCOL=quick bash bench/primkd_why.sh nyu_like runs/bench_methods
+#
+# WEAK_TEACHER (default: the seed-0 RGB baseline of that run, trained for a third of the
+# teacher's steps) is the weaker RGB teacher; one JSON per variant:
+# bench/results/primkd_<variant>_<PROTOCOL>_<WORLD>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORLD=${1:-nyu_like}
+OUT=${2:-runs/bench_methods}
+shift $(( $# < 2 ? $# : 2 ))
+PROTOCOL=${PROTOCOL:-full}
+PY=${PYTHON:-.venv/bin/python}
+export PYTHONPATH=$PWD HF_HUB_OFFLINE=1
+
+suffix=""
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do  # the run folder's suffix, as bench/methods.py names it
+    case ${args[i]} in
+        --pretrain-iters) suffix+="_pre${args[i + 1]}" ;;
+        --teacher-factor) suffix+="_tf${args[i + 1]}" ;;
+    esac
+done
+WEAK_TEACHER=${WEAK_TEACHER:-$OUT/${PROTOCOL}_${WORLD}${suffix}/seed0/rgb/model.safetensors}
+if [ ! -f "$WEAK_TEACHER" ]; then
+    echo "no weaker teacher at $WEAK_TEACHER: run the main benchmark first (or set WEAK_TEACHER)" >&2
+    exit 2
+fi
+
+run() {  # run VARIANT --set ... : PrimKD again on seeds 0,1,2 with one change
+    local variant=$1
+    shift
+    "$PY" bench/methods.py --protocol "$PROTOCOL" --seeds 0,1,2 --world "$WORLD" --jobs 2 \
+        --out "$OUT" --methods rgbd,primkd --variant "$variant" "${args[@]}" "$@" \
+        --json "bench/results/primkd_${variant}_${PROTOCOL}_${WORLD}.json"
+}
+
+# the KL to the RGB teacher's output off: the feature term alone
+run nokl --set distill.logit_weight=0.0
+# the stage-feature term off: the KL alone
+run nofeat --set distill.feat_weight=0.0
+# a weaker RGB teacher (the 500-step RGB baseline instead of the 1500-step teacher)
+run weakT --set "distill.teacher=$WEAK_TEACHER"
