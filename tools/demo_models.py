@@ -43,11 +43,9 @@ BUNDLE_LIMIT_BYTES = 25_000_000  # fusion + RGB + depth together (issue 15)
 RUNS = ('rgb', 'depth', 'rgbd')  # in training order: the RGB backbone initialises the others
 BUNDLE_PARAM = {'rgbd': 'fusion_model', 'rgb': 'rgb_model', 'depth': 'depth_model'}
 # The fixed test frames: the NYU-like world's 'test' stream of seed 0 (disjoint from the train
-# and validation frames), at the models' input size. The shipped bundles were trained on
-# nyu_like before its furniture looks and door casings (now ``nyu_like_v1``; their metadata
-# records the name of the day, 'nyu_like'); the demo camera renders the same world.
-TEST_WORLD = 'nyu_like_v1'
-BUNDLE_WORLD_NAMES = ('nyu_like', TEST_WORLD)  # names a bundle's config may record for it
+# and validation frames), at the models' input size. The bundles are trained on the same
+# world (``training/configs/demo_*.yaml``) and the demo camera renders it.
+TEST_WORLD = 'nyu_like'
 TEST_FRAMES = 24
 TEST_SIZE = (96, 128)
 
@@ -55,6 +53,15 @@ TEST_SIZE = (96, 128)
 def bundle_paths(models_dir: str | Path) -> dict[str, Path]:
     """The node parameter -> bundle file of a models folder (``fusion_model`` -> rgbd...)."""
     return {BUNDLE_PARAM[r]: Path(models_dir) / f'{r}.safetensors' for r in RUNS}
+
+
+def world_fingerprint(world: str = TEST_WORLD) -> str:
+    """Hash of a synthetic world's knobs (``sim.world_style``): a bundle records the one it saw."""
+    import hashlib
+
+    from rgbd_seg_ros.sim import world_style
+
+    return hashlib.sha256(repr(world_style(world)).encode()).hexdigest()[:16]
 
 
 def fixed_test_frames(count: int = TEST_FRAMES, size: tuple[int, int] = TEST_SIZE,
@@ -146,7 +153,8 @@ def write_bundles(work: Path, out: Path, seconds: dict[str, float]) -> dict[str,
                 'recipe_commit': meta.provenance.get('git_commit', ''), 'val_curve': curve,
                 'best_val_miou': max((v for _, v in curve), default=None),
                 'plateau': plateaued(curve), 'train_seconds': round(seconds[run], 1),
-                'initialised_from': meta.model.pretrained or 'random'}
+                'initialised_from': meta.model.pretrained or 'random',
+                'world_fingerprint': world_fingerprint(config['data']['synthetic_world'])}
         provenance = {**meta.provenance, 'demo_bundle': demo}
         save_checkpoint(out / f'{run}.safetensors', model,
                         replace(meta, model=model.cfg, provenance=provenance),

@@ -17,13 +17,14 @@ from safetensors import safe_open
 from rgbd_seg_ros.core.checkpoint import load_meta
 from tools.demo_models import (
     BUNDLE_LIMIT_BYTES,
-    BUNDLE_WORLD_NAMES,
     DEFAULT_OUT,
     RUNS,
+    TEST_WORLD,
     bundle_paths,
     fixed_test_frames,
     main,
     score_bundle,
+    world_fingerprint,
 )
 from training.run_log import plateaued
 
@@ -56,7 +57,9 @@ def test_bundles_carry_their_provenance():
         assert demo['config_file'] == f'training/configs/demo_{run}.yaml'
         for key in ('arch', 'backbone', 'modality', 'fusion', 'num_classes'):
             assert demo['config']['model'][key] == getattr(meta.model, key)
-        assert demo['config']['data']['synthetic_world'] in BUNDLE_WORLD_NAMES
+        # trained on the world the test frames and the demo camera render, as it is today
+        assert demo['config']['data']['synthetic_world'] == TEST_WORLD
+        assert demo['world_fingerprint'] == world_fingerprint(TEST_WORLD)
         assert len(demo['recipe_commit']) == 40
         assert demo['plateau'] is plateaued([tuple(p) for p in demo['val_curve']])
         assert demo['best_val_miou'] == max(v for _, v in demo['val_curve'])
@@ -99,3 +102,10 @@ def test_recipe_chains_three_runs_on_tiny_models(tmp_path):
     # a second call reuses the finished runs instead of training again
     assert main(argv) == 0
     assert Path(tmp_path / 'work' / 'rgb' / 'done.json').is_file()
+
+
+def test_world_fingerprint_tells_the_worlds_apart():
+    # nyu_like_v1 is nyu_like before its furniture looks: one knob apart, another fingerprint
+    prints = {w: world_fingerprint(w) for w in ('nyu_like', 'nyu_like_v1', 'depth_favoured')}
+    assert len(set(prints.values())) == 3
+    assert world_fingerprint('nyu_like') == prints['nyu_like']  # stable within a process
