@@ -53,6 +53,29 @@ class Script:
                 'depth_invalid_end': self.depth_invalid[1]}
 
 
+def camera_path(script: Script = Script(), world: str = TEST_WORLD) -> dict[str, float]:
+    """
+    What the demo camera sees along ``script``'s run in room ``script.seed`` (80x60 renders).
+
+    ``turn_deg_s``: the largest heading change between frames (deg/s); ``structure``: the share
+    of floor, wall, ceiling and unlabelled pixels in one frame a second; ``furniture``: how many
+    other classes appear in them.
+    """
+    import numpy as np
+
+    from rgbd_seg_ros.sim import SyntheticSequence
+    from rgbd_seg_ros.sim import classes as C
+
+    seq = SyntheticSequence(script.seed, 80, 60, world=world, path='furniture')
+    times = np.arange(0.0, script.seconds, 1.0 / script.rate)
+    yaws = np.unwrap([seq.pose(t).yaw for t in times])
+    labels = np.stack([seq.frame(i, t).label for i, t in enumerate(times[::10])])
+    plain = (C.FLOOR, C.WALL, C.CEILING, C.UNLABELED)
+    return {'turn_deg_s': float(np.degrees(np.abs(np.diff(yaws)).max()) * script.rate),
+            'structure': float(np.isin(labels, plain).mean()),
+            'furniture': len(set(np.unique(labels).tolist()) - set(plain))}
+
+
 def _params_file(path: Path, values: dict[str, Any]) -> Path:
     import yaml
 

@@ -9,25 +9,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
-from rgbd_seg_ros.sim import SyntheticSequence
-from rgbd_seg_ros.sim import classes as C
-from tools.demo_live import Script, check_demo, run_live_demo
-from tools.demo_models import DEFAULT_OUT, TEST_WORLD, bundle_paths
+from tools.demo_live import Script, camera_path, check_demo, run_live_demo
+from tools.demo_models import DEFAULT_OUT, bundle_paths
 
 
 def test_demo_camera_path_turns_smoothly_and_looks_at_furniture():
-    script = Script()
-    seq = SyntheticSequence(script.seed, 80, 60, world=TEST_WORLD, path='furniture')
-    times = np.arange(0.0, script.seconds, 1.0 / script.rate)
-    yaws = np.unwrap([seq.pose(t).yaw for t in times])
-    assert np.degrees(np.abs(np.diff(yaws)).max()) * script.rate < 45.0  # deg/s
-    labels = np.stack([seq.frame(i, t).label for i, t in enumerate(times[::10])])
-    structure = np.isin(labels, (C.FLOOR, C.WALL, C.CEILING, C.UNLABELED)).mean()
-    furniture = len(set(np.unique(labels)) - {C.FLOOR, C.WALL, C.CEILING, C.UNLABELED})
-    assert structure < 0.65 and furniture >= 6
+    seen = camera_path(Script())
+    assert seen['turn_deg_s'] < 45.0
+    assert seen['structure'] < 0.65 and seen['furniture'] >= 6
 
 
 def _summary(switches, gain):

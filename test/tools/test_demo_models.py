@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 from safetensors import safe_open
@@ -107,4 +109,8 @@ def test_world_fingerprint_tells_the_worlds_apart():
     # nyu_like_v1 is nyu_like before its furniture looks: one knob apart, another fingerprint
     prints = {w: world_fingerprint(w) for w in ('nyu_like', 'nyu_like_v1', 'depth_favoured')}
     assert len(set(prints.values())) == 3
-    assert world_fingerprint('nyu_like') == prints['nyu_like']  # stable within a process
+    # the bundle is checked in another process than the one that wrote it: no per-process state
+    code = 'from tools.demo_models import world_fingerprint as f; print(f("nyu_like"))'
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == prints['nyu_like']
