@@ -232,3 +232,24 @@ def test_primkd_experiment_script_finds_the_main_runs_folder(methods, tmp_path):
                                                     teacher_factor=4))
     expected = tmp_path / f'full_nyu_like{suffix}' / 'seed0' / 'rgb' / 'model.safetensors'
     assert f'no weaker teacher at {expected}' in proc.stderr
+
+
+@pytest.mark.parametrize('script', ['ablations.sh', 'primkd_why.sh', 'crodino_why.sh'])
+def test_experiment_scripts_only_set_keys_their_method_config_has(script):
+    import re
+    import shlex
+
+    from training.config_io import load_config
+    text = (REPO / 'bench' / script).read_text(encoding='utf-8').replace('\\\n', ' ')
+    sets = [shlex.split(m)[0] for m in re.findall(r'--set ("[^"]*"|\w+\.\w+=\S+)', text)]
+    sets = [s for s in sets if '$' not in s]  # a shell variable (the weaker teacher's path)
+    assert len(sets) >= 2
+    for item in sets:
+        section = item.split('.')[0]
+        assert section in ('distill', 'crodino'), item  # what bench/methods.py --variant allows
+        name = 'synthetic_crodino.yaml' if section == 'crodino' else 'synthetic_primkd.yaml'
+        cfg = load_config(str(REPO / 'training' / 'configs' / name),
+                          ['distill.teacher=x.safetensors', item])
+        key, value = item.split('=', 1)
+        got = getattr(getattr(cfg, section), key.split('.', 1)[1])
+        assert str(got).lower() == value.lower() or float(got) == float(value), item

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+#
+# Why CroDiNo-KD's RGB model loses to the RGB baseline on the full protocol (docs/results.md,
+# "Why CroDiNo-KD loses"): which part of the joint training costs it. Each line is an ablation
+# variant of bench/methods.py that reuses the baselines and pretraining of the main run in the
+# same folder, so run the main benchmark first with the same PROTOCOL, WORLD, OUT and flags:
+#
+#   bash bench/crodino_why.sh [WORLD] [OUT] [bench/methods.py flags, e.g. --pretrain-iters 4000]
+#   JOBS=1 bash bench/crodino_why.sh nyu_like runs/bench_methods --pretrain-iters 4000
+#
+# One JSON per variant: bench/results/crodino_<variant>_<PROTOCOL>_<WORLD>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORLD=${1:-nyu_like}
+OUT=${2:-runs/bench_methods}
+shift $(( $# < 2 ? $# : 2 ))
+PROTOCOL=${PROTOCOL:-full}
+JOBS=${JOBS:-2}
+PY=${PYTHON:-.venv/bin/python}
+export PYTHONPATH=$PWD HF_HUB_OFFLINE=1
+args=("$@")
+
+run() {  # run VARIANT --set ... : CroDiNo-KD again on seeds 0,1,2 with one change
+    local variant=$1
+    shift
+    "$PY" bench/methods.py --protocol "$PROTOCOL" --seeds 0,1,2 --world "$WORLD" --jobs "$JOBS" \
+        --out "$OUT" --methods rgb,depth,crodino --variant "$variant" "${args[@]}" "$@" \
+        --json "bench/results/crodino_${variant}_${PROTOCOL}_${WORLD}.json"
+}
+
+# the control: every CroDiNo-KD term off (no MixUp, InfoNCE, orthogonality or auxiliary
+# decoder), so what is left is two plain models under one optimiser, one gradient clip and the
+# decoupled data pipeline; it should tie with the baselines, and if it loses, the loss is the
+# joint set-up's and not any term's
+run plain --set crodino.mixup=false --set crodino.contrast_weight=0.0 \
+    --set crodino.ortho_weight=0.0 --set crodino.aux_weight=0.0
+# MixUp off: the RGB decoder no longer trains on depth's invariant half
+run nomix --set crodino.mixup=false
+# the cross-modal InfoNCE off, and at a tenth of its weight
+run nocontrast --set crodino.contrast_weight=0.0
+run contrast01 --set crodino.contrast_weight=0.1
