@@ -11,16 +11,8 @@
 #   JOBS=1 bash bench/crodino_why.sh nyu_like runs/bench_methods --pretrain-iters 4000
 #
 # One JSON per variant: bench/results/crodino_<variant>_<PROTOCOL>_<WORLD>.json.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-WORLD=${1:-nyu_like}
-OUT=${2:-runs/bench_methods}
-shift $(( $# < 2 ? $# : 2 ))
-PROTOCOL=${PROTOCOL:-full}
-JOBS=${JOBS:-2}
-PY=${PYTHON:-.venv/bin/python}
-export PYTHONPATH=$PWD HF_HUB_OFFLINE=1
-args=("$@")
+source "$(dirname "$0")/experiment_env.sh" "$@"
+args=("${EXTRA[@]}")
 
 run() {  # run VARIANT --set ... : CroDiNo-KD again on seeds 0,1,2 with one change
     local variant=$1

@@ -9,22 +9,15 @@
 # benchmark first with the same PROTOCOL, WORLD, OUT and extra flags:
 #
 #   bash bench/primkd_why.sh [WORLD] [OUT] [bench/methods.py flags, e.g. --pretrain-iters 4000]
-#   PROTOCOL=quick bash bench/primkd_why.sh nyu_like runs/bench_methods
+#   PROTOCOL=quick JOBS=1 bash bench/primkd_why.sh nyu_like runs/bench_methods
 #
 # WEAK_TEACHER (default: the seed-0 RGB baseline of that run, trained for a third of the
 # teacher's steps) is the weaker RGB teacher; one JSON per variant:
 # bench/results/primkd_<variant>_<PROTOCOL>_<WORLD>.json.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-WORLD=${1:-nyu_like}
-OUT=${2:-runs/bench_methods}
-shift $(( $# < 2 ? $# : 2 ))
-PROTOCOL=${PROTOCOL:-full}
-PY=${PYTHON:-.venv/bin/python}
-export PYTHONPATH=$PWD HF_HUB_OFFLINE=1
+source "$(dirname "$0")/experiment_env.sh" "$@"
 
 suffix=""
-args=("$@")
+args=("${EXTRA[@]}")
 for ((i = 0; i < ${#args[@]}; i++)); do  # the run folder's suffix, as bench/methods.py names it
     case ${args[i]} in
         --pretrain-iters) suffix+="_pre${args[i + 1]}" ;;
@@ -40,7 +33,7 @@ fi
 run() {  # run VARIANT --set ... : PrimKD again on seeds 0,1,2 with one change
     local variant=$1
     shift
-    "$PY" bench/methods.py --protocol "$PROTOCOL" --seeds 0,1,2 --world "$WORLD" --jobs 2 \
+    "$PY" bench/methods.py --protocol "$PROTOCOL" --seeds 0,1,2 --world "$WORLD" --jobs "$JOBS" \
         --out "$OUT" --methods rgbd,primkd --variant "$variant" "${args[@]}" "$@" \
         --json "bench/results/primkd_${variant}_${PROTOCOL}_${WORLD}.json"
 }
