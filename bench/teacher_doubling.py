@@ -1,0 +1,127 @@
+# Copyright 2026 rgbd_seg_ros developers
+# SPDX-License-Identifier: Apache-2.0
+"""
+Are the benchmark's teachers converged? The doubling test: the same teachers at twice the steps.
+
+``training.run_log.plateaued`` reads one validation curve, and under the poly-decay schedule the
+last quarter of a run is also where the learning rate anneals, so a curve rises there even when
+more steps would buy little. The test that separates the two trains each teacher again at twice
+the budget (``bench/methods.py --teacher-factor 2K``, a folder of its own) and compares the test
+mIoU: a teacher is converged here when doubling its steps gains at most ``--tol`` points.
+
+    python bench/methods.py --protocol full --seeds '' --world W --teacher-factor 6 ... \\
+        --json bench/results/calibration_full_W_tf6.json
+    python bench/teacher_doubling.py bench/results/methods_full_W.json \\
+        bench/results/calibration_full_W_tf6.json [--tol 1.0] [--json OUT]
+
+Both inputs are ``bench/methods.py`` JSON reports (their ``teachers`` block); the table gives
+each teacher's steps, test mIoU at both budgets, the gain and the verdict, and the calibration
+ratios (depth / RGB, RGB-D / RGB) at both budgets.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import json
+from pathlib import Path
+import sys
+from typing import Any
+
+DEFAULT_TOL = 1.0  # mIoU points that twice the steps may add to a converged teacher
+
+
+def load_teachers(path: str | Path) -> dict[str, dict[str, Any]]:
+    """The ``teachers`` block of a ``bench/methods.py`` report; a clear error when it has none."""
+    report = json.loads(Path(path).read_text(encoding='utf-8'))
+    teachers = report.get('teachers') if isinstance(report, dict) else None
+    if not teachers:
+        raise ValueError(f'{path}: no "teachers" block (not a bench/methods.py report?)')
+    for name, entry in teachers.items():
+        for key in ('test_miou', 'steps'):
+            if key not in entry:
+                raise ValueError(f'{path}: teacher {name} has no "{key}"')
+    return teachers
+
+
+def _ratios(teachers: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    rgb = teachers.get('teacher_rgb', {}).get('test_miou')
+    out: dict[str, float | None] = {}
+    for key, name in (('depth_over_rgb', 'teacher_depth'), ('rgbd_over_rgb', 'teacher_rgbd')):
+        other = teachers.get(name, {}).get('test_miou')
+        out[key] = other / rgb if rgb and other is not None else None
+    return out
+
+
+def compare(base: dict[str, dict[str, Any]], doubled: dict[str, dict[str, Any]],
+            tol: float = DEFAULT_TOL) -> dict[str, Any]:
+    """
+    The doubling test of every teacher in both reports.
+
+    ``test_miou`` in the reports is a fraction (0-1); ``gain`` and ``tol`` are in points. A
+    teacher of ``doubled`` must have trained exactly twice the steps of its ``base`` namesake.
+    """
+    common = [name for name in base if name in doubled]
+    if not common:
+        raise ValueError('the two reports share no teacher')
+    rows = []
+    for name in sorted(common):
+        b, d = base[name], doubled[name]
+        if int(d['steps']) != 2 * int(b['steps']):
+            raise ValueError(f'{name}: {d["steps"]} steps is not twice {b["steps"]}; run the '
+                             'second report with twice the --teacher-factor of the first')
+        # rounded before the verdict: a fraction scaled to points carries float noise
+        gain = round((float(d['test_miou']) - float(b['test_miou'])) * 100.0, 6)
+        rows.append({'teacher': name, 'steps': int(b['steps']),
+                     'test_miou': round(float(b['test_miou']) * 100.0, 2),
+                     'steps_doubled': int(d['steps']),
+                     'test_miou_doubled': round(float(d['test_miou']) * 100.0, 2),
+                     'gain': round(gain, 2), 'converged': gain <= tol,
+                     'plateau_rule': b.get('plateau')})
+    return {'tol': tol, 'rows': rows,
+            'calibration': {'base': _ratios(base), 'doubled': _ratios(doubled)}}
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """Markdown table of :func:`compare`'s result."""
+    lines = ['| teacher | steps | test mIoU % | steps x2 | test mIoU % x2 | gain (points) | '
+             f'converged (gain <= {result["tol"]:g}) | plateau rule |',
+             '|---|---:|---:|---:|---:|---:|---|---|']
+    for r in result['rows']:
+        lines.append(f'| {r["teacher"]} | {r["steps"]} | {r["test_miou"]:.1f} | '
+                     f'{r["steps_doubled"]} | {r["test_miou_doubled"]:.1f} | {r["gain"]:+.1f} | '
+                     f'{"yes" if r["converged"] else "no"} | {r["plateau_rule"]} |')
+    cal = result['calibration']
+
+    def fmt(v: float | None) -> str:
+        return '-' if v is None else f'{v:.3f}'
+
+    lines.append('')
+    lines.append(f'calibration: depth / RGB {fmt(cal["base"]["depth_over_rgb"])} -> '
+                 f'{fmt(cal["doubled"]["depth_over_rgb"])}, RGB-D / RGB '
+                 f'{fmt(cal["base"]["rgbd_over_rgb"])} -> {fmt(cal["doubled"]["rgbd_over_rgb"])}')
+    return '\n'.join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('base', help="bench/methods.py report with the protocol's teachers")
+    parser.add_argument('doubled', help='report with the same teachers at twice the steps')
+    parser.add_argument('--tol', type=float, default=DEFAULT_TOL,
+                        help='mIoU points a converged teacher may gain from twice the steps')
+    parser.add_argument('--json', metavar='OUT', help='write the comparison as JSON here')
+    args = parser.parse_args(argv)
+    try:
+        result = compare(load_teachers(args.base), load_teachers(args.doubled), args.tol)
+    except (OSError, ValueError) as exc:
+        print(f'teacher_doubling: {exc}', file=sys.stderr)
+        return 2
+    result['inputs'] = {'base': str(args.base), 'doubled': str(args.doubled)}
+    print(format_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + '\n', encoding='utf-8')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
