@@ -9,10 +9,12 @@ more steps would buy little. The test that separates the two trains each teacher
 the budget (``bench/methods.py --teacher-factor 2K``, a folder of its own) and compares the test
 mIoU: a teacher is converged here when doubling its steps gains at most ``--tol`` points.
 
-    python bench/methods.py --protocol full --seeds '' --world W --teacher-factor 6 ... \\
+    python bench/methods.py --protocol full --seeds '' --world W --teacher-factor 6 ...
         --json bench/results/calibration_full_W_tf6.json
-    python bench/teacher_doubling.py bench/results/methods_full_W.json \\
+    python bench/teacher_doubling.py bench/results/methods_full_W.json
         bench/results/calibration_full_W_tf6.json [--tol 1.0] [--json OUT]
+
+(each command on one line).
 
 Both inputs are ``bench/methods.py`` JSON reports (their ``teachers`` block); the table gives
 each teacher's steps, test mIoU at both budgets, the gain and the verdict, and the calibration
