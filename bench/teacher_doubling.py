@@ -33,8 +33,8 @@ from typing import Any
 DEFAULT_TOL = 1.0  # mIoU points that twice the steps may add to a converged teacher
 
 
-def load_teachers(path: str | Path) -> dict[str, dict[str, Any]]:
-    """The ``teachers`` block of a ``bench/methods.py`` report; a clear error when it has none."""
+def load_report(path: str | Path) -> dict[str, Any]:
+    """A ``bench/methods.py`` report; a clear error when it has no usable ``teachers`` block."""
     report = json.loads(Path(path).read_text(encoding='utf-8'))
     teachers = report.get('teachers') if isinstance(report, dict) else None
     if not teachers:
@@ -43,26 +43,19 @@ def load_teachers(path: str | Path) -> dict[str, dict[str, Any]]:
         for key in ('test_miou', 'steps'):
             if key not in entry:
                 raise ValueError(f'{path}: teacher {name} has no "{key}"')
-    return teachers
+    return report
 
 
-def _ratios(teachers: dict[str, dict[str, Any]]) -> dict[str, float | None]:
-    rgb = teachers.get('teacher_rgb', {}).get('test_miou')
-    out: dict[str, float | None] = {}
-    for key, name in (('depth_over_rgb', 'teacher_depth'), ('rgbd_over_rgb', 'teacher_rgbd')):
-        other = teachers.get(name, {}).get('test_miou')
-        out[key] = other / rgb if rgb and other is not None else None
-    return out
-
-
-def compare(base: dict[str, dict[str, Any]], doubled: dict[str, dict[str, Any]],
+def compare(base_report: dict[str, Any], doubled_report: dict[str, Any],
             tol: float = DEFAULT_TOL) -> dict[str, Any]:
     """
-    The doubling test of every teacher in both reports.
+    The doubling test of every teacher in both reports (:func:`load_report`).
 
     ``test_miou`` in the reports is a fraction (0-1); ``gain`` and ``tol`` are in points. A
     teacher of ``doubled`` must have trained exactly twice the steps of its ``base`` namesake.
+    The calibration ratios are the reports' own (``bench/methods.py`` computes them).
     """
+    base, doubled = base_report['teachers'], doubled_report['teachers']
     common = [name for name in base if name in doubled]
     if not common:
         raise ValueError('the two reports share no teacher')
@@ -81,7 +74,8 @@ def compare(base: dict[str, dict[str, Any]], doubled: dict[str, dict[str, Any]],
                      'gain': round(gain, 2), 'converged': gain <= tol,
                      'plateau_rule': b.get('plateau')})
     return {'tol': tol, 'rows': rows,
-            'calibration': {'base': _ratios(base), 'doubled': _ratios(doubled)}}
+            'calibration': {'base': base_report.get('calibration') or {},
+                            'doubled': doubled_report.get('calibration') or {}}}
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -98,10 +92,13 @@ def format_table(result: dict[str, Any]) -> str:
     def fmt(v: float | None) -> str:
         return '-' if v is None else f'{v:.3f}'
 
+    def ratio(which: str, key: str) -> str:
+        return fmt(cal[which].get(key))
+
     lines.append('')
-    lines.append(f'calibration: depth / RGB {fmt(cal["base"]["depth_over_rgb"])} -> '
-                 f'{fmt(cal["doubled"]["depth_over_rgb"])}, RGB-D / RGB '
-                 f'{fmt(cal["base"]["rgbd_over_rgb"])} -> {fmt(cal["doubled"]["rgbd_over_rgb"])}')
+    lines.append(f'calibration: depth / RGB {ratio("base", "depth_over_rgb")} -> '
+                 f'{ratio("doubled", "depth_over_rgb")}, RGB-D / RGB '
+                 f'{ratio("base", "rgbd_over_rgb")} -> {ratio("doubled", "rgbd_over_rgb")}')
     return '\n'.join(lines)
 
 
@@ -114,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--json', metavar='OUT', help='write the comparison as JSON here')
     args = parser.parse_args(argv)
     try:
-        result = compare(load_teachers(args.base), load_teachers(args.doubled), args.tol)
+        result = compare(load_report(args.base), load_report(args.doubled), args.tol)
     except (OSError, ValueError) as exc:
         print(f'teacher_doubling: {exc}', file=sys.stderr)
         return 2

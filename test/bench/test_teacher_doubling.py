@@ -24,13 +24,15 @@ def _report(path: Path, steps: int, rgb: float, depth: float, rgbd: float) -> Pa
     teachers = {name: {'test_miou': miou, 'steps': steps, 'plateau': False}
                 for name, miou in (('teacher_rgb', rgb), ('teacher_depth', depth),
                                    ('teacher_rgbd', rgbd))}
-    path.write_text(json.dumps({'protocol': {}, 'rows': [], 'teachers': teachers}))
+    calibration = {'depth_over_rgb': depth / rgb, 'rgbd_over_rgb': rgbd / rgb}  # as methods.py
+    path.write_text(json.dumps({'protocol': {}, 'rows': [], 'teachers': teachers,
+                                'calibration': calibration}))
     return path
 
 
 def test_gain_in_points_and_the_verdict_against_the_tolerance(doubling, tmp_path):
-    base = doubling.load_teachers(_report(tmp_path / 'a.json', 1500, 0.50, 0.40, 0.60))
-    twice = doubling.load_teachers(_report(tmp_path / 'b.json', 3000, 0.505, 0.43, 0.61))
+    base = doubling.load_report(_report(tmp_path / 'a.json', 1500, 0.50, 0.40, 0.60))
+    twice = doubling.load_report(_report(tmp_path / 'b.json', 3000, 0.505, 0.43, 0.61))
     result = doubling.compare(base, twice, tol=1.0)
     rows = {r['teacher']: r for r in result['rows']}
     assert rows['teacher_rgb']['gain'] == pytest.approx(0.5)
@@ -44,8 +46,8 @@ def test_gain_in_points_and_the_verdict_against_the_tolerance(doubling, tmp_path
 
 
 def test_a_second_report_that_is_not_twice_the_steps_is_refused(doubling, tmp_path):
-    base = doubling.load_teachers(_report(tmp_path / 'a.json', 1500, 0.5, 0.4, 0.6))
-    other = doubling.load_teachers(_report(tmp_path / 'b.json', 2000, 0.5, 0.4, 0.6))
+    base = doubling.load_report(_report(tmp_path / 'a.json', 1500, 0.5, 0.4, 0.6))
+    other = doubling.load_report(_report(tmp_path / 'b.json', 2000, 0.5, 0.4, 0.6))
     with pytest.raises(ValueError, match='not twice'):
         doubling.compare(base, other)
 
