@@ -30,6 +30,12 @@ from pathlib import Path
 import sys
 from typing import Any
 
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script from anywhere, as bench/methods.py is
+    sys.path.insert(0, str(REPO))
+
+from training.run_log import last_quarter_gain  # noqa: E402
+
 DEFAULT_TOL = 1.0  # mIoU points that twice the steps may add to a converged teacher
 
 
@@ -44,6 +50,12 @@ def load_report(path: str | Path) -> dict[str, Any]:
             if key not in entry:
                 raise ValueError(f'{path}: teacher {name} has no "{key}"')
     return report
+
+
+def _last_quarter_points(curve: list[list[float]] | None) -> float | None:
+    """``training.run_log.last_quarter_gain`` of a report's validation curve, in points."""
+    gain = last_quarter_gain([(int(s), float(v)) for s, v in curve or []])
+    return None if gain is None else round(gain * 100.0, 2)
 
 
 def compare(base_report: dict[str, Any], doubled_report: dict[str, Any],
@@ -72,21 +84,27 @@ def compare(base_report: dict[str, Any], doubled_report: dict[str, Any],
                      'steps_doubled': int(d['steps']),
                      'test_miou_doubled': round(float(d['test_miou']) * 100.0, 2),
                      'gain': round(gain, 2), 'converged': gain <= tol,
-                     'plateau_rule': b.get('plateau')})
+                     'plateau_rule': b.get('plateau'),
+                     'last_quarter_gain': _last_quarter_points(b.get('val_curve'))})
     return {'tol': tol, 'rows': rows,
             'calibration': {'base': base_report.get('calibration') or {},
                             'doubled': doubled_report.get('calibration') or {}}}
 
 
+def _signed(v: float | None) -> str:
+    return '-' if v is None else f'{v:+.1f}'
+
+
 def format_table(result: dict[str, Any]) -> str:
     """Markdown table of :func:`compare`'s result."""
     lines = ['| teacher | steps | test mIoU % | steps x2 | test mIoU % x2 | gain (points) | '
-             f'converged (gain <= {result["tol"]:g}) | plateau rule |',
-             '|---|---:|---:|---:|---:|---:|---|---|']
+             f'converged (gain <= {result["tol"]:g}) | plateau rule | last quarter (points) |',
+             '|---|---:|---:|---:|---:|---:|---|---|---:|']
     for r in result['rows']:
         lines.append(f'| {r["teacher"]} | {r["steps"]} | {r["test_miou"]:.1f} | '
                      f'{r["steps_doubled"]} | {r["test_miou_doubled"]:.1f} | {r["gain"]:+.1f} | '
-                     f'{"yes" if r["converged"] else "no"} | {r["plateau_rule"]} |')
+                     f'{"yes" if r["converged"] else "no"} | {r["plateau_rule"]} | '
+                     f'{_signed(r["last_quarter_gain"])} |')
     cal = result['calibration']
 
     def fmt(v: float | None) -> str:

@@ -88,10 +88,10 @@ def val_curve(out: Path) -> dict[str, list[tuple[int, float]]]:
     return curves
 
 
-def plateaued(curve: list[tuple[int, float]], tol: float = PLATEAU_TOL) -> bool | None:
+def last_quarter_gain(curve: list[tuple[int, float]]) -> float | None:
     """
-    True when the best of the last quarter of steps is within ``tol`` of the best before it;
-    None with fewer than 4 evaluations.
+    Best mIoU of the last quarter of steps minus the best before it (a fraction, like the
+    curve); None with fewer than 4 evaluations.
     """
     if len(curve) < 4:
         return None
@@ -100,4 +100,13 @@ def plateaued(curve: list[tuple[int, float]], tol: float = PLATEAU_TOL) -> bool 
     late = [v for s, v in curve if s > 0.75 * last]
     if not early or not late:
         return None
-    return max(late) - max(early) <= tol
+    return max(late) - max(early)
+
+
+def plateaued(curve: list[tuple[int, float]], tol: float = PLATEAU_TOL) -> bool | None:
+    """
+    True when the best of the last quarter of steps is within ``tol`` of the best before it
+    (:func:`last_quarter_gain`); None with fewer than 4 evaluations.
+    """
+    gain = last_quarter_gain(curve)
+    return None if gain is None else gain <= tol

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from training.run_log import plateaued
+from training.run_log import last_quarter_gain, plateaued
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,6 +36,10 @@ def test_plateau_compares_the_last_quarter_with_the_best_before(methods):
     assert plateaued(rising) is False
     assert plateaued(flat) is True
     assert plateaued(flat[:2]) is None  # too few evaluations to tell
+    # the best after step 300 (0.42) minus the best up to it (0.35); flat: 0.404 - 0.41
+    assert last_quarter_gain(rising) == pytest.approx(0.07)
+    assert last_quarter_gain(flat) == pytest.approx(-0.006)
+    assert last_quarter_gain(flat[:2]) is None
 
 
 def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):

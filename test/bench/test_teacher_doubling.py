@@ -25,6 +25,8 @@ def _report(path: Path, steps: int, rgb: float, depth: float, rgbd: float) -> Pa
                 for name, miou in (('teacher_rgb', rgb), ('teacher_depth', depth),
                                    ('teacher_rgbd', rgbd))}
     calibration = {'depth_over_rgb': depth / rgb, 'rgbd_over_rgb': rgbd / rgb}  # as methods.py
+    # a curve whose last quarter (after step 300) gains 2.5 points over the best before it
+    teachers['teacher_rgb']['val_curve'] = [[100, 0.2], [200, 0.3], [300, 0.35], [400, 0.375]]
     path.write_text(json.dumps({'protocol': {}, 'rows': [], 'teachers': teachers,
                                 'calibration': calibration}))
     return path
@@ -41,6 +43,8 @@ def test_gain_in_points_and_the_verdict_against_the_tolerance(doubling, tmp_path
     assert rows['teacher_depth']['converged'] is False
     assert rows['teacher_rgbd']['gain'] == pytest.approx(1.0)  # at the tolerance: converged
     assert rows['teacher_rgbd']['converged'] is True
+    assert rows['teacher_rgb']['last_quarter_gain'] == pytest.approx(2.5)
+    assert rows['teacher_depth']['last_quarter_gain'] is None  # no curve in the report
     assert result['calibration']['base']['depth_over_rgb'] == pytest.approx(0.8)
     assert result['calibration']['doubled']['rgbd_over_rgb'] == pytest.approx(0.61 / 0.505)
 
@@ -57,7 +61,8 @@ def test_cli_writes_the_table_and_json_and_rejects_a_non_report(doubling, tmp_pa
     b = _report(tmp_path / 'b.json', 200, 0.52, 0.4, 0.6)
     out = tmp_path / 'out.json'
     assert doubling.main([str(a), str(b), '--json', str(out)]) == 0
-    assert '| teacher_rgb | 100 | 50.0 | 200 | 52.0 | +2.0 | no |' in capsys.readouterr().out
+    row = '| teacher_rgb | 100 | 50.0 | 200 | 52.0 | +2.0 | no | False | +2.5 |'
+    assert row in capsys.readouterr().out
     assert json.loads(out.read_text())['rows'][1]['teacher'] == 'teacher_rgb'
     junk = tmp_path / 'junk.json'
     junk.write_text(json.dumps({'rows': []}))
