@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """``bench/methods.py``: the statistics, the plateau rule and a smoke run of the protocol."""
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 from training.run_log import last_quarter_gain, plateaued
 
@@ -16,10 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope='module')
 def methods():
-    spec = importlib.util.spec_from_file_location('bench_methods', REPO / 'bench' / 'methods.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / 'bench' / 'methods.py', 'bench_methods')
 
 
 def test_summary_is_mean_sample_std_and_a_t_interval(methods):
@@ -83,9 +80,7 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
         assert 'synthetic_depth: raw' in cfg, run  # the sensor's depth, holes and all
     # bench/depth_cues.py: the same teachers under swapped sensors; with the world's own sensor,
     # rendered without the cache, it must reproduce the benchmark's own test score
-    spec = importlib.util.spec_from_file_location('depth_cues', REPO / 'bench' / 'depth_cues.py')
-    cues = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cues)
+    cues = load_script(REPO / 'bench' / 'depth_cues.py', 'depth_cues')
     cue_json = tmp_path / 'cues.json'
     assert cues.main(['--root', str(root), '--frames', str(report['protocol']['test_frames']),
                       '--json', str(cue_json)]) == 0

@@ -2,22 +2,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """``bench/paired_rows.py``: a variant against the default seed by seed, and the teacher-gap r."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope='module')
 def paired_rows():
-    spec = importlib.util.spec_from_file_location(
-        'bench_paired_rows', REPO / 'bench' / 'paired_rows.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / 'bench' / 'paired_rows.py', 'bench_paired_rows')
 
 
 def _row(method, label, baseline, per_seed, per_class=None):

@@ -2,22 +2,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """``bench/teacher_doubling.py``: the doubling test of the benchmark's teachers."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope='module')
 def doubling():
-    spec = importlib.util.spec_from_file_location(
-        'bench_teacher_doubling', REPO / 'bench' / 'teacher_doubling.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / 'bench' / 'teacher_doubling.py', 'bench_teacher_doubling')
 
 
 def _report(path: Path, steps: int, rgb: float, depth: float, rgbd: float) -> Path:

@@ -11,6 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 import yaml
 
 from rgbd_seg_ros.core.node_config import SegmentationParams, parameter_names
@@ -102,11 +103,7 @@ def test_setup_installs_launch_config_and_presets():
 
 def test_launch_description_builds_where_launch_ros_exists():
     pytest.importorskip('launch_ros')
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location('segment_launch', LAUNCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(LAUNCH, 'segment_launch')
     description = module.generate_launch_description()
     names = {a.name for a in description.get_launch_arguments()}
     assert 'fusion_model' in names and 'camera' in names
