@@ -160,6 +160,21 @@ def summarise(values: list[float]) -> dict[str, float | None]:
     return {'mean': mean, 'std': std, 'ci95': t * std / math.sqrt(len(values))}
 
 
+def software_versions() -> dict[str, str]:
+    """The checkout's commit and the package versions a report was measured with."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rgbd_seg_ros.core.checkpoint import git_commit
+
+    out = {'git_commit': git_commit(), 'python': platform.python_version()}
+    for package in ('torch', 'timm', 'numpy'):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = ''
+    return out
+
+
 def pretrain_iters(proto: dict[str, Any], run: str) -> int:
     """Steps of pretraining run ``run``: ``pretrain_rgb_iters`` (when set) for the RGB one."""
     if run == PRETRAIN:
@@ -659,7 +674,8 @@ def main(argv: list[str] | None = None) -> int:
         'rows': build_rows(methods, seeds, scores, seconds),
         'pretrain': pretrain_info or None, 'teachers': teacher_info, 'calibration': calibration,
         'wall_s_total': time.perf_counter() - t_start,
-        'platform': platform.platform(), 'load_average_end': os.getloadavg(),
+        'platform': platform.platform(), 'software': software_versions(),
+        'load_average_end': os.getloadavg(),
     }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2), encoding='utf-8')

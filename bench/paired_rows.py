@@ -6,7 +6,8 @@ Two ``bench/methods.py`` reports side by side: a variant against the default, se
     python bench/paired_rows.py DEFAULT.json VARIANT.json
 
 prints, for every row label in both reports, the variant's test mIoU minus the default's on
-each shared seed (points) and their mean: the "vs default" columns of docs/results.md.
+each shared seed (points), their mean and the half-width of its 95 % t-interval: the
+"vs default" columns of docs/results.md.
 ``--teacher-gap ROW=TEACHER`` (repeatable; one report) prints instead the correlation over the
 classes between ROW's per-class gain on its baseline and TEACHER's per-class IoU minus that
 baseline's: how much of a distilled row's per-class result its teacher's gaps explain.
@@ -22,6 +23,9 @@ import sys
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from methods import summarise  # noqa: E402  (bench/methods.py: mean, std, 95 % t-interval)
 
 
 def load_rows(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -42,8 +46,9 @@ def paired(default: dict[str, dict[str, Any]], variant: dict[str, dict[str, Any]
         base = default[label]['per_seed']
         seeds = [s for s in row['per_seed'] if s in base]
         diffs = [(row['per_seed'][s] - base[s]) * 100.0 for s in seeds]
+        stats = summarise(diffs)
         out.append({'label': label, 'seeds': seeds, 'diff_per_seed': diffs,
-                    'diff_mean': float(np.mean(diffs)) if diffs else None})
+                    'diff_mean': stats['mean'], 'diff_ci95': stats['ci95']})
     return out
 
 
@@ -83,12 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f'paired_rows: {exc}', file=sys.stderr)
         return 2
-    print('| row | variant - default, per seed (points) | mean |')
-    print('|---|---|---:|')
+    print('| row | variant - default, per seed (points) | mean | 95 % CI |')
+    print('|---|---|---:|---:|')
     for item in paired(default, variant):
         seeds = ', '.join(f'{d:+.1f}' for d in item['diff_per_seed'])
         mean = '-' if item['diff_mean'] is None else f'{item["diff_mean"]:+.1f}'
-        print(f'| {item["label"]} | {seeds} | {mean} |')
+        ci95 = '-' if item['diff_ci95'] is None else f'± {item["diff_ci95"]:.1f}'
+        print(f'| {item["label"]} | {seeds} | {mean} | {ci95} |')
     return 0
 
 

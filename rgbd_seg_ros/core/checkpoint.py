@@ -55,7 +55,7 @@ _PICKLE_MAGIC = (b'PK\x03\x04', b'\x80')
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
     """HEAD of the checkout this package runs from, or '' (not a checkout, no git)."""
     try:
         out = subprocess.run(
@@ -72,7 +72,7 @@ def _default_provenance() -> dict[str, Any]:
 
     return {
         'code_version': __version__,
-        'git_commit': _git_commit(),
+        'git_commit': git_commit(),
         'created': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
     }
 

@@ -30,6 +30,8 @@ def test_variant_minus_default_on_the_shared_seeds(paired_rows):
     assert out[0]['seeds'] == ['0', '1']
     assert out[0]['diff_per_seed'] == pytest.approx([2.0, -1.0])
     assert out[0]['diff_mean'] == pytest.approx(0.5)
+    # std of (2, -1) = 3 / sqrt(2); t(0.975, 1 dof) = 12.706; half-width = t * std / sqrt(2)
+    assert out[0]['diff_ci95'] == pytest.approx(12.706 * 1.5)
 
 
 def test_teacher_gap_correlation_is_pearson_over_the_classes(paired_rows, tmp_path):
