@@ -272,19 +272,52 @@ def pretrained_backbone(args: argparse.Namespace, stream: str = 'rgb') -> Path:
     return Path(args.out) / run / 'backbone.safetensors'
 
 
-def run_fingerprint(config: Path, sets: list[str], args: argparse.Namespace) -> str:
+def run_fingerprint(config: Path, sets: list[str], args: argparse.Namespace,
+                    legacy: bool = False) -> str:
     """
     Hash of what decides a run: its config file, its overrides and the synthetic world's knobs.
 
     A finished run is reused only when its stamp holds the same fingerprint, so a changed config,
-    override or world (``rgbd_seg_ros.sim.style``) is never answered by an older run.
+    override or world (``rgbd_seg_ros.sim.style``) is never answered by an older run. Paths
+    inside the protocol's folder (``--out`` with its suffix) are written as ``{out}``, and a run
+    that one of them names (a teacher, a pretraining) stands in by its own stamp's fingerprint:
+    the hash follows what a run was trained from, not where the folder lies, so a folder of
+    longer teachers can share the baselines of another by hard links (docs/results.md) while a
+    student of another teacher is still refused. ``legacy``: the hash of the revision before
+    (paths as they are, nothing chained), accepted for stamps written then.
     """
     world = ''
     if args.data == 'synthetic':
         from rgbd_seg_ros.sim import world_style
         world = repr(world_style(args.world))
-    text = json.dumps([config.read_text(encoding='utf-8'), sets, world])
+    if legacy:
+        text = json.dumps([config.read_text(encoding='utf-8'), sets, world])
+        return hashlib.sha256(text.encode()).hexdigest()
+    root = str(Path(args.out))
+    portable, upstream = [], []
+    for item in sets:
+        key, _, value = item.partition('=')
+        if value == root or value.startswith(root + os.sep):
+            value = '{out}' + value[len(root):]
+            stamp = _run_folder(Path(item.partition('=')[2])) / 'bench_time.json'
+            if stamp.is_file():
+                upstream.append([key, json.loads(stamp.read_text()).get('fingerprint', '')])
+        portable.append(f'{key}={value}')
+    text = json.dumps([config.read_text(encoding='utf-8'), portable, world, upstream])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _run_folder(path: Path) -> Path:
+    """The run folder of a path a run is given: the folder itself or a checkpoint's folder."""
+    return path if path.is_dir() else path.parent
+
+
+def _write_stamp(stamp: Path, seconds: float, fingerprint: str) -> None:
+    """Write a run's stamp as a new file (atomic): a hard-linked copy keeps its own."""
+    tmp = stamp.with_suffix('.json.tmp')
+    tmp.write_text(json.dumps({'seconds': seconds, 'fingerprint': fingerprint}),
+                   encoding='utf-8')
+    os.replace(tmp, stamp)
 
 
 def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: dict[str, Any],
@@ -298,10 +331,13 @@ def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: d
     fingerprint = run_fingerprint(config, sets, args)
     if stamp.exists() and all((out / f'{e}.safetensors').exists() for e in exports):
         done = json.loads(stamp.read_text())
-        if done.get('fingerprint', fingerprint) != fingerprint:  # stamps before it: trusted
-            raise RuntimeError(
-                f'{out} was trained with another config, override or synthetic world than this '
-                f'run asks for; delete the folder to train it again')
+        held = done.get('fingerprint', fingerprint)  # stamps before fingerprints: trusted
+        if held != fingerprint:
+            if held != run_fingerprint(config, sets, args, legacy=True):
+                raise RuntimeError(
+                    f'{out} was trained with another config, override, synthetic world or '
+                    f'teacher than this run asks for; delete the folder to train it again')
+            _write_stamp(stamp, float(done['seconds']), fingerprint)  # the portable hash
         return float(done['seconds'])
     cmd = ['-m', 'training.train', '--config', str(config), '--out', str(out)]
     for item in sets:
@@ -320,8 +356,7 @@ def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: d
     if rc != 0:
         raise RuntimeError(f'training {run} (seed {seed}) failed with exit status {rc}; see '
                            f'{out / "bench_stdout.log"}')
-    stamp.write_text(json.dumps({'seconds': seconds, 'fingerprint': fingerprint}),
-                     encoding='utf-8')
+    _write_stamp(stamp, seconds, fingerprint)
     return seconds
 
 

@@ -254,3 +254,57 @@ def test_experiment_scripts_only_set_keys_their_method_config_has(script):
         key, value = item.split('=', 1)
         got = getattr(getattr(cfg, section), key.split('.', 1)[1])
         assert str(got).lower() == value.lower() or float(got) == float(value), item
+
+
+def _stamped_run(methods, args, proto, run, out, teacher=None):
+    """A finished run folder of ``run`` (empty exports) with today's fingerprint; its sets."""
+    out.mkdir(parents=True, exist_ok=True)
+    for export in methods.RUNS[run][2]:
+        (out / f'{export}.safetensors').write_bytes(b'')
+    sets = methods.run_sets(run, 0, args, proto, teacher)
+    config = methods.CONFIGS / f'synthetic_{methods.RUNS[run][0]}.yaml'
+    return config, sets
+
+
+def test_a_folder_linked_under_another_name_is_reused_and_its_teacher_checked(methods, tmp_path):
+    import argparse
+    import os
+    import shutil
+
+    proto = methods.PROTOCOLS['smoke']
+    a = tmp_path / 'quick_nyu_like_tf16'
+    args = argparse.Namespace(data='synthetic', world='nyu_like', stream=False, no_pretrain=True,
+                              no_depth_pretrain=False, depth='raw', out=str(a), set=[],
+                              nproc=1, threads=1)
+    teacher = a / 'teachers' / 'teacher_rgb'
+    ckpt = teacher / 'model.safetensors'
+    config, sets = _stamped_run(methods, args, proto, 'teacher_rgb', teacher)
+    methods._write_stamp(teacher / 'bench_time.json', 100.0,
+                         methods.run_fingerprint(config, sets, args))
+    student = a / 'seed0' / 'primkd'
+    config, sets = _stamped_run(methods, args, proto, 'primkd', student, ckpt)
+    methods._write_stamp(student / 'bench_time.json', 7.0,
+                         methods.run_fingerprint(config, sets, args))
+    assert methods.train_run('primkd', 0, student, args, proto, ckpt) == 7.0
+    # the same runs in a folder of another name (a copy; `cp -al` in docs/results.md): reused
+    b = tmp_path / 'quick_nyu_like_tf3'
+    shutil.copytree(a, b)
+    args_b = argparse.Namespace(**{**vars(args), 'out': str(b)})
+    ckpt_b = b / 'teachers' / 'teacher_rgb' / 'model.safetensors'
+    assert methods.train_run('primkd', 0, b / 'seed0' / 'primkd', args_b, proto, ckpt_b) == 7.0
+    # a teacher trained otherwise (its stamp's fingerprint differs): its student is refused
+    methods._write_stamp(b / 'teachers' / 'teacher_rgb' / 'bench_time.json', 50.0, 'f' * 64)
+    with pytest.raises(RuntimeError, match='teacher'):
+        methods.train_run('primkd', 0, b / 'seed0' / 'primkd', args_b, proto, ckpt_b)
+    # a stamp of the revision before (path-bound hash) is accepted once and rewritten as a new
+    # file: its hard-linked twin keeps the old content
+    rgb = a / 'seed0' / 'rgb'
+    config, sets = _stamped_run(methods, args, proto, 'rgb', rgb)
+    legacy = methods.run_fingerprint(config, sets, args, legacy=True)
+    (rgb / 'bench_time.json').write_text(json.dumps({'seconds': 3.0, 'fingerprint': legacy}))
+    twin = tmp_path / 'twin.json'
+    os.link(rgb / 'bench_time.json', twin)
+    assert methods.train_run('rgb', 0, rgb, args, proto, None) == 3.0
+    assert json.loads((rgb / 'bench_time.json').read_text())['fingerprint'] == \
+        methods.run_fingerprint(config, sets, args) != legacy
+    assert json.loads(twin.read_text())['fingerprint'] == legacy
