@@ -99,10 +99,11 @@ PROTOCOLS: dict[str, dict[str, Any]] = {
     'quick': dict(size=(64, 96), train_frames=256, val_frames=48, test_frames=100,
                   student_iters=150, teacher_factor=3, eval_every=50, batch_size=8,
                   pretrain_iters=1500),
-    # 96x128: a multiple of 32 (72x96 is computed as 96x96), 1.33x the cost of 72x96
+    # 96x128: a multiple of 32 (72x96 is computed as 96x96), 1.33x the cost of 72x96; RGB
+    # pretraining 4000 steps, depth 2500: the budgets at which nyu_like is calibrated
     'full': dict(size=(96, 128), train_frames=795, val_frames=96, test_frames=200,
                  student_iters=500, teacher_factor=3, eval_every=100, batch_size=8,
-                 pretrain_iters=2500),
+                 pretrain_iters=2500, pretrain_rgb_iters=4000),
     # CI smoke: a handful of steps on a tiny backbone; checks the plumbing, measures nothing
     'smoke': dict(size=(32, 40), train_frames=4, val_frames=2, test_frames=2,
                   student_iters=2, teacher_factor=3, eval_every=2, batch_size=2,

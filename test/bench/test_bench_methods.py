@@ -218,6 +218,10 @@ def test_pretraining_and_teacher_budgets_can_be_changed_in_their_own_folder(meth
     assert steps('rgb') == ['train.max_iters=500']
     plain = argparse.Namespace(**{**vars(args), 'pretrain_iters': 0, 'teacher_factor': 0})
     assert methods.protocol(plain) == (methods.PROTOCOLS['full'], '')
+    # the full protocol's own budgets: RGB pretraining 4000 steps (the calibration's), depth 2500
+    default = methods.PROTOCOLS['full']
+    assert [methods.pretrain_iters(default, r) for r in ('pretrain', 'pretrain_depth')] == \
+        [4000, 2500]
     with pytest.raises(ValueError, match='>= 3'):
         methods.protocol(argparse.Namespace(**{**vars(args), 'teacher_factor': 2}))
 
