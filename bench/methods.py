@@ -358,6 +358,8 @@ def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: d
         raise RuntimeError(f'training {run} (seed {seed}) failed with exit status {rc}; see '
                            f'{out / "bench_stdout.log"}')
     _write_stamp(stamp, seconds, fingerprint)
+    if not getattr(args, 'keep_last', False):  # the resume state: 3x the weights, unused now
+        (out / 'last.safetensors').unlink(missing_ok=True)
     return seconds
 
 
@@ -600,6 +602,10 @@ def main(argv: list[str] | None = None) -> int:
                         help='name of an ablation: the distilled runs get their own folders, '
                         'the baselines and teachers are reused; --set may then only change '
                         f'{VARIANT_KEYS} keys')
+    parser.add_argument('--keep-last', action='store_true',
+                        help="keep each finished run's last.safetensors (the resume state, with "
+                        'the optimiser: 3x the weights; the 10-seed quick folder of '
+                        'docs/results.md with its ablations: 43 GB with them, 11 GB without)')
     parser.add_argument('--device', default='cpu', help="evaluation device ('cpu', 'cuda')")
     parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'methods.json'))
     args = parser.parse_args(argv)

@@ -68,6 +68,9 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
     # every run starts from the RGB pretraining's backbone, its depth stream from the depth one's
     assert report['protocol']['depth'] == 'raw' and report['protocol']['depth_pretrained']
     root = tmp_path / 'runs' / 'smoke_nyu_like'
+    # a finished run keeps its exports, not its resume state (--keep-last keeps it)
+    assert (root / 'seed0' / 'rgb' / 'model.safetensors').is_file()
+    assert not list(root.rglob('last.safetensors'))
     backbones = {}
     for run, stream in (('pretrain', 'rgb'), ('pretrain_depth', 'depth')):
         pre = report['pretrain'][run]
