@@ -5,6 +5,7 @@
 import json
 import math
 from pathlib import Path
+import re
 
 import pytest
 from script_loader import load_script
@@ -46,8 +47,9 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
     assert rc == 0
     report = json.loads(out.read_text())
     assert report['protocol']['name'] == 'smoke' and report['protocol']['finite_train_set']
-    # what it was measured with: the torch build and the checkout's commit (40 hex digits here)
-    assert report['software']['torch'] and len(report['software']['git_commit']) == 40
+    # what it was measured with: the torch build and the checkout's commit ('' outside git)
+    assert report['software']['torch']
+    assert re.fullmatch(r'([0-9a-f]{40})?', report['software']['git_commit'])
     rows = {(r['method'], r['model']): r for r in report['rows']}
     assert set(rows) == {('rgb', 'rgb'), ('primkd', 'rgbd'), ('crodino', 'rgb'),
                          ('crodino', 'depth')}
