@@ -299,10 +299,10 @@ def run_fingerprint(config: Path, sets: list[str], args: argparse.Namespace,
     for item in sets:
         key, _, value = item.partition('=')
         if value == root or value.startswith(root + os.sep):
-            value = '{out}' + value[len(root):]
-            stamp = _run_folder(Path(item.partition('=')[2])) / 'bench_time.json'
+            stamp = _run_folder(Path(value)) / 'bench_time.json'
             if stamp.is_file():
                 upstream.append([key, json.loads(stamp.read_text()).get('fingerprint', '')])
+            value = '{out}' + value[len(root):]
         portable.append(f'{key}={value}')
     text = json.dumps([config.read_text(encoding='utf-8'), portable, world, upstream])
     return hashlib.sha256(text.encode()).hexdigest()
