@@ -48,6 +48,7 @@ BUNDLE_PARAM = {'rgbd': 'fusion_model', 'rgb': 'rgb_model', 'depth': 'depth_mode
 TEST_WORLD = 'nyu_like'
 TEST_FRAMES = 24
 TEST_SIZE = (96, 128)
+DOUBLING_TOL = 1.0  # test mIoU points that twice the steps may add to a converged model
 
 
 def bundle_paths(models_dir: str | Path) -> dict[str, Path]:
@@ -134,6 +135,53 @@ def _train(run: str, work: Path, pretrained: Path | None, extra: Sequence[str] =
     return seconds
 
 
+def _one_job_logging(threads: int) -> None:
+    """Initialiser of a ``--jobs`` worker process: its share of the cores, and logging."""
+    import torch
+
+    torch.set_num_threads(threads)
+    logging.basicConfig(level=logging.INFO,
+                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+
+
+def _train_many(runs: Sequence[str], work: Path, pretrained: Path | None,
+                extras: dict[str, list[str]], jobs: int) -> dict[str, float]:
+    """
+    :func:`_train` for each of ``runs`` (independent of each other); ``jobs`` > 1 runs them in
+    that many processes at once, each with its share of the cores (``torch.set_num_threads``).
+    """
+    if jobs <= 1 or len(runs) <= 1:
+        return {run: _train(run, work, pretrained, extras[run]) for run in runs}
+    import concurrent.futures
+    import multiprocessing
+    import os
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context('spawn'),
+            initializer=_one_job_logging, initargs=(threads,)) as pool:
+        futures = {run: pool.submit(_train, run, work, pretrained, extras[run])
+                   for run in runs}
+        return {run: future.result() for run, future in futures.items()}
+
+
+def config_iters(run: str) -> int:
+    """``train.max_iters`` of a run's config (``training/configs/demo_{run}.yaml``)."""
+    import yaml
+
+    config = yaml.safe_load((CONFIGS / f'demo_{run}.yaml').read_text(encoding='utf-8'))
+    return int(config['train']['max_iters'])
+
+
+def _scaled_iters(run: str, args: argparse.Namespace) -> list[str]:
+    """``--max-iters`` for ``--iters-factor`` (none at factor 1 or with ``--max-iters``)."""
+    if args.max_iters is not None or args.iters_factor == 1.0:
+        return []
+    if args.iters_factor <= 0:
+        raise SystemExit(f'--iters-factor must be > 0, got {args.iters_factor}')
+    return ['--max-iters', str(max(1, round(args.iters_factor * config_iters(run))))]
+
+
 def write_bundles(work: Path, out: Path, seconds: dict[str, float]) -> dict[str, Any]:
     """fp16 bundles of the three best checkpoints with provenance; returns the summary."""
     import torch
@@ -161,9 +209,53 @@ def write_bundles(work: Path, out: Path, seconds: dict[str, float]) -> dict[str,
                         dtype=torch.float16)
         summary['runs'][run] = {k: demo[k] for k in ('best_val_miou', 'plateau',
                                                        'train_seconds')}
+        summary['runs'][run]['steps'] = int(config['train']['max_iters'])
     summary['test'] = score_bundle(out)
     summary['bytes'] = sum(p.stat().st_size for p in bundle_paths(out).values())
     return summary
+
+
+def bundle_steps(models_dir: str | Path) -> dict[str, int]:
+    """Training steps of each bundle of a folder (``train.max_iters`` in its provenance)."""
+    from rgbd_seg_ros.core.checkpoint import load_meta
+
+    steps = {}
+    for run in RUNS:
+        demo = load_meta(Path(models_dir) / f'{run}.safetensors').provenance.get('demo_bundle')
+        if not demo:
+            raise ValueError(f'{models_dir}/{run}.safetensors is not a demo bundle '
+                             '(no demo_bundle provenance)')
+        steps[run] = int(demo['config']['train']['max_iters'])
+    return steps
+
+
+def doubling_test(base_dir: str | Path, doubled_dir: str | Path,
+                  tol: float = DOUBLING_TOL) -> dict[str, Any]:
+    """
+    The doubling test of each bundle: the same recipe at twice the steps (``--iters-factor 2``).
+
+    Both folders hold bundles and ``summary.json`` (test mIoU on :func:`fixed_test_frames`, in
+    %). A run is converged when twice its steps gain at most ``tol`` points of test mIoU (the
+    criterion of ``bench/teacher_doubling.py``; the plateau rule cannot tell under-training from
+    the poly schedule's annealing). Raises ``ValueError`` unless every doubled run trained
+    exactly twice the steps of its base.
+    """
+    tests = {}
+    for name, folder in (('base', base_dir), ('doubled', doubled_dir)):
+        summary = json.loads((Path(folder) / 'summary.json').read_text(encoding='utf-8'))
+        tests[name] = {run: float(summary['test'][run]['miou']) for run in RUNS}
+    base_steps, doubled_steps = bundle_steps(base_dir), bundle_steps(doubled_dir)
+    rows = {}
+    for run in RUNS:
+        if doubled_steps[run] != 2 * base_steps[run]:
+            raise ValueError(f'{run}: {doubled_steps[run]} steps is not twice '
+                             f'{base_steps[run]}; train the second folder with --iters-factor 2')
+        gain = round(tests['doubled'][run] - tests['base'][run], 2)
+        rows[run] = {'steps': base_steps[run], 'test_miou': tests['base'][run],
+                     'steps_doubled': doubled_steps[run],
+                     'test_miou_doubled': tests['doubled'][run], 'gain': gain,
+                     'converged': gain <= tol}
+    return {'tol': tol, 'base': str(base_dir), 'doubled': str(doubled_dir), 'runs': rows}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,6 +269,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help='write the bundles even if a validation curve still rises')
     parser.add_argument('--max-iters', type=int, metavar='N',
                         help="steps per run instead of the configs' (smoke tests)")
+    parser.add_argument('--iters-factor', type=float, default=1.0, metavar='F',
+                        help="each run at F times its config's train.max_iters (the doubling "
+                             'test of convergence: F=2 in another --work folder)')
+    parser.add_argument('--jobs', type=int, default=1, metavar='N',
+                        help='train the depth and fusion runs (both start from the RGB '
+                             'backbone) in N processes at once; 2 saves time on 2+ cores')
+    parser.add_argument('--doubling-of', metavar='DIR',
+                        help='bundles of the same recipe at half these steps (with --iters-factor'
+                             ' 2: models/demo): judge convergence by the doubling test instead of'
+                             ' the plateau rule, and record it in summary.json')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                         help='config override for all three runs (repeatable)')
     args = parser.parse_args(argv)
@@ -191,33 +293,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     seconds: dict[str, float] = {}
     try:
-        seconds['rgb'] = _train('rgb', work, None, extra)
+        seconds['rgb'] = _train('rgb', work, None, extra + _scaled_iters('rgb', args))
         backbone = work / 'rgb' / 'backbone.safetensors'
         if not backbone.is_file():
             export_backbone(work / 'rgb' / 'model.safetensors', backbone, 'rgb')
-        for run in ('depth', 'rgbd'):
-            seconds[run] = _train(run, work, backbone, extra)
+        seconds.update(_train_many(('depth', 'rgbd'), work, backbone,
+                                   {run: extra + _scaled_iters(run, args)
+                                    for run in ('depth', 'rgbd')}, args.jobs))
     except RuntimeError as exc:
         LOG.error('%s', exc)
         return 1
     summary = write_bundles(work, Path(args.out), seconds)
     summary['wall_s'] = round(time.monotonic() - started, 1)
-    (Path(args.out) / 'summary.json').write_text(json.dumps(summary, indent=2) + '\n',
-                                                 encoding='utf-8')
+    summary_path = Path(args.out) / 'summary.json'
+    summary_path.write_text(json.dumps(summary, indent=2) + '\n', encoding='utf-8')
+    if args.doubling_of:
+        try:
+            summary['doubling'] = doubling_test(args.doubling_of, args.out)
+        except (OSError, ValueError, KeyError) as exc:
+            LOG.error('doubling test against %s: %s', args.doubling_of, exc)
+            return 1
+        summary_path.write_text(json.dumps(summary, indent=2) + '\n', encoding='utf-8')
     for run, info in summary['runs'].items():
         print(f'{run:6s} best val mIoU {100 * info["best_val_miou"]:.1f} %, plateau '
               f'{info["plateau"]}, {info["train_seconds"]:.0f} s')
     print('test mIoU %: ' + ', '.join(f'{k} {v["miou"]:.1f}' for k, v in summary['test'].items()))
     print(f'bundles: {summary["bytes"] / 1e6:.1f} MB in {args.out} '
           f'(limit {BUNDLE_LIMIT_BYTES / 1e6:.0f} MB); {summary["wall_s"]:.0f} s')
-    unconverged = [r for r, i in summary['runs'].items() if i['plateau'] is not True]
+    if 'doubling' in summary:
+        for run, row in summary['doubling']['runs'].items():
+            print(f'doubling test {run:6s} {row["steps"]} -> {row["steps_doubled"]} steps: test '
+                  f'{row["test_miou"]:.1f} -> {row["test_miou_doubled"]:.1f} % '
+                  f'({row["gain"]:+.1f}, converged {row["converged"]})')
+        unconverged = [r for r, i in summary['doubling']['runs'].items() if not i['converged']]
+    else:
+        unconverged = [r for r, i in summary['runs'].items() if i['plateau'] is not True]
     if summary['bytes'] > BUNDLE_LIMIT_BYTES:
         LOG.error('the bundles are %d bytes, over the %d limit', summary['bytes'],
                   BUNDLE_LIMIT_BYTES)
         return 1
     if unconverged and not args.allow_unconverged:
-        LOG.error('validation still rising for %s: raise train.max_iters in their configs',
-                  unconverged)
+        LOG.error('not converged: %s (%s): raise train.max_iters in their configs',
+                  unconverged, 'the doubling test' if 'doubling' in summary
+                  else 'validation still rising')
         return 1
     return 0
 

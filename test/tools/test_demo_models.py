@@ -8,6 +8,7 @@ and the recipe tool's plumbing on tiny models.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 import subprocess
@@ -23,6 +24,9 @@ from tools.demo_models import (
     RUNS,
     TEST_WORLD,
     bundle_paths,
+    bundle_steps,
+    config_iters,
+    doubling_test,
     fixed_test_frames,
     main,
     score_bundle,
@@ -78,15 +82,22 @@ def test_shipped_models_score_above_their_floors(scores):
     assert scores['rgbd']['miou'] > scores['rgb']['miou']
 
 
-def test_recipe_chains_three_runs_on_tiny_models(tmp_path):
-    sets = ['model.backbone=test_convnext', 'model.embed_dim=16', 'model.ffm_head_dim=8',
-            'data.size=(32, 40)', 'data.crop_size=(32, 40)', 'data.synthetic_train_length=8',
-            'data.synthetic_val_length=2', 'train.num_workers=0', 'train.eval_every=1',
-            'train.batch_size=2', 'train.val_batch_size=2', 'optim.warmup_iters=1']
-    argv = ['--out', str(tmp_path / 'models'), '--work', str(tmp_path / 'work'),
-            '--max-iters', '4', '--allow-unconverged']
-    for kv in sets:
+TINY_SETS = ['model.backbone=test_convnext', 'model.embed_dim=16', 'model.ffm_head_dim=8',
+             'data.size=(32, 40)', 'data.crop_size=(32, 40)', 'data.synthetic_train_length=8',
+             'data.synthetic_val_length=2', 'train.num_workers=0', 'train.eval_every=1',
+             'train.batch_size=2', 'train.val_batch_size=2', 'optim.warmup_iters=1']
+
+
+def _tiny_argv(out: Path, work: Path, *extra: str) -> list[str]:
+    argv = ['--out', str(out), '--work', str(work), *extra]
+    for kv in TINY_SETS:
         argv += ['--set', kv]
+    return argv
+
+
+def test_recipe_chains_three_runs_on_tiny_models(tmp_path):
+    argv = _tiny_argv(tmp_path / 'models', tmp_path / 'work', '--max-iters', '4',
+                      '--allow-unconverged')
     assert main(argv) == 0
     paths = bundle_paths(tmp_path / 'models')
     metas = {name: load_meta(p) for name, p in paths.items()}
@@ -103,6 +114,52 @@ def test_recipe_chains_three_runs_on_tiny_models(tmp_path):
     # a second call reuses the finished runs instead of training again
     assert main(argv) == 0
     assert Path(tmp_path / 'work' / 'rgb' / 'done.json').is_file()
+
+
+def test_doubling_test_of_a_recipe_at_twice_the_steps(tmp_path):
+    # base: 2 steps a run; doubled: 4 steps, depth and fusion in two processes at once
+    assert main(_tiny_argv(tmp_path / 'base', tmp_path / 'work_base', '--max-iters', '2',
+                           '--allow-unconverged')) == 0
+    doubled = _tiny_argv(tmp_path / 'doubled', tmp_path / 'work_doubled', '--max-iters', '4',
+                         '--jobs', '2', '--doubling-of', str(tmp_path / 'base'),
+                         '--allow-unconverged')
+    assert main(doubled) == 0
+    assert bundle_steps(tmp_path / 'base') == {'rgb': 2, 'depth': 2, 'rgbd': 2}
+    assert bundle_steps(tmp_path / 'doubled') == {'rgb': 4, 'depth': 4, 'rgbd': 4}
+    base = json.loads((tmp_path / 'base' / 'summary.json').read_text())
+    summary = json.loads((tmp_path / 'doubled' / 'summary.json').read_text())
+    assert {r: summary['runs'][r]['steps'] for r in RUNS} == {'rgb': 4, 'depth': 4, 'rgbd': 4}
+    rows = summary['doubling']['runs']
+    for run in RUNS:
+        gain = summary['test'][run]['miou'] - base['test'][run]['miou']
+        assert rows[run]['gain'] == pytest.approx(gain, abs=0.006)
+        assert rows[run]['converged'] is (rows[run]['gain'] <= 1.0)
+    # the criterion decides the exit status: at a tolerance no gain can exceed every run passes
+    loose = doubling_test(tmp_path / 'base', tmp_path / 'doubled', tol=101.0)
+    assert all(row['converged'] for row in loose['runs'].values())
+    strict = doubling_test(tmp_path / 'base', tmp_path / 'doubled', tol=-101.0)
+    assert not any(row['converged'] for row in strict['runs'].values())
+    # a folder is not its own doubling
+    with pytest.raises(ValueError, match='not twice'):
+        doubling_test(tmp_path / 'base', tmp_path / 'base')
+
+
+def test_iters_factor_scales_each_config_budget():
+    import yaml
+
+    configs = Path(__file__).resolve().parents[2] / 'training' / 'configs'
+    for run in RUNS:
+        text = (configs / f'demo_{run}.yaml').read_text()
+        assert config_iters(run) == yaml.safe_load(text)['train']['max_iters']
+    from tools.demo_models import _scaled_iters
+
+    doubled = argparse.Namespace(max_iters=None, iters_factor=2.0)
+    assert _scaled_iters('rgbd', doubled) == ['--max-iters', str(2 * config_iters('rgbd'))]
+    assert _scaled_iters('rgbd', argparse.Namespace(max_iters=None, iters_factor=1.0)) == []
+    # --max-iters (smoke runs) wins over the factor
+    assert _scaled_iters('rgbd', argparse.Namespace(max_iters=4, iters_factor=2.0)) == []
+    with pytest.raises(SystemExit, match='iters-factor'):
+        _scaled_iters('rgb', argparse.Namespace(max_iters=None, iters_factor=-1.0))
 
 
 def test_world_fingerprint_tells_the_worlds_apart():
