@@ -173,7 +173,24 @@ def software_versions() -> dict[str, str]:
             out[package] = version(package)
         except PackageNotFoundError:
             out[package] = ''
+    # the kernels a CPU run takes depend on the host's instruction set: two hosts can differ in
+    # the last bits from the first step on, so the host is part of what a report was made with
+    import torch
+
+    out['cpu'] = cpu_model()
+    out['torch_cpu_capability'] = str(torch.backends.cpu.get_cpu_capability())
     return out
+
+
+def cpu_model() -> str:
+    """The host's CPU model name (``/proc/cpuinfo``; ``platform.processor()`` elsewhere)."""
+    try:
+        for line in Path('/proc/cpuinfo').read_text(encoding='utf-8').splitlines():
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def pretrain_iters(proto: dict[str, Any], run: str) -> int:

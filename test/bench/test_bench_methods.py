@@ -49,6 +49,9 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
     assert report['protocol']['name'] == 'smoke' and report['protocol']['finite_train_set']
     # what it was measured with: the torch build and the checkout's commit ('' outside git)
     assert report['software']['torch']
+    assert report['software']['torch_cpu_capability'] in {'DEFAULT', 'NO AVX', 'AVX2', 'AVX512',
+                                                         'Z VECTOR', 'VSX', 'SVE256', 'SVE'}
+    assert isinstance(report['software']['cpu'], str)
     assert re.fullmatch(r'([0-9a-f]{40})?', report['software']['git_commit'])
     rows = {(r['method'], r['model']): r for r in report['rows']}
     assert set(rows) == {('rgb', 'rgb'), ('primkd', 'rgbd'), ('crodino', 'rgb'),
