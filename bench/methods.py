@@ -168,7 +168,7 @@ def software_versions() -> dict[str, str]:
     from rgbd_seg_ros.core.checkpoint import git_commit
 
     out = {'git_commit': git_commit(), 'python': platform.python_version()}
-    for package in ('torch', 'timm', 'numpy'):
+    for package in ('torch', 'timm', 'numpy', 'opencv-python-headless'):
         try:
             out[package] = version(package)
         except PackageNotFoundError:
