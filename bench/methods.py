@@ -606,6 +606,11 @@ def main(argv: list[str] | None = None) -> int:
                         "0: the protocol's)")
     parser.add_argument('--teacher-factor', type=int, default=0,
                         help="teacher budget / student budget, >= 3 (0: the protocol's)")
+    parser.add_argument('--teachers', default='',
+                        help="comma-separated teachers to train (rgb,depth,rgbd); default: the "
+                        'ones the methods need and, on synthetic data, all three (the '
+                        "calibration). With --seeds '' a doubling test of some teachers "
+                        '(bench/teacher_doubling.py)')
     parser.add_argument('--stream', action='store_true',
                         help='train on an endless stream of new rooms instead of a finite set')
     parser.add_argument('--jobs', type=int, default=1, help='runs trained at once')
@@ -655,7 +660,14 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.out) / (name + suffix)
     args.out = str(root)
     teachers = sorted({RUNS[m][1] for m in methods if RUNS[m][1]})
-    if args.data == 'synthetic':
+    if args.teachers:
+        asked = {t if t.startswith('teacher_') else f'teacher_{t}'
+                 for t in args.teachers.split(',') if t}
+        bad = sorted(t for t in asked if t not in RUNS)
+        if bad:
+            parser.error(f'unknown teachers {bad}; choose from rgb, depth, rgbd')
+        teachers = sorted(asked | (set(teachers) if seeds else set()))
+    elif args.data == 'synthetic':
         teachers = sorted(set(teachers) | {'teacher_rgb', 'teacher_depth', 'teacher_rgbd'})
     seconds: dict[str, dict[int, float]] = {}
 

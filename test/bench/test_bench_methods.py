@@ -101,6 +101,22 @@ def test_smoke_protocol_writes_the_documented_json(methods, tmp_path):
         assert got[t]['as trained'] == pytest.approx(report['teachers'][t]['test_miou'], abs=1e-6)
 
 
+def test_teachers_alone_for_a_doubling_test(methods, tmp_path):
+    # --seeds '' --teachers rgb: the pretraining and the RGB teacher only, no calibration
+    out = tmp_path / 'teachers.json'
+    rc = methods.main(['--protocol', 'smoke', '--seeds', '', '--teachers', 'rgb', '--out',
+                       str(tmp_path / 'runs'), '--json', str(out)])
+    assert rc == 0
+    report = json.loads(out.read_text())
+    assert set(report['teachers']) == {'teacher_rgb'} and report['rows'] == []
+    assert report['calibration'] is None
+    assert report['teachers']['teacher_rgb']['steps'] == 3 * report['protocol']['student_iters']
+    assert not (tmp_path / 'runs' / 'smoke_nyu_like' / 'teachers' / 'teacher_depth').exists()
+    with pytest.raises(SystemExit):
+        methods.main(['--protocol', 'smoke', '--seeds', '', '--teachers', 'rgb,lidar',
+                      '--out', str(tmp_path / 'runs'), '--json', str(out)])
+
+
 def test_schedule_starts_each_run_after_what_it_needs(methods):
     import threading
     import time
