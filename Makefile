@@ -57,7 +57,7 @@ demo-train: venv
 
 # Retrain the shipped demo models (tools/demo_models.py; docs/results.md gives the time).
 demo-models: venv
-	$(PY) -m tools.demo_models --out models/demo --work out/demo_models
+	$(PY) -m tools.demo_models --out models/demo --work out/demo_models --jobs 2
 
 hha-demo: venv
 	$(PY) -m tools.hha_demo --out out/hha_demo.png
