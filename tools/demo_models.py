@@ -14,7 +14,10 @@ best validation checkpoint of each:
 3. ``rgbd`` (``demo_rgbd.yaml``): the CMX fusion model, both streams from the RGB backbone.
 
 Each run must have levelled off (``training.run_log.plateaued`` on its validation curve) or the
-tool says so and exits 1 (``--allow-unconverged`` writes them anyway). The bundles
+tool says so and exits 1 (``--allow-unconverged`` writes them anyway); with ``--iters-factor 2
+--doubling-of models/demo`` the criterion is the doubling test instead (twice the steps gain at
+most 1 point of test mIoU; :func:`doubling_test`). ``--jobs 2`` trains the depth and fusion runs
+side by side. The bundles
 ``OUT/{rgbd,rgb,depth}.safetensors`` store float16 weights (``save_checkpoint(dtype=...)``,
 loaded back as float32) and carry provenance: the config, git commit, validation curve, the
 scores of ``score_bundle`` on the fixed test frames and the training time. Runs resume when
