@@ -34,9 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere, as bench/methods.py is
     sys.path.insert(0, str(REPO))
 
-from training.run_log import last_quarter_gain  # noqa: E402
+from training.run_log import DOUBLING_TOL, doubling_row, last_quarter_gain  # noqa: E402
 
-DEFAULT_TOL = 1.0  # mIoU points that twice the steps may add to a converged teacher
+DEFAULT_TOL = DOUBLING_TOL  # mIoU points that twice the steps may add to a converged teacher
 
 
 def load_report(path: str | Path) -> dict[str, Any]:
@@ -74,16 +74,11 @@ def compare(base_report: dict[str, Any], doubled_report: dict[str, Any],
     rows = []
     for name in sorted(common):
         b, d = base[name], doubled[name]
-        if int(d['steps']) != 2 * int(b['steps']):
-            raise ValueError(f'{name}: {d["steps"]} steps is not twice {b["steps"]}; run the '
-                             'second report with twice the --teacher-factor of the first')
-        # rounded before the verdict: a fraction scaled to points carries float noise
-        gain = round((float(d['test_miou']) - float(b['test_miou'])) * 100.0, 6)
-        rows.append({'teacher': name, 'steps': int(b['steps']),
-                     'test_miou': round(float(b['test_miou']) * 100.0, 2),
-                     'steps_doubled': int(d['steps']),
-                     'test_miou_doubled': round(float(d['test_miou']) * 100.0, 2),
-                     'gain': round(gain, 2), 'converged': gain <= tol,
+        row = doubling_row(name, int(b['steps']), float(b['test_miou']) * 100.0,
+                           int(d['steps']), float(d['test_miou']) * 100.0, tol,
+                           hint='run the second report with twice the --teacher-factor of the '
+                                'first')
+        rows.append({'teacher': name, **row,
                      'plateau_rule': b.get('plateau'),
                      'last_quarter_gain': _last_quarter_points(b.get('val_curve'))})
     return {'tol': tol, 'rows': rows,

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """
 The run directory's logs: ``metrics.csv`` (and TensorBoard when installed), ``train.log``; the
-validation curve read back from ``metrics.csv`` and the test whether it levelled off.
+validation curve read back from ``metrics.csv``, the test whether it levelled off, and the
+doubling test of convergence (the same recipe at twice the steps).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 from pathlib import Path
+from typing import Any
 
 
 class MetricsWriter:
@@ -110,3 +112,25 @@ def plateaued(curve: list[tuple[int, float]], tol: float = PLATEAU_TOL) -> bool 
     """
     gain = last_quarter_gain(curve)
     return None if gain is None else gain <= tol
+
+
+DOUBLING_TOL = 1.0  # test mIoU points that twice the steps may add to a converged run
+
+
+def doubling_row(name: str, steps: int, miou: float, steps_doubled: int, miou_doubled: float,
+                 tol: float = DOUBLING_TOL, hint: str = '') -> dict[str, Any]:
+    """
+    The doubling test of one run: converged when the same recipe at twice the steps gains at
+    most ``tol`` points of test mIoU. ``miou``, ``miou_doubled`` and ``tol`` are in points
+    (0-100). Raises ``ValueError`` (naming ``name``, then ``hint``) unless ``steps_doubled`` is
+    exactly ``2 * steps``.
+    """
+    if int(steps_doubled) != 2 * int(steps):
+        raise ValueError(f'{name}: {steps_doubled} steps is not twice {steps}'
+                         + (f'; {hint}' if hint else ''))
+    # rounded before the verdict: a fraction scaled to points carries float noise
+    gain = round(float(miou_doubled) - float(miou), 6)
+    return {'steps': int(steps), 'test_miou': round(float(miou), 2),
+            'steps_doubled': int(steps_doubled),
+            'test_miou_doubled': round(float(miou_doubled), 2),
+            'gain': round(gain, 2), 'converged': gain <= tol}
