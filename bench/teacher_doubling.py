@@ -36,8 +36,6 @@ if str(REPO) not in sys.path:  # run as a script from anywhere, as bench/methods
 
 from training.run_log import DOUBLING_TOL, doubling_row, last_quarter_gain  # noqa: E402
 
-DEFAULT_TOL = DOUBLING_TOL  # mIoU points that twice the steps may add to a converged teacher
-
 
 def load_report(path: str | Path) -> dict[str, Any]:
     """A ``bench/methods.py`` report; a clear error when it has no usable ``teachers`` block."""
@@ -59,7 +57,7 @@ def _last_quarter_points(curve: list[list[float]] | None) -> float | None:
 
 
 def compare(base_report: dict[str, Any], doubled_report: dict[str, Any],
-            tol: float = DEFAULT_TOL) -> dict[str, Any]:
+            tol: float = DOUBLING_TOL) -> dict[str, Any]:
     """
     The doubling test of every teacher in both reports (:func:`load_report`).
 
@@ -119,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('base', help="bench/methods.py report with the protocol's teachers")
     parser.add_argument('doubled', help='report with the same teachers at twice the steps')
-    parser.add_argument('--tol', type=float, default=DEFAULT_TOL,
+    parser.add_argument('--tol', type=float, default=DOUBLING_TOL,
                         help='mIoU points a converged teacher may gain from twice the steps')
     parser.add_argument('--json', metavar='OUT', help='write the comparison as JSON here')
     args = parser.parse_args(argv)
