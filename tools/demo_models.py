@@ -22,6 +22,9 @@ side by side. The bundles
 loaded back as float32) and carry provenance: the config, git commit, validation curve, the
 scores of ``score_bundle`` on the fixed test frames and the training time. Runs resume when
 interrupted; a finished run is reused.
+``--score-finished JSON`` trains nothing: it scores the runs of ``--work`` that have finished
+(with ``--doubling-of``, their doubling rows), so a budget longer than one sitting is judged run
+by run (:func:`score_finished`).
 """
 
 from __future__ import annotations
@@ -260,6 +263,60 @@ def doubling_test(base_dir: str | Path, doubled_dir: str | Path, tol: float = DO
     return {'tol': tol, 'base': str(base_dir), 'doubled': str(doubled_dir), 'runs': rows}
 
 
+def score_finished(work: str | Path, base_dir: str | Path | None = None,
+                   tol: float = DOUBLING_TOL) -> dict[str, Any]:
+    """
+    Test scores of the runs of ``work`` that have finished, while the others still train.
+
+    Each finished run's best checkpoint is scored as its bundle would be (float16, through
+    :func:`score_bundle`, on :func:`fixed_test_frames`); an unfinished run is stood in for by
+    ``base_dir``'s bundle, which only the fusion-without-depth row depends on, so that row is
+    kept only when ``rgbd`` has finished. With ``base_dir`` (the bundles at half the steps),
+    each finished run gets its doubling row (:func:`training.run_log.doubling_row`), so a
+    doubling that takes longer than one sitting can be judged run by run. Returns
+    ``{'work', 'finished', 'test', 'doubling'?}``; raises ``ValueError`` when no run finished.
+    """
+    import tempfile
+
+    import torch
+    import yaml
+
+    from rgbd_seg_ros.core.checkpoint import load_checkpoint, save_checkpoint
+
+    work = Path(work)
+    finished = [r for r in RUNS if (work / r / 'done.json').is_file()]
+    if not finished:
+        raise ValueError(f'no run of {work} has finished (no done.json)')
+    missing = [r for r in RUNS if r not in finished]
+    if missing and base_dir is None:
+        raise ValueError(f'{missing} of {work} still train: give the bundles that stand in')
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in RUNS:
+            if run in finished:
+                model, meta = load_checkpoint(work / run / 'model.safetensors')
+                save_checkpoint(Path(tmp) / f'{run}.safetensors', model,
+                                replace(meta, model=model.cfg), dtype=torch.float16)
+            else:
+                (Path(tmp) / f'{run}.safetensors').symlink_to(
+                    (Path(base_dir) / f'{run}.safetensors').resolve())
+        test = score_bundle(tmp)
+    rows = [r for r in ('rgbd', 'rgb', 'depth', 'rgbd_no_depth')
+            if (r if r != 'rgbd_no_depth' else 'rgbd') in finished]
+    out: dict[str, Any] = {'work': str(work), 'finished': finished,
+                           'test': {r: test[r] for r in rows}}
+    if base_dir is not None:
+        base = json.loads((Path(base_dir) / 'summary.json').read_text(encoding='utf-8'))['test']
+        base_steps = bundle_steps(base_dir)
+        out['doubling'] = {'tol': tol, 'base': str(base_dir), 'runs': {}}
+        for run in finished:
+            config = yaml.safe_load((work / run / 'config.yaml').read_text(encoding='utf-8'))
+            out['doubling']['runs'][run] = doubling_row(
+                run, base_steps[run], float(base[run]['miou']),
+                int(config['train']['max_iters']), float(test[run]['miou']), tol,
+                hint=f'train {work} with --iters-factor 2')
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     parser = argparse.ArgumentParser(prog='python -m tools.demo_models',
@@ -283,9 +340,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                              ' the plateau rule, and record it in summary.json')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                         help='config override for all three runs (repeatable)')
+    parser.add_argument('--score-finished', metavar='JSON',
+                        help='train nothing: score the runs of --work that have finished (with '
+                             '--doubling-of: their doubling rows), write JSON and print them')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    if args.score_finished:
+        return _score_finished_cli(args)
     from training.export_backbone import export_backbone
 
     work = Path(args.work)
@@ -344,6 +406,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     return 0
 
+
+
+def _score_finished_cli(args: argparse.Namespace) -> int:
+    """``--score-finished JSON``: :func:`score_finished` of ``--work``, written and printed."""
+    try:
+        report = score_finished(args.work, args.doubling_of)
+    except (OSError, ValueError, KeyError) as exc:
+        LOG.error('scoring the finished runs of %s: %s', args.work, exc)
+        return 1
+    Path(args.score_finished).write_text(json.dumps(report, indent=2) + '\n', encoding='utf-8')
+    print(f'finished: {", ".join(report["finished"])}; test mIoU %: '
+          + ', '.join(f'{k} {v["miou"]:.1f}' for k, v in report['test'].items()))
+    for run, row in report.get('doubling', {}).get('runs', {}).items():
+        print(f'doubling test {run:6s} {row["steps"]} -> {row["steps_doubled"]} steps: test '
+              f'{row["test_miou"]:.1f} -> {row["test_miou_doubled"]:.1f} % '
+              f'({row["gain"]:+.1f}, converged {row["converged"]})')
+    return 0
 
 if __name__ == '__main__':
     sys.exit(main())

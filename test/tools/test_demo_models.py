@@ -30,6 +30,7 @@ from tools.demo_models import (
     fixed_test_frames,
     main,
     score_bundle,
+    score_finished,
     world_fingerprint,
 )
 from training.run_log import plateaued
@@ -145,6 +146,29 @@ def test_doubling_test_of_a_recipe_at_twice_the_steps(tmp_path):
     # a folder is not its own doubling
     with pytest.raises(ValueError, match='not twice'):
         doubling_test(tmp_path / 'base', tmp_path / 'base')
+    # scoring the finished runs alone gives the full run's figures (same fp16 weights, frames)
+    report_path = tmp_path / 'finished.json'
+    score = ['--work', str(tmp_path / 'work_doubled'), '--doubling-of', str(tmp_path / 'base'),
+             '--score-finished', str(report_path)]
+    assert main(score) == 0
+    report = json.loads(report_path.read_text())
+    assert report['finished'] == list(RUNS)
+    assert report['test'] == summary['test']
+    assert report['doubling']['runs'] == rows
+    # while the fusion run still trains, only what does not depend on it is reported
+    (tmp_path / 'work_doubled' / 'rgbd' / 'done.json').unlink()
+    assert main(score) == 0
+    report = json.loads(report_path.read_text())
+    assert report['finished'] == ['rgb', 'depth']
+    assert set(report['test']) == {'rgb', 'depth'}
+    assert report['test']['rgb'] == summary['test']['rgb']
+    assert report['doubling']['runs'] == {r: rows[r] for r in ('rgb', 'depth')}
+    # nothing finished: a clear error, exit status 1
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(ValueError, match='no run'):
+        score_finished(tmp_path / 'empty', tmp_path / 'base')
+    assert main(['--work', str(tmp_path / 'empty'), '--score-finished',
+                 str(report_path)]) == 1
 
 
 def test_iters_factor_scales_each_config_budget():
