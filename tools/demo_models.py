@@ -270,8 +270,8 @@ def score_finished(work: str | Path, base_dir: str | Path | None = None,
 
     Each finished run's best checkpoint is scored as its bundle would be (float16, through
     :func:`score_bundle`, on :func:`fixed_test_frames`); an unfinished run is stood in for by
-    ``base_dir``'s bundle, which only the fusion-without-depth row depends on, so that row is
-    kept only when ``rgbd`` has finished. With ``base_dir`` (the bundles at half the steps),
+    ``base_dir``'s bundle and its rows are left out (the fusion-without-depth row goes with
+    ``rgbd``); no row depends on another model. With ``base_dir`` (the bundles at half the steps),
     each finished run gets its doubling row (:func:`training.run_log.doubling_row`), so a
     doubling that takes longer than one sitting can be judged run by run. Returns
     ``{'work', 'finished', 'test', 'doubling'?}``; raises ``ValueError`` when no run finished.
@@ -407,7 +407,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-
 def _score_finished_cli(args: argparse.Namespace) -> int:
     """``--score-finished JSON``: :func:`score_finished` of ``--work``, written and printed."""
     try:
@@ -423,6 +422,7 @@ def _score_finished_cli(args: argparse.Namespace) -> int:
               f'{row["test_miou"]:.1f} -> {row["test_miou_doubled"]:.1f} % '
               f'({row["gain"]:+.1f}, converged {row["converged"]})')
     return 0
+
 
 if __name__ == '__main__':
     sys.exit(main())
