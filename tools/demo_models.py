@@ -189,34 +189,41 @@ def _scaled_iters(run: str, args: argparse.Namespace) -> list[str]:
     return ['--max-iters', str(max(1, round(args.iters_factor * config_iters(run))))]
 
 
-def write_bundles(work: Path, out: Path, seconds: dict[str, float]) -> dict[str, Any]:
-    """fp16 bundles of the three best checkpoints with provenance; returns the summary."""
+def write_bundle(work: Path, run: str, path: Path, seconds: float) -> dict[str, Any]:
+    """
+    The fp16 bundle of one run's best checkpoint (``work/run/model.safetensors``) at ``path``,
+    with its provenance; returns the run's summary row (best validation mIoU, plateau flag,
+    training seconds, steps).
+    """
     import torch
     import yaml
 
     from rgbd_seg_ros.core.checkpoint import load_checkpoint, save_checkpoint
     from training.run_log import plateaued, val_curve
 
+    model, meta = load_checkpoint(work / run / 'model.safetensors')
+    curve = val_curve(work / run).get('model', [])
+    config = yaml.safe_load((work / run / 'config.yaml').read_text(encoding='utf-8'))
+    demo = {'recipe': 'python -m tools.demo_models (make demo-models)',
+            'config': config, 'config_file': f'training/configs/demo_{run}.yaml',
+            'recipe_commit': meta.provenance.get('git_commit', ''), 'val_curve': curve,
+            'best_val_miou': max((v for _, v in curve), default=None),
+            'plateau': plateaued(curve), 'train_seconds': round(seconds, 1),
+            'initialised_from': meta.model.pretrained or 'random',
+            'world_fingerprint': world_fingerprint(config['data']['synthetic_world'])}
+    provenance = {**meta.provenance, 'demo_bundle': demo}
+    save_checkpoint(path, model, replace(meta, model=model.cfg, provenance=provenance),
+                    dtype=torch.float16)
+    row = {k: demo[k] for k in ('best_val_miou', 'plateau', 'train_seconds')}
+    row['steps'] = int(config['train']['max_iters'])
+    return row
+
+
+def write_bundles(work: Path, out: Path, seconds: dict[str, float]) -> dict[str, Any]:
+    """fp16 bundles of the three best checkpoints with provenance; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
-    summary: dict[str, Any] = {'runs': {}}
-    for run in RUNS:
-        model, meta = load_checkpoint(work / run / 'model.safetensors')
-        curve = val_curve(work / run).get('model', [])
-        config = yaml.safe_load((work / run / 'config.yaml').read_text(encoding='utf-8'))
-        demo = {'recipe': 'python -m tools.demo_models (make demo-models)',
-                'config': config, 'config_file': f'training/configs/demo_{run}.yaml',
-                'recipe_commit': meta.provenance.get('git_commit', ''), 'val_curve': curve,
-                'best_val_miou': max((v for _, v in curve), default=None),
-                'plateau': plateaued(curve), 'train_seconds': round(seconds[run], 1),
-                'initialised_from': meta.model.pretrained or 'random',
-                'world_fingerprint': world_fingerprint(config['data']['synthetic_world'])}
-        provenance = {**meta.provenance, 'demo_bundle': demo}
-        save_checkpoint(out / f'{run}.safetensors', model,
-                        replace(meta, model=model.cfg, provenance=provenance),
-                        dtype=torch.float16)
-        summary['runs'][run] = {k: demo[k] for k in ('best_val_miou', 'plateau',
-                                                       'train_seconds')}
-        summary['runs'][run]['steps'] = int(config['train']['max_iters'])
+    summary: dict[str, Any] = {'runs': {run: write_bundle(work, run, out / f'{run}.safetensors',
+                                                          seconds[run]) for run in RUNS}}
     summary['test'] = score_bundle(out)
     summary['bytes'] = sum(p.stat().st_size for p in bundle_paths(out).values())
     return summary
@@ -268,20 +275,16 @@ def score_finished(work: str | Path, base_dir: str | Path | None = None,
     """
     Test scores of the runs of ``work`` that have finished, while the others still train.
 
-    Each finished run's best checkpoint is scored as its bundle would be (float16, through
-    :func:`score_bundle`, on :func:`fixed_test_frames`); an unfinished run is stood in for by
-    ``base_dir``'s bundle and its rows are left out (the fusion-without-depth row goes with
-    ``rgbd``); no row depends on another model. With ``base_dir`` (the bundles at half the steps),
-    each finished run gets its doubling row (:func:`training.run_log.doubling_row`), so a
-    doubling that takes longer than one sitting can be judged run by run. Returns
-    ``{'work', 'finished', 'test', 'doubling'?}``; raises ``ValueError`` when no run finished.
+    Each finished run's best checkpoint is written as its bundle would be (:func:`write_bundle`)
+    and scored through :func:`score_bundle` on :func:`fixed_test_frames`; an unfinished run is
+    stood in for by ``base_dir``'s bundle and its rows are left out (the fusion-without-depth
+    row goes with ``rgbd``); no row depends on another model. With ``base_dir`` (the bundles at
+    half the steps), each finished run gets its doubling row
+    (:func:`training.run_log.doubling_row`), so a doubling that takes longer than one sitting
+    can be judged run by run. Returns ``{'work', 'finished', 'runs', 'test', 'doubling'?}``
+    (``runs``: :func:`write_bundle`'s rows); raises ``ValueError`` when no run finished.
     """
     import tempfile
-
-    import torch
-    import yaml
-
-    from rgbd_seg_ros.core.checkpoint import load_checkpoint, save_checkpoint
 
     work = Path(work)
     finished = [r for r in RUNS if (work / r / 'done.json').is_file()]
@@ -290,31 +293,36 @@ def score_finished(work: str | Path, base_dir: str | Path | None = None,
     missing = [r for r in RUNS if r not in finished]
     if missing and base_dir is None:
         raise ValueError(f'{missing} of {work} still train: give the bundles that stand in')
+    runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for run in RUNS:
+            path = Path(tmp) / f'{run}.safetensors'
             if run in finished:
-                model, meta = load_checkpoint(work / run / 'model.safetensors')
-                save_checkpoint(Path(tmp) / f'{run}.safetensors', model,
-                                replace(meta, model=model.cfg), dtype=torch.float16)
+                seconds = json.loads((work / run / 'done.json').read_text())['seconds']
+                runs[run] = write_bundle(work, run, path, float(seconds))
             else:
-                (Path(tmp) / f'{run}.safetensors').symlink_to(
-                    (Path(base_dir) / f'{run}.safetensors').resolve())
+                path.symlink_to((Path(base_dir) / f'{run}.safetensors').resolve())
         test = score_bundle(tmp)
-    rows = [r for r in ('rgbd', 'rgb', 'depth', 'rgbd_no_depth')
-            if (r if r != 'rgbd_no_depth' else 'rgbd') in finished]
-    out: dict[str, Any] = {'work': str(work), 'finished': finished,
-                           'test': {r: test[r] for r in rows}}
+    out: dict[str, Any] = {
+        'work': str(work), 'finished': finished, 'runs': runs,
+        'test': {r: v for r, v in test.items() if r.removesuffix('_no_depth') in finished}}
     if base_dir is not None:
         base = json.loads((Path(base_dir) / 'summary.json').read_text(encoding='utf-8'))['test']
         base_steps = bundle_steps(base_dir)
-        out['doubling'] = {'tol': tol, 'base': str(base_dir), 'runs': {}}
-        for run in finished:
-            config = yaml.safe_load((work / run / 'config.yaml').read_text(encoding='utf-8'))
-            out['doubling']['runs'][run] = doubling_row(
-                run, base_steps[run], float(base[run]['miou']),
-                int(config['train']['max_iters']), float(test[run]['miou']), tol,
-                hint=f'train {work} with --iters-factor 2')
+        out['doubling'] = {'tol': tol, 'base': str(base_dir), 'runs': {
+            run: doubling_row(run, base_steps[run], float(base[run]['miou']),
+                              runs[run]['steps'], float(test[run]['miou']), tol,
+                              hint=f'train {work} with --iters-factor 2')
+            for run in finished}}
     return out
+
+
+def print_doubling(rows: dict[str, dict[str, Any]]) -> None:
+    """One line per run of a doubling test's ``runs`` block (:func:`doubling_row` rows)."""
+    for run, row in rows.items():
+        print(f'doubling test {run:6s} {row["steps"]} -> {row["steps_doubled"]} steps: test '
+              f'{row["test_miou"]:.1f} -> {row["test_miou_doubled"]:.1f} % '
+              f'({row["gain"]:+.1f}, converged {row["converged"]})')
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -388,10 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f'bundles: {summary["bytes"] / 1e6:.1f} MB in {args.out} '
           f'(limit {BUNDLE_LIMIT_BYTES / 1e6:.0f} MB); {summary["wall_s"]:.0f} s')
     if 'doubling' in summary:
-        for run, row in summary['doubling']['runs'].items():
-            print(f'doubling test {run:6s} {row["steps"]} -> {row["steps_doubled"]} steps: test '
-                  f'{row["test_miou"]:.1f} -> {row["test_miou_doubled"]:.1f} % '
-                  f'({row["gain"]:+.1f}, converged {row["converged"]})')
+        print_doubling(summary['doubling']['runs'])
         unconverged = [r for r, i in summary['doubling']['runs'].items() if not i['converged']]
     else:
         unconverged = [r for r, i in summary['runs'].items() if i['plateau'] is not True]
@@ -417,10 +422,7 @@ def _score_finished_cli(args: argparse.Namespace) -> int:
     Path(args.score_finished).write_text(json.dumps(report, indent=2) + '\n', encoding='utf-8')
     print(f'finished: {", ".join(report["finished"])}; test mIoU %: '
           + ', '.join(f'{k} {v["miou"]:.1f}' for k, v in report['test'].items()))
-    for run, row in report.get('doubling', {}).get('runs', {}).items():
-        print(f'doubling test {run:6s} {row["steps"]} -> {row["steps_doubled"]} steps: test '
-              f'{row["test_miou"]:.1f} -> {row["test_miou_doubled"]:.1f} % '
-              f'({row["gain"]:+.1f}, converged {row["converged"]})')
+    print_doubling(report.get('doubling', {}).get('runs', {}))
     return 0
 
 

@@ -154,6 +154,7 @@ def test_doubling_test_of_a_recipe_at_twice_the_steps(tmp_path):
     report = json.loads(report_path.read_text())
     assert report['finished'] == list(RUNS)
     assert report['test'] == summary['test']
+    assert report['runs'] == summary['runs']
     assert report['doubling']['runs'] == rows
     # while the fusion run still trains, only what does not depend on it is reported
     (tmp_path / 'work_doubled' / 'rgbd' / 'done.json').unlink()
@@ -162,6 +163,7 @@ def test_doubling_test_of_a_recipe_at_twice_the_steps(tmp_path):
     assert report['finished'] == ['rgb', 'depth']
     assert set(report['test']) == {'rgb', 'depth'}
     assert report['test']['rgb'] == summary['test']['rgb']
+    assert report['runs'] == {r: summary['runs'][r] for r in ('rgb', 'depth')}
     assert report['doubling']['runs'] == {r: rows[r] for r in ('rgb', 'depth')}
     # nothing finished: a clear error, exit status 1
     (tmp_path / 'empty').mkdir()
