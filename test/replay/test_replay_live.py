@@ -233,3 +233,38 @@ def test_an_output_handled_before_its_rgb_frame_is_still_matched(ros_domain_id):
     assert summary['per_frame'][0]['mode'] == 'rgb'  # as its frame_status said
     assert summary['pixel_acc'] == pytest.approx(23 / 24)
     assert result.transport['outputs_without_known_input'] == 1
+
+
+def test_scoring_started_after_the_first_rgb_frame_counts_time_from_that_frame(ros_domain_id):
+    """start_scoring(None) after an RGB frame: times are relative to that frame, not epoch 0."""
+    import numpy as np
+    import rclpy
+    from std_msgs.msg import Header, String
+
+    from rgbd_seg_ros.replay.live import ReplayEvaluator
+    from rgbd_seg_ros.ros import conversions as conv
+    from rgbd_seg_ros.sim import SYNTHETIC_LABELS
+
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=ros_domain_id)
+    try:
+        params = segmentation_params({'rgb_model': 'external'})
+        evaluator = ReplayEvaluator.create(
+            params, {'rgb': '/cam/rgb', 'ground_truth': '/cam/gt'}, context=context,
+            use_sim_time=False)
+        evaluator._on_classes(String(data=json.dumps(SYNTHETIC_LABELS.to_dict())))
+        header = Header(frame_id='cam')
+        header.stamp.sec = 1
+        # the camera's first frame arrives while the node is still coming up
+        evaluator._on_rgb(conv.rgb_to_image(np.zeros((4, 6, 3), np.uint8), header), None)
+        first = evaluator.first_input_ns
+        evaluator.start_scoring('live', None)
+        result = evaluator.result(first + 2_000_000_000)
+        evaluator.destroy_node()
+    finally:
+        context.try_shutdown()
+    assert first is not None and first > 0
+    assert result.start_ns == first
+    summary = result.summary()
+    assert summary['duration_s'] == pytest.approx(2.0)
+    assert summary['per_frame'][0]['t_rel'] == pytest.approx(0.0)

@@ -347,12 +347,14 @@ class ReplayEvaluator(Node):
     def start_scoring(self, bag: str, start_ns: int | None) -> None:
         """
         Prepare the result once the label set is known (call after ``node_ready``);
-        ``start_ns`` None: the time of the first RGB frame.
+        ``start_ns`` None: the time of the first RGB frame, also when that frame came before
+        this call (a camera that starts as soon as the evaluator's subscriber matches).
         """
         with self.lock:
             labels = self.labels
             self._auto_start = start_ns is None
-            start_ns = start_ns or 0
+            if start_ns is None:
+                start_ns = self.first_input_ns or 0
             self.result_skeleton = ReplayResult(
                 bag=bag, start_ns=start_ns, end_ns=start_ns,
                 label_names=tuple(labels.names), ignore_index=labels.ignore_index,
