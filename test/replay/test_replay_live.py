@@ -7,7 +7,10 @@ in a subprocess with use_sim_time, the evaluator node; compared with the offline
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 import json
+from typing import Any
 
 import pytest
 from ros_test_helpers import ros_env, start_module, stop_process, write_params
@@ -186,25 +189,41 @@ def test_replay_evaluator_beside_another_player(outage_bag, tiny_checkpoints, ro
     assert live['frames_scored'] >= 15 and live['transport']['outputs_received'] >= 15
 
 
-def test_an_output_handled_before_its_rgb_frame_is_still_matched(ros_domain_id):
-    """The evaluator holds an output whose RGB frame it has not handled yet, then scores it."""
-    import numpy as np
+@contextlib.contextmanager
+def _bare_evaluator(domain_id: int) -> Iterator[Any]:
+    """A ``ReplayEvaluator`` in its own rclpy context, the synthetic labels known; no node."""
     import rclpy
-    from std_msgs.msg import Header, String
+    from std_msgs.msg import String
 
     from rgbd_seg_ros.replay.live import ReplayEvaluator
-    from rgbd_seg_ros.ros import conversions as conv
-    from rgbd_seg_ros.ros.diagnostics import frame_status
     from rgbd_seg_ros.sim import SYNTHETIC_LABELS
 
     context = rclpy.Context()
-    rclpy.init(context=context, domain_id=ros_domain_id)
+    rclpy.init(context=context, domain_id=domain_id)
     try:
         params = segmentation_params({'rgb_model': 'external'})
         evaluator = ReplayEvaluator.create(
             params, {'rgb': '/cam/rgb', 'ground_truth': '/cam/gt'}, context=context,
             use_sim_time=False)
         evaluator._on_classes(String(data=json.dumps(SYNTHETIC_LABELS.to_dict())))
+        try:
+            yield evaluator
+        finally:
+            evaluator.destroy_node()
+    finally:
+        context.try_shutdown()
+
+
+def test_an_output_handled_before_its_rgb_frame_is_still_matched(ros_domain_id):
+    """The evaluator holds an output whose RGB frame it has not handled yet, then scores it."""
+    import numpy as np
+    from std_msgs.msg import Header
+
+    from rgbd_seg_ros.ros import conversions as conv
+    from rgbd_seg_ros.ros.diagnostics import frame_status
+    from rgbd_seg_ros.sim import SYNTHETIC_LABELS
+
+    with _bare_evaluator(ros_domain_id) as evaluator:
         evaluator.start_scoring('bag', 0)
         k = SYNTHETIC_LABELS.num_classes
 
@@ -225,9 +244,6 @@ def test_an_output_handled_before_its_rgb_frame_is_still_matched(ros_domain_id):
         evaluator._on_rgb(conv.rgb_to_image(rgb, header(1.0)), None)
         evaluator._on_gt(conv.labels_to_image(truth, k, header(1.0)))
         result = evaluator.result(3_000_000_000, sent={1_000_000_000: 1_000_000_000})
-        evaluator.destroy_node()
-    finally:
-        context.try_shutdown()
     summary = result.summary()
     assert summary['frames_with_output'] == 1 and summary['frames_scored'] == 1
     assert summary['per_frame'][0]['mode'] == 'rgb'  # as its frame_status said
@@ -238,21 +254,11 @@ def test_an_output_handled_before_its_rgb_frame_is_still_matched(ros_domain_id):
 def test_scoring_started_after_the_first_rgb_frame_counts_time_from_that_frame(ros_domain_id):
     """start_scoring(None) after an RGB frame: times are relative to that frame, not epoch 0."""
     import numpy as np
-    import rclpy
-    from std_msgs.msg import Header, String
+    from std_msgs.msg import Header
 
-    from rgbd_seg_ros.replay.live import ReplayEvaluator
     from rgbd_seg_ros.ros import conversions as conv
-    from rgbd_seg_ros.sim import SYNTHETIC_LABELS
 
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=ros_domain_id)
-    try:
-        params = segmentation_params({'rgb_model': 'external'})
-        evaluator = ReplayEvaluator.create(
-            params, {'rgb': '/cam/rgb', 'ground_truth': '/cam/gt'}, context=context,
-            use_sim_time=False)
-        evaluator._on_classes(String(data=json.dumps(SYNTHETIC_LABELS.to_dict())))
+    with _bare_evaluator(ros_domain_id) as evaluator:
         header = Header(frame_id='cam')
         header.stamp.sec = 1
         # the camera's first frame arrives while the node is still coming up
@@ -260,9 +266,6 @@ def test_scoring_started_after_the_first_rgb_frame_counts_time_from_that_frame(r
         first = evaluator.first_input_ns
         evaluator.start_scoring('live', None)
         result = evaluator.result(first + 2_000_000_000)
-        evaluator.destroy_node()
-    finally:
-        context.try_shutdown()
     assert first is not None and first > 0
     assert result.start_ns == first
     summary = result.summary()
