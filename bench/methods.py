@@ -691,6 +691,11 @@ def main(argv: list[str] | None = None) -> int:
                                 stream)
         return run, seed, secs
 
+    if args.data == 'synthetic':
+        # imported here, in the main thread, before the jobs' threads: cv2's loader swaps its
+        # own sys.modules entry and sys.path while it imports, and once failed with "No module
+        # named 'cv2'" when a job's thread imported it first (run_fingerprint)
+        import rgbd_seg_ros.sim  # noqa: F401
     t_start = time.perf_counter()
     pretrain, depth_pretrain = uses_pretraining(args), uses_depth_pretraining(args)
     pretrains = [r for r, on in ((PRETRAIN, pretrain), (PRETRAIN_DEPTH, depth_pretrain)) if on]
