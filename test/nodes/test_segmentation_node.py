@@ -110,12 +110,16 @@ def wait_node_ready(ros, probe, node_proc, log):
     assert ok and node_proc.poll() is None, log.read_text()
 
 
-def check_labels_match_rgb(probe: Probe) -> None:
+def check_labels_match_rgb(probe: Probe, injected: frozenset = frozenset()) -> None:
     """
-    Labels carry an RGB frame's stamp and frame_id, at the input size. (The node may match the
-    camera before this test does: labels older than the first RGB seen here are not checked.)
+    Labels carry a camera RGB frame's stamp and frame_id, at the input size, and none carries
+    the stamp of a message this test published itself (``injected``: this process receives its
+    own malformed frames too, so they are not camera frames). (The node may match the camera
+    before this test does: labels older than the first camera frame seen here are not checked.)
     """
-    rgb_stamps = {stamp_key(m.header.stamp) for m in probe.rgb}
+    labelled = [stamp_key(m.header.stamp) for m in probe.labels]
+    assert not injected & set(labelled), f'labels for injected frames {injected & set(labelled)}'
+    rgb_stamps = {stamp_key(m.header.stamp) for m in probe.rgb} - injected
     checked = [m for m in probe.labels if stamp_key(m.header.stamp) >= min(rgb_stamps)]
     assert len(checked) >= 5, f'{len(checked)} label images arrived'
     for msg in checked:
@@ -230,6 +234,7 @@ def test_reliable_camera_malformed_input_and_rgb_blackout(tmp_path, ros_domain_i
             assert ros.spin_until(lambda: all(p.get_subscription_count() >= 1 for p in (
                 bad_rgb_pub, bad_depth_pub, bad_info_pub)), 10.0)
             rgb, depth = _malformed_images()
+            injected = frozenset(stamp_key(m.header.stamp) for m in rgb + depth)
             for _ in range(2):
                 for msg in rgb:
                     bad_rgb_pub.publish(msg)
@@ -248,7 +253,7 @@ def test_reliable_camera_malformed_input_and_rgb_blackout(tmp_path, ros_domain_i
             node_rc = stop_process(node)
     log = node_log.read_text()
     assert node_rc == 0, log
-    check_labels_match_rgb(probe)  # no output for any malformed frame
+    check_labels_match_rgb(probe, injected)  # no output for any malformed frame
     assert int(probe.diagnostics['rejected rgb']) == 6, probe.diagnostics
     assert int(probe.diagnostics['rejected depth']) == 2
     assert int(probe.diagnostics['rejected camera_info']) == 2
