@@ -110,15 +110,16 @@ def wait_node_ready(ros, probe, node_proc, log):
     assert ok and node_proc.poll() is None, log.read_text()
 
 
-def check_labels_match_rgb(probe: Probe, injected: frozenset = frozenset()) -> None:
+def check_labels_match_rgb(probe: Probe,
+                           injected: frozenset[tuple[int, int]] = frozenset()) -> None:
     """
     Labels carry a camera RGB frame's stamp and frame_id, at the input size, and none carries
     the stamp of a message this test published itself (``injected``: this process receives its
     own malformed frames too, so they are not camera frames). (The node may match the camera
     before this test does: labels older than the first camera frame seen here are not checked.)
     """
-    labelled = [stamp_key(m.header.stamp) for m in probe.labels]
-    assert not injected & set(labelled), f'labels for injected frames {injected & set(labelled)}'
+    labelled_injected = injected & {stamp_key(m.header.stamp) for m in probe.labels}
+    assert not labelled_injected, f'labels for injected frames {sorted(labelled_injected)}'
     rgb_stamps = {stamp_key(m.header.stamp) for m in probe.rgb} - injected
     checked = [m for m in probe.labels if stamp_key(m.header.stamp) >= min(rgb_stamps)]
     assert len(checked) >= 5, f'{len(checked)} label images arrived'
