@@ -117,23 +117,14 @@ def score_bundle(models_dir: str | Path, frames: Sequence[Any] | None = None
     return out
 
 
-def _done_seconds(run_dir: Path) -> float | None:
-    """A finished run's training seconds (its ``done.json``); None while it has not finished."""
-    done = run_dir / 'done.json'
-    if not done.is_file():
-        return None
-    return float(json.loads(done.read_text(encoding='utf-8'))['seconds'])
-
-
 def _train(run: str, work: Path, pretrained: Path | None, extra: Sequence[str] = ()) -> float:
-    """Train (or resume, or reuse) one run; returns its training seconds (recorded, if reused)."""
+    """Train (or resume, or reuse) one run; returns its wall-clock seconds (0 if reused)."""
     from training.train import main as train_main
 
     out = work / run
-    reused = _done_seconds(out)
-    if reused is not None:
+    if (out / 'done.json').is_file():
         LOG.info('reusing %s', out)
-        return reused
+        return float(json.loads((out / 'done.json').read_text())['seconds'])
     argv = ['--config', str(CONFIGS / f'demo_{run}.yaml'), '--out', str(out),
             '--set', f'data.synthetic_cache={work / "frames"}']
     if pretrained is not None:
@@ -296,8 +287,7 @@ def score_finished(work: str | Path, base_dir: str | Path | None = None,
     import tempfile
 
     work = Path(work)
-    seconds = {r: _done_seconds(work / r) for r in RUNS}
-    finished = [r for r in RUNS if seconds[r] is not None]
+    finished = [r for r in RUNS if (work / r / 'done.json').is_file()]
     if not finished:
         raise ValueError(f'no run of {work} has finished (no done.json)')
     missing = [r for r in RUNS if r not in finished]
@@ -308,7 +298,8 @@ def score_finished(work: str | Path, base_dir: str | Path | None = None,
         for run in RUNS:
             path = Path(tmp) / f'{run}.safetensors'
             if run in finished:
-                runs[run] = write_bundle(work, run, path, seconds[run])
+                seconds = json.loads((work / run / 'done.json').read_text())['seconds']
+                runs[run] = write_bundle(work, run, path, float(seconds))
             else:
                 path.symlink_to((Path(base_dir) / f'{run}.safetensors').resolve())
         test = score_bundle(tmp)
