@@ -57,6 +57,8 @@ each run with ``torchrun`` on G processes, and the tables are printed in the lay
 papers' (PrimKD Tables 3/4, CroDiNo-KD's RGB/depth students). Finished runs are reused when
 their config file, overrides and synthetic world are unchanged (``run_fingerprint``); a folder
 trained with other settings is refused, not silently reused (delete ``--out`` to start over).
+A run writes its resume state every ``RESUME_EVERY`` steps, so the same command after an
+interruption (a killed job, a machine that went away) continues each unfinished run from there.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ from training.run_log import plateaued, val_curve  # noqa: E402
 
 CONFIGS = REPO / 'training' / 'configs'
 TEACHER_SEED = 100
+RESUME_EVERY = 500  # steps between a run's interim last.safetensors (an interrupted run resumes)
 PRETRAIN = 'pretrain'  # the run whose RGB backbone initialises every other run
 PRETRAIN_DEPTH = 'pretrain_depth'  # the run whose backbone initialises the depth streams
 PRETRAIN_STREAM = {PRETRAIN: 'rgb', PRETRAIN_DEPTH: 'depth'}  # pretraining run -> its stream
@@ -360,6 +363,9 @@ def train_run(run: str, seed: int, out: Path, args: argparse.Namespace, proto: d
     cmd = ['-m', 'training.train', '--config', str(config), '--out', str(out)]
     for item in sets:
         cmd += ['--set', item]
+    # an interrupted run resumes from its last interim state (a rerun of this command); where
+    # it is written changes nothing in training, so it stays out of the fingerprint
+    cmd += ['--set', f'train.checkpoint_every={RESUME_EVERY}']
     if (out / 'last.safetensors').exists():
         cmd.append('--resume')
     launcher = ([sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={args.nproc}']

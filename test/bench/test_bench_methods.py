@@ -10,7 +10,7 @@ import re
 import pytest
 from script_loader import load_script
 
-from training.run_log import last_quarter_gain, plateaued
+from training.run_log import last_quarter_gain, plateaued, val_curve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -207,6 +207,40 @@ def test_a_finished_run_is_reused_only_for_the_same_settings(methods, tmp_path, 
     monkeypatch.setattr(sim, 'world_style', lambda world: changed)
     with pytest.raises(RuntimeError, match='delete the folder'):
         methods.train_run('rgb', 0, out, args, proto, None)
+
+
+def test_an_interrupted_run_resumes_from_its_interim_state(methods, tmp_path, monkeypatch):
+    import argparse
+    import subprocess
+
+    args = argparse.Namespace(data='synthetic', world='nyu_like', stream=False, no_pretrain=True,
+                              no_depth_pretrain=False, depth='raw', out=str(tmp_path), set=[],
+                              nproc=1, threads=1)
+    proto = methods.PROTOCOLS['smoke']  # a teacher: 3 x 2 = 6 steps
+    out = tmp_path / 'teachers' / 'teacher_rgb'
+    monkeypatch.setattr(methods, 'RESUME_EVERY', 2)
+    real_run, calls = subprocess.run, []
+
+    def killed_at_first(cmd, **kw):  # the first launch dies after step 2, as a killed job does
+        calls.append(cmd)
+        if len(calls) == 1:
+            real_run(cmd + ['--stop-after', '2'], **kw)
+            return subprocess.CompletedProcess(cmd, -9)
+        return real_run(cmd, **kw)
+
+    monkeypatch.setattr(methods.subprocess, 'run', killed_at_first)
+    with pytest.raises(RuntimeError, match='exit status -9'):
+        methods.train_run('teacher_rgb', 100, out, args, proto, None)
+    assert (out / 'last.safetensors').is_file() and not (out / 'bench_time.json').exists()
+    assert methods.train_run('teacher_rgb', 100, out, args, proto, None) > 0
+    assert '--resume' not in calls[0] and '--resume' in calls[1]
+    log = (out / 'bench_stdout.log').read_text()  # the second launch's
+    assert re.search(r'resumed from \S+last\.safetensors at step 2', log)
+    # the interim state every RESUME_EVERY steps (4), then the end's (6)
+    assert len(re.findall(r'saved checkpoint \S+last\.safetensors', log)) == 2
+    assert [step for step, _ in val_curve(out)['model']] == [2, 4, 6]  # each step once
+    # finished: the stamp is written and the resume state removed
+    assert (out / 'bench_time.json').is_file() and not (out / 'last.safetensors').exists()
 
 
 def test_tables_name_each_pretraining_run_old_reports_included(methods):
