@@ -63,7 +63,7 @@ def train_model(config: str, run_dir: Path, max_iters: int | None) -> Path:
 
 def _shipped(models_dir: Path) -> dict[str, Path] | None:
     """The shipped bundles by node parameter, or None (logged) when one is missing."""
-    from tools.demo_models import bundle_paths
+    from tools.demo_scoring import bundle_paths
 
     paths = bundle_paths(models_dir)
     missing = [str(p) for p in paths.values() if not p.is_file()]

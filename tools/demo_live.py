@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any
 
-from tools.demo_models import TEST_WORLD
+from tools.demo_scoring import TEST_WORLD
 
 LOG = logging.getLogger('tools.demo')
 REPO = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import math
 import pytest
 
 from tools.demo_live import Script, camera_path, check_demo, run_live_demo
-from tools.demo_models import DEFAULT_OUT, bundle_paths
+from tools.demo_scoring import DEFAULT_OUT, bundle_paths
 
 
 def test_demo_camera_path_turns_smoothly_and_looks_at_furniture():

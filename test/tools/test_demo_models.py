@@ -18,19 +18,17 @@ import pytest
 from safetensors import safe_open
 
 from rgbd_seg_ros.core.checkpoint import load_meta
-from tools.demo_models import (
-    BUNDLE_LIMIT_BYTES,
+from tools.demo_models import BUNDLE_LIMIT_BYTES, config_iters, main, score_finished
+from tools.demo_scoring import (
     DEFAULT_OUT,
     RUNS,
     TEST_WORLD,
     bundle_paths,
     bundle_steps,
-    config_iters,
     doubling_test,
     fixed_test_frames,
-    main,
+    run_seconds,
     score_bundle,
-    score_finished,
     world_fingerprint,
 )
 from training.run_log import plateaued
@@ -115,9 +113,14 @@ def test_recipe_chains_three_runs_on_tiny_models(tmp_path):
     summary = json.loads((tmp_path / 'models' / 'summary.json').read_text())
     assert set(summary['test']) == {'rgbd', 'rgb', 'depth', 'rgbd_no_depth'}
     assert summary['bytes'] == sum(p.stat().st_size for p in paths.values())
-    # a second call reuses the finished runs instead of training again
+    # a second call reuses the finished runs instead of training again: the same training
+    # seconds, those of the runs' done.json
     assert main(argv) == 0
-    assert Path(tmp_path / 'work' / 'rgb' / 'done.json').is_file()
+    again = json.loads((tmp_path / 'models' / 'summary.json').read_text())
+    for run in RUNS:
+        seconds = again['runs'][run]['train_seconds']
+        assert seconds == summary['runs'][run]['train_seconds'] > 0
+        assert seconds == round(run_seconds(tmp_path / 'work' / run), 1)
 
 
 def test_doubling_test_of_a_recipe_at_twice_the_steps(tmp_path):
@@ -196,7 +199,7 @@ def test_world_fingerprint_tells_the_worlds_apart():
     prints = {w: world_fingerprint(w) for w in ('nyu_like', 'nyu_like_v1', 'depth_favoured')}
     assert len(set(prints.values())) == 3
     # the bundle is checked in another process than the one that wrote it: no per-process state
-    code = 'from tools.demo_models import world_fingerprint as f; print(f("nyu_like"))'
+    code = 'from tools.demo_scoring import world_fingerprint as f; print(f("nyu_like"))'
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == prints['nyu_like']
