@@ -171,19 +171,35 @@ def write_bundles(work: Path, out: Path, seconds: dict[str, float]) -> dict[str,
     return summary
 
 
-def score_finished(work: str | Path, base_dir: str | Path | None = None,
+def base_scores(base: str | Path) -> tuple[dict[str, int], dict[str, float]]:
+    """
+    Steps and test mIoU (%) per run of ``base``, the recipe at half the steps: a bundle folder
+    (its ``summary.json``) or the JSON of an earlier ``--score-finished`` (its finished runs),
+    for a doubling whose half-budget bundles are gone or were never all written.
+    """
+    base = Path(base)
+    if base.is_dir():
+        test = json.loads((base / 'summary.json').read_text(encoding='utf-8'))['test']
+        return bundle_steps(base), {run: float(test[run]['miou']) for run in RUNS}
+    report = json.loads(base.read_text(encoding='utf-8'))
+    return ({run: int(row['steps']) for run, row in report['runs'].items()},
+            {run: float(report['test'][run]['miou']) for run in report['runs']})
+
+
+def score_finished(work: str | Path, base: str | Path | None = None,
                    tol: float = DOUBLING_TOL) -> dict[str, Any]:
     """
     Test scores of the runs of ``work`` that have finished, while the others still train.
 
     Each finished run's best checkpoint is written as its bundle would be (:func:`write_bundle`)
     and scored through :func:`score_bundle` on :func:`fixed_test_frames`; an unfinished run is
-    stood in for by ``base_dir``'s bundle and its rows are left out (the fusion-without-depth
-    row goes with ``rgbd``); no row depends on another model. With ``base_dir`` (the bundles at
-    half the steps), each finished run gets its doubling row
-    (:func:`training.run_log.doubling_row`), so a doubling that takes longer than one sitting
-    can be judged run by run. Returns ``{'work', 'finished', 'runs', 'test', 'doubling'?}``
-    (``runs``: :func:`write_bundle`'s rows); raises ``ValueError`` when no run finished.
+    stood in for by a bundle (``base`` when it is a folder, else the shipped one) and its rows
+    are left out (the fusion-without-depth row goes with ``rgbd``); no row depends on another
+    model. With ``base`` (the recipe at half the steps, see :func:`base_scores`), each finished
+    run gets its doubling row (:func:`training.run_log.doubling_row`), so a doubling that takes
+    longer than one sitting can be judged run by run. Returns ``{'work', 'finished', 'runs',
+    'test', 'doubling'?}`` (``runs``: :func:`write_bundle`'s rows); raises ``ValueError`` when
+    no run finished or ``base`` has no score for a finished run.
     """
     import tempfile
 
@@ -191,9 +207,11 @@ def score_finished(work: str | Path, base_dir: str | Path | None = None,
     finished = [r for r in RUNS if (work / r / 'done.json').is_file()]
     if not finished:
         raise ValueError(f'no run of {work} has finished (no done.json)')
-    missing = [r for r in RUNS if r not in finished]
-    if missing and base_dir is None:
-        raise ValueError(f'{missing} of {work} still train: give the bundles that stand in')
+    base_steps, base_test = base_scores(base) if base is not None else ({}, {})
+    unscored = [r for r in finished if base is not None and r not in base_test]
+    if unscored:
+        raise ValueError(f'{base} has no score for {unscored}: nothing to double')
+    stand_in = Path(base) if base is not None and Path(base).is_dir() else DEFAULT_OUT
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for run in RUNS:
@@ -201,17 +219,15 @@ def score_finished(work: str | Path, base_dir: str | Path | None = None,
             if run in finished:
                 runs[run] = write_bundle(work, run, path, run_seconds(work / run))
             else:
-                path.symlink_to((Path(base_dir) / f'{run}.safetensors').resolve())
+                path.symlink_to((stand_in / f'{run}.safetensors').resolve())
         test = score_bundle(tmp)
     out: dict[str, Any] = {
         'work': str(work), 'finished': finished, 'runs': runs,
         'test': {r: v for r, v in test.items() if r.removesuffix('_no_depth') in finished}}
-    if base_dir is not None:
-        base = json.loads((Path(base_dir) / 'summary.json').read_text(encoding='utf-8'))['test']
-        base_steps = bundle_steps(base_dir)
-        out['doubling'] = {'tol': tol, 'base': str(base_dir), 'runs': {
-            run: doubling_row(run, base_steps[run], float(base[run]['miou']),
-                              runs[run]['steps'], float(test[run]['miou']), tol,
+    if base is not None:
+        out['doubling'] = {'tol': tol, 'base': str(base), 'runs': {
+            run: doubling_row(run, base_steps[run], base_test[run], runs[run]['steps'],
+                              float(test[run]['miou']), tol,
                               hint=f'train {work} with --iters-factor 2')
             for run in finished}}
     return out
@@ -237,7 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--doubling-of', metavar='DIR',
                         help='bundles of the same recipe at half these steps (with --iters-factor'
                              ' 2: models/demo): judge convergence by the doubling test instead of'
-                             ' the plateau rule, and record it in summary.json')
+                             ' the plateau rule, and record it in summary.json; with'
+                             ' --score-finished also the JSON an earlier --score-finished wrote')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                         help='config override for all three runs (repeatable)')
     parser.add_argument('--score-finished', metavar='JSON',

@@ -168,6 +168,24 @@ def test_doubling_test_of_a_recipe_at_twice_the_steps(tmp_path):
     assert report['test']['rgb'] == summary['test']['rgb']
     assert report['runs'] == {r: summary['runs'][r] for r in ('rgb', 'depth')}
     assert report['doubling']['runs'] == {r: rows[r] for r in ('rgb', 'depth')}
+    # the half budget given as the JSON of an earlier --score-finished (its bundles gone): the
+    # rows compare with its scores; a finished run that it did not score is refused
+    half = tmp_path / 'half.json'
+    half.write_text(json.dumps({
+        'runs': {'rgb': {'steps': 2}, 'depth': {'steps': 2}},
+        'test': {'rgb': {'miou': 10.0}, 'depth': {'miou': 70.0}}}))
+    from_json = score_finished(tmp_path / 'work_doubled', half)
+    assert from_json['test'] == report['test']
+    for run, base_miou in (('rgb', 10.0), ('depth', 70.0)):
+        row = from_json['doubling']['runs'][run]
+        assert (row['steps'], row['steps_doubled']) == (2, 4)
+        assert row['gain'] == pytest.approx(summary['test'][run]['miou'] - base_miou, abs=0.006)
+        assert row['converged'] is (row['gain'] <= 1.0)
+    (tmp_path / 'work_doubled' / 'rgbd' / 'done.json').write_text(
+        (tmp_path / 'work_doubled' / 'rgb' / 'done.json').read_text())
+    with pytest.raises(ValueError, match=r"no score for \['rgbd'\]"):
+        score_finished(tmp_path / 'work_doubled', half)
+    (tmp_path / 'work_doubled' / 'rgbd' / 'done.json').unlink()
     # nothing finished: a clear error, exit status 1
     (tmp_path / 'empty').mkdir()
     with pytest.raises(ValueError, match='no run'):
