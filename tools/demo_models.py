@@ -24,7 +24,10 @@ scores of ``score_bundle`` on the fixed test frames and the training time. Runs 
 interrupted; a finished run is reused.
 ``--score-finished JSON`` trains nothing: it scores the runs of ``--work`` that have finished
 (with ``--doubling-of``, their doubling rows), so a budget longer than one sitting is judged run
-by run (:func:`score_finished`). Reading and scoring the bundles (the fixed test frames, the
+by run (:func:`score_finished`; the half budget may be an earlier such JSON).
+``--until-converged`` doubles the whole recipe round by round until every run passes the
+doubling test and writes that round (:func:`until_converged`; days on a 2-core CPU, see
+docs/results.md for its cost). Reading and scoring the bundles (the fixed test frames, the
 doubling test) is ``tools/demo_scoring.py``.
 """
 
@@ -255,6 +258,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                              ' 2: models/demo): judge convergence by the doubling test instead of'
                              ' the plateau rule, and record it in summary.json; with'
                              ' --score-finished also the JSON an earlier --score-finished wrote')
+    parser.add_argument('--tol', type=float, default=DOUBLING_TOL, metavar='POINTS',
+                        help='test mIoU points twice the steps may gain in a converged run '
+                             '(%(default)s)')
+    parser.add_argument('--until-converged', action='store_true',
+                        help='double the recipe (from --iters-factor, in WORK/xF folders) until '
+                             'every run passes the doubling test, then write that round to --out')
+    parser.add_argument('--max-factor', type=float, default=64.0, metavar='F',
+                        help='--until-converged gives up after the round at F (%(default)s)')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                         help='config override for all three runs (repeatable)')
     parser.add_argument('--score-finished', metavar='JSON',
@@ -265,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     if args.score_finished:
         return _score_finished_cli(args)
+    if args.until_converged:
+        return until_converged(args)
     from training.export_backbone import export_backbone
 
     work = Path(args.work)
@@ -289,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = False
     if args.doubling_of:
         try:
-            summary['doubling'] = doubling_test(args.doubling_of, args.out,
+            summary['doubling'] = doubling_test(args.doubling_of, args.out, tol=args.tol,
                                                 doubled_test=summary['test'])
         except (OSError, ValueError, KeyError) as exc:
             LOG.error('doubling test against %s: %s', args.doubling_of, exc)
@@ -321,10 +334,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def until_converged(args: argparse.Namespace) -> int:
+    """
+    ``--until-converged``: the recipe at ``--iters-factor`` F, then 2F, 4F, ... up to
+    ``--max-factor``, each round in ``WORK/xF`` (resumable; finished runs are reused; one frame
+    cache for all) and, from the second (or the first with ``--doubling-of``), the doubling
+    test of the round before. The first round whose three runs all pass is copied, bundles and
+    ``summary.json``, to ``--out``, and the configs' budgets that reproduce it are printed.
+    Returns 1 when a round fails or ``--max-factor`` is reached first (nothing is written to
+    ``--out`` then).
+    """
+    import shutil
+
+    work, factor, base = Path(args.work), args.iters_factor, args.doubling_of
+    common = ['--jobs', str(args.jobs), '--tol', str(args.tol), '--allow-unconverged',
+              '--set', f'data.synthetic_cache={work / "frames"}']
+    common += [a for kv in args.set for a in ('--set', kv)]
+    while factor <= args.max_factor:
+        folder = work / f'x{factor:g}'
+        budget = (['--max-iters', str(max(1, round(args.max_iters * factor)))]
+                  if args.max_iters is not None else ['--iters-factor', str(factor)])
+        argv = ['--work', str(folder), '--out', str(folder / 'bundles'), *budget, *common]
+        LOG.info('round at %g x the budget: %s', factor, folder)
+        if main(argv + (['--doubling-of', str(base)] if base else [])) != 0:
+            return 1
+        summary = json.loads((folder / 'bundles' / 'summary.json').read_text(encoding='utf-8'))
+        rows = summary.get('doubling', {}).get('runs', {})
+        if rows and all(row['converged'] for row in rows.values()):
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            for path in (*bundle_paths(folder / 'bundles').values(),
+                         folder / 'bundles' / 'summary.json'):
+                shutil.copy2(path, out / path.name)
+            print(f'converged at {factor:g} x the budget; bundles in {out}; to reproduce them '
+                  'with make demo-models, set train.max_iters in training/configs/demo_*.yaml: '
+                  + ', '.join(f'{run} {steps}' for run, steps in bundle_steps(out).items()))
+            return 0
+        base, factor = folder / 'bundles', factor * 2
+    LOG.error('not converged by --max-factor %g (rounds in %s)', args.max_factor, work)
+    return 1
+
+
 def _score_finished_cli(args: argparse.Namespace) -> int:
     """``--score-finished JSON``: :func:`score_finished` of ``--work``, written and printed."""
     try:
-        report = score_finished(args.work, args.doubling_of)
+        report = score_finished(args.work, args.doubling_of, args.tol)
     except (OSError, ValueError, KeyError) as exc:
         LOG.error('scoring the finished runs of %s: %s', args.work, exc)
         return 1

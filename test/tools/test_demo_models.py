@@ -194,6 +194,32 @@ def test_doubling_test_of_a_recipe_at_twice_the_steps(tmp_path):
                  str(report_path)]) == 1
 
 
+def test_until_converged_doubles_the_recipe_until_every_run_passes(tmp_path):
+    work = tmp_path / 'work'
+
+    def ladder(out: Path, tol: str) -> int:
+        return main(_tiny_argv(out, work, '--max-iters', '1', '--until-converged',
+                               '--max-factor', '4', '--tol', tol))
+
+    # at a tolerance no gain can exceed, the first doubling passes: rounds x1 and x2 only,
+    # and the doubled round is what is written, judged against the round before it
+    assert ladder(tmp_path / 'models', '101') == 0
+    assert bundle_steps(tmp_path / 'models') == {'rgb': 2, 'depth': 2, 'rgbd': 2}
+    assert bundle_steps(work / 'x1' / 'bundles') == {'rgb': 1, 'depth': 1, 'rgbd': 1}
+    assert not (work / 'x4').exists()
+    summary = json.loads((tmp_path / 'models' / 'summary.json').read_text())
+    assert summary['doubling']['base'] == str(work / 'x1' / 'bundles')
+    assert all(row['converged'] for row in summary['doubling']['runs'].values())
+    # one frame cache for all rounds
+    assert any((work / 'frames').iterdir()) and not (work / 'x2' / 'frames').exists()
+    # no gain can pass: every round up to --max-factor (the first two reused), then exit 1
+    # and nothing written
+    assert ladder(tmp_path / 'never', '-101') == 1
+    assert not (tmp_path / 'never').exists()
+    assert bundle_steps(work / 'x4' / 'bundles') == {'rgb': 4, 'depth': 4, 'rgbd': 4}
+    assert not (work / 'x8').exists()
+
+
 def test_iters_factor_scales_each_config_budget():
     import yaml
 
