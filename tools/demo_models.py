@@ -26,7 +26,7 @@ interrupted; a finished run is reused.
 (with ``--doubling-of``, their doubling rows), so a budget longer than one sitting is judged run
 by run (:func:`score_finished`; the half budget may be an earlier such JSON).
 ``--until-converged`` doubles the whole recipe round by round until every run passes the
-doubling test and writes that round (:func:`until_converged`; 15 h or more on 2 CPU cores,
+doubling test and writes that round (:func:`until_converged`; 16 h or more on 2 CPU cores,
 docs/results.md). Reading and scoring the bundles (the fixed test frames, the
 doubling test) is ``tools/demo_scoring.py``.
 """
