@@ -278,8 +278,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _score_finished_cli(args)
     if args.until_converged:
         return until_converged(args)
-    from training.export_backbone import export_backbone
-
     work = Path(args.work)
     extra = [a for kv in args.set for a in ('--set', kv)]
     if args.max_iters is not None:
@@ -287,13 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     seconds: dict[str, float] = {}
     try:
-        seconds['rgb'] = _train('rgb', work, None, extra + _scaled_iters('rgb', args))
-        backbone = work / 'rgb' / 'backbone.safetensors'
-        if not backbone.is_file():
-            export_backbone(work / 'rgb' / 'model.safetensors', backbone, 'rgb')
-        seconds.update(_train_many(('depth', 'rgbd'), work, backbone,
-                                   {run: extra + _scaled_iters(run, args)
-                                    for run in ('depth', 'rgbd')}, args.jobs))
+        # the longest run first, so that --jobs 2 trains the two others beside it
+        seconds.update(_train_many(('rgbd', 'rgb', 'depth'), work, None,
+                                   {run: extra + _scaled_iters(run, args) for run in RUNS},
+                                   args.jobs))
     except RuntimeError as exc:
         LOG.error('%s', exc)
         return 1

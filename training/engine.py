@@ -176,6 +176,8 @@ class Trainer:
     # ---- checkpoints ----------------------------------------------------------------------
 
     def _meta(self, name: str, model: nn.Module, metrics: dict[str, Any]) -> dict[str, Any]:
+        from training.imagenet import init_provenance
+
         cfg = self.cfg
         return {
             'labels': self.labels,
@@ -186,6 +188,7 @@ class Trainer:
                 'dataset': self.train_set.name,
                 'metrics': metrics,
                 'step': self.state.step,
+                'init': init_provenance(model.cfg),
                 'config': to_dict(cfg),
             },
         }
@@ -224,6 +227,7 @@ class Trainer:
             meta = CheckpointMeta.from_dict({
                 'model': model.cfg.to_dict(), 'labels': self.labels.to_dict(),
                 'input_size': list(self.cfg.data.crop_size),
+                'normalization': model.normalization.to_dict(),
             })
             segmenter = Segmenter(model, meta, device=self.device)
             results[name] = evaluate(segmenter, loader, progress=False)

@@ -326,6 +326,7 @@ def load_checkpoint(
                 f'{path}: tensor {name!r} has dtype {stored_dtype}, expected {ref.dtype}'
             )
     model.load_state_dict(state, strict=True)
+    model.normalization = meta.normalization
     if any(m == 'hha' for m in meta.modalities) and meta.hha != hha_settings():
         logger.warning('%s was written with HHA settings %s; this code computes %s', path,
                        meta.hha, hha_settings())

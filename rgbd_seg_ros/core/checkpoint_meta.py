@@ -124,6 +124,9 @@ def _as_meta(meta: CheckpointMeta | Mapping[str, Any], model: nn.Module) -> Chec
             d['normalization'] = d['normalization'].to_dict()
         if isinstance(d.get('model'), ModelConfig):
             d['model'] = d['model'].to_dict()
+        if 'normalization' not in d and isinstance(getattr(model, 'normalization', None),
+                                                   Normalization):
+            d['normalization'] = model.normalization.to_dict()  # the weights' own (imagenet)
         if 'model' not in d:
             if not isinstance(cfg, ModelConfig):
                 raise ValueError('meta has no "model" and the model carries no ModelConfig cfg')

@@ -53,10 +53,16 @@ def student_model(model_cfg: ModelConfig, seed: int) -> nn.Module:
     before it (a teacher loaded first, the other CroDiNo-KD model, aligners).
     """
     from rgbd_seg_ros.core.models import create_model
+    from training.imagenet import resolve_pretrained
 
+    resolved, normalization, _ = resolve_pretrained(model_cfg)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        return create_model(model_cfg)
+        model = create_model(resolved)
+    # the checkpoint keeps 'imagenet' (provenance names the package), not a local cache path
+    model.cfg = model_cfg
+    model.normalization = normalization
+    return model
 
 
 def _supervised(cfg: TrainConfig) -> Task:

@@ -62,10 +62,13 @@ def freeze(model: nn.Module) -> nn.Module:
 
 def make_inputs(
     batch: dict[str, Tensor], modalities: Sequence[str], depth_key: str = 'depth_m',
-    k_key: str = 'K',
+    k_key: str = 'K', normalization: Normalization | None = None,
 ) -> dict[str, Tensor]:
     """
     Network inputs for ``modalities`` through ``core.preprocess.build_inputs``.
+
+    ``normalization`` is the model's own (``model.normalization``: its initial weights'
+    mean/std); default ImageNet mean/std.
 
     ``depth_key``/``k_key`` pick the depth map and intrinsics (CroDiNo-KD's decoupled depth
     branch uses ``depth_m`` with ``depth_K``).
@@ -74,10 +77,11 @@ def make_inputs(
     modalities = tuple(modalities)
     cached = 'hha' in modalities and 'hha' in batch
     computed = tuple(m for m in modalities if not (cached and m == 'hha'))
+    norm = normalization or Normalization()
     inputs = build_inputs(batch['rgb'], batch.get(depth_key), batch.get(k_key), computed,
-                          valid=batch.get('valid'))
+                          valid=batch.get('valid'), normalization=norm)
     if cached:
-        inputs['hha'] = normalize_image(batch['hha'], Normalization())
+        inputs['hha'] = normalize_image(batch['hha'], norm)
     return inputs
 
 

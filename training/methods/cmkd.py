@@ -94,7 +94,7 @@ class CrossModalKDTask(Task):
         label = batch['label']
         size = tuple(label.shape[-2:])
         modalities = tuple(dict.fromkeys(self.teacher.modalities + self.student.modalities))
-        inputs = make_inputs(batch, modalities)
+        inputs = make_inputs(batch, modalities, normalization=self.student.normalization)
         student_feats = self.student.forward_features(inputs)
         student_logits = self.student.decode(student_feats, size)
         parts = {'ce': segmentation_ce(student_logits, label)}
@@ -102,7 +102,10 @@ class CrossModalKDTask(Task):
                    'mgd': cfg.mgd_weight}
         if cfg.logit_weight > 0 or cfg.feat_weight > 0 or cfg.mgd_weight > 0:
             with torch.no_grad():
-                teacher_feats = self.teacher.forward_features(inputs)
+                teacher_in = (inputs if self.teacher.normalization == self.student.normalization
+                              else make_inputs(batch, self.teacher.modalities,
+                                               normalization=self.teacher.normalization))
+                teacher_feats = self.teacher.forward_features(teacher_in)
                 teacher_logits = (
                     self.teacher.decode(teacher_feats, size) if cfg.logit_weight > 0 else None
                 )

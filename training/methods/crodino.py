@@ -174,9 +174,11 @@ def invariant_similarity(
     try:
         depth_k = 'depth_K' if 'depth_K' in batch else 'K'
         inv_rgb, spec_rgb = split_parts(
-            rgb_model.forward_features(make_inputs(batch, ('rgb',)))[-1])
+            rgb_model.forward_features(make_inputs(
+                batch, ('rgb',), normalization=rgb_model.normalization))[-1])
         inv_depth, spec_depth = split_parts(depth_model.forward_features(
-            make_inputs(batch, depth_model.modalities, k_key=depth_k))[-1])
+            make_inputs(batch, depth_model.modalities, k_key=depth_k,
+                        normalization=depth_model.normalization))[-1])
     finally:
         rgb_model.train(modes[0])
         depth_model.train(modes[1])
@@ -288,10 +290,12 @@ class CrodinoTask(Task):
         pre_rgb: list[Tensor] = []
         pre_depth: list[Tensor] = []
         with _capture_input(self._final_acts[0], pre_rgb):
-            rgb_feats = self.rgb_model.forward_features(make_inputs(batch, ('rgb',)))
+            rgb_feats = self.rgb_model.forward_features(make_inputs(
+                batch, ('rgb',), normalization=self.rgb_model.normalization))
         with _capture_input(self._final_acts[1], pre_depth):
             depth_feats = self.depth_model.forward_features(
-                make_inputs(batch, self.depth_model.modalities, k_key=depth_k)
+                make_inputs(batch, self.depth_model.modalities, k_key=depth_k,
+                            normalization=self.depth_model.normalization)
             )
         inv_rgb, spec_rgb = split_parts(rgb_feats[-1])
         inv_depth, spec_depth = split_parts(depth_feats[-1])

@@ -146,7 +146,8 @@ class PrimKDTask(Task):
         cfg = self.cfg
         label = batch['label']
         size = tuple(label.shape[-2:])
-        inputs = make_inputs(batch, self.student.modalities)
+        inputs = make_inputs(batch, self.student.modalities,
+                             normalization=self.student.normalization)
         student_feats = self.student.forward_features(inputs)
         student_logits = self.student.decode(student_feats, size)
         parts = {'ce': segmentation_ce(student_logits, label)}
@@ -154,7 +155,10 @@ class PrimKDTask(Task):
         if cfg.logit_weight > 0 or cfg.feat_weight > 0:
             with torch.no_grad():
                 primary = self.teacher.modalities[0]
-                teacher_feats = self.teacher.forward_features({primary: inputs[primary]})
+                teacher_in = (inputs if self.teacher.normalization == self.student.normalization
+                              else make_inputs(batch, (primary,),
+                                               normalization=self.teacher.normalization))
+                teacher_feats = self.teacher.forward_features({primary: teacher_in[primary]})
                 teacher_logits = (
                     self.teacher.decode(teacher_feats, size) if cfg.logit_weight > 0 else None
                 )

@@ -23,6 +23,7 @@ class SupervisedTask(Task):
 
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """Cross-entropy of the student's logits against ``batch['label']``."""
-        inputs = make_inputs(batch, self.student.modalities)
+        inputs = make_inputs(batch, self.student.modalities,
+                             normalization=self.student.normalization)
         ce = segmentation_ce(self.student(inputs), batch['label'])
         return {'loss': ce, 'ce': ce}

@@ -64,6 +64,12 @@ def read_safetensors_weights(path: str) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
     p = Path(path)
+    if path == 'imagenet':
+        raise ValueError(
+            "pretrained 'imagenet' is resolved by the training module (python -m training.train "
+            'converts the registry file once; python -m training.import_weights BACKBONE --out '
+            'FILE writes it): create_model needs the converted .safetensors path'
+        )
     if not p.is_file():
         raise ValueError(
             f'pretrained weights {path!r} not found: ModelConfig.pretrained must be a local '

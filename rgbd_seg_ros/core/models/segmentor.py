@@ -16,6 +16,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from ..preprocess import Normalization
 from .config import ModelConfig
 from .decoder import create_decoder
 from .encoder import Encoder
@@ -30,7 +31,9 @@ class Segmentor(nn.Module):
 
     ``forward(inputs) -> logits [B, K, H, W]`` where ``inputs`` maps each name in
     ``modalities`` to a normalised float tensor ``[B, C_m, H, W]`` (see
-    ``core/preprocess.py: build_inputs``).
+    ``core/preprocess.py: build_inputs``) with the model's ``normalization``: ImageNet mean/std
+    by default, the initial weights' own when they expect another (``tf_efficientnet_lite*``:
+    0.5/0.5); a checkpoint records it and ``load_checkpoint`` restores it.
     """
 
     def __init__(self, cfg: ModelConfig, encoder: nn.Module, decoder: nn.Module) -> None:
@@ -42,6 +45,7 @@ class Segmentor(nn.Module):
         self.feature_channels: tuple[int, ...] = tuple(encoder.channels)
         self.feature_reductions: tuple[int, ...] = tuple(encoder.reductions)
         self.stride = int(encoder.max_reduction)
+        self.normalization = Normalization()
 
     @property
     def num_classes(self) -> int:
