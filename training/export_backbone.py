@@ -9,7 +9,8 @@ Export the backbone of a trained model as initial weights for other models.
 The output is a plain timm-layout safetensors state dict (the backbone only, no decoder, no
 fusion modules) that ``model.pretrained`` reads, for single-stream and fusion models alike
 (a fusion model loads it into both streams; a 1-channel depth stream averages the first
-convolution, as timm does for ImageNet weights). ``bench/methods.py`` uses it for its
+convolution, as timm does for ImageNet weights) and follows the input normalisation recorded in
+the file's metadata (the checkpoint's own). ``bench/methods.py`` uses it for its
 pretraining stage, the stand-in for the ImageNet initialisation of the papers
 (docs/results.md, "Protocol"). The file's metadata names the source checkpoint, its sha256 and
 the stream.
@@ -28,6 +29,7 @@ import sys
 from safetensors.torch import save_file
 
 from rgbd_seg_ros.core.checkpoint import load_checkpoint
+from training.imagenet import NORMALIZATION_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +73,10 @@ def export_backbone(checkpoint: str | Path, out: str | Path, stream: str = 'rgb'
             'backbone': meta.model.backbone,
             'source_provenance': meta.provenance}
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(out), metadata={'rgbd_seg_ros_backbone': json.dumps(info,
-                                                                                 default=str)})
+    # a model initialised from this file expects the inputs this checkpoint was trained on
+    save_file(tensors, str(out), metadata={
+        'rgbd_seg_ros_backbone': json.dumps(info, default=str),
+        NORMALIZATION_KEY: json.dumps(meta.normalization.to_dict())})
     logger.info('wrote %d %s backbone tensors of %s to %s', len(tensors), meta.model.backbone,
                 checkpoint, out)
     return len(tensors)

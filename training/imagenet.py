@@ -310,10 +310,20 @@ def cache_dir() -> Path:
 
 def file_metadata(path: str | Path) -> dict[str, str]:
     """The string metadata of a safetensors file (its header only)."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
-    with safe_open(str(path), framework='pt') as f:
-        return dict(f.metadata() or {})
+    try:
+        with safe_open(str(path), framework='pt') as f:
+            return dict(f.metadata() or {})
+    except SafetensorError as exc:
+        raise ValueError(f'{path} is not a readable safetensors file: {exc}') from exc
+
+
+def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """All tensors of a converted file (a safetensors file: nothing is unpickled)."""
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
 
 
 def cached_weights(backbone: str) -> Path:

@@ -31,6 +31,7 @@ from tools.demo_scoring import (
     score_bundle,
     world_fingerprint,
 )
+from training.imagenet import REGISTRY
 from training.run_log import plateaued
 
 # Floors a few points under the scores measured when the bundles were made
@@ -69,7 +70,12 @@ def test_bundles_carry_their_provenance():
         assert demo['plateau'] is plateaued([tuple(p) for p in demo['val_curve']])
         assert demo['best_val_miou'] == max(v for _, v in demo['val_curve'])
         assert meta.provenance['git_commit'] and meta.provenance['created']
-        assert (demo['initialised_from'] == 'random') == (run == 'rgb')
+        # every run from the registry's ImageNet file, named in the provenance
+        assert demo['initialised_from'] == 'imagenet' == meta.model.pretrained
+        init = meta.provenance['init']['pretrained']
+        entry = REGISTRY[meta.model.backbone]
+        assert (init['distribution'], init['version'], init['sha256']) == (
+            entry.distribution, entry.version, entry.sha256)
         assert summary['runs'][run]['best_val_miou'] == demo['best_val_miou']
     # the shipped bundles are what `make demo-models` trains: the configs' budgets
     assert bundle_steps(DEFAULT_OUT) == {run: config_iters(run) for run in RUNS}
@@ -84,7 +90,7 @@ def test_shipped_models_score_above_their_floors(scores):
     assert scores['rgbd']['miou'] > scores['rgb']['miou']
 
 
-TINY_SETS = ['model.backbone=test_convnext', 'model.embed_dim=16', 'model.ffm_head_dim=8',
+TINY_SETS = ['model.backbone=test_convnext', 'model.pretrained=', 'model.embed_dim=16', 'model.ffm_head_dim=8',
              'data.size=(32, 40)', 'data.crop_size=(32, 40)', 'data.synthetic_train_length=8',
              'data.synthetic_val_length=2', 'train.num_workers=0', 'train.eval_every=1',
              'train.batch_size=2', 'train.val_batch_size=2', 'optim.warmup_iters=1']
@@ -103,11 +109,9 @@ def test_recipe_chains_three_runs_on_tiny_models(tmp_path):
     assert main(argv) == 0
     paths = bundle_paths(tmp_path / 'models')
     metas = {name: load_meta(p) for name, p in paths.items()}
-    backbone = str(tmp_path / 'work' / 'rgb' / 'backbone.safetensors')
-    assert metas['rgb_model'].provenance['demo_bundle']['initialised_from'] == 'random'
-    for name in ('depth_model', 'fusion_model'):
-        assert metas[name].provenance['demo_bundle']['initialised_from'] == backbone
-        assert metas[name].model.pretrained == ''  # a path of the training machine
+    for meta in metas.values():  # the three runs are independent (no chained backbone)
+        assert meta.provenance['demo_bundle']['initialised_from'] == 'random'
+        assert meta.provenance['init']['pretrained'] == 'random'
     assert metas['fusion_model'].modalities == ('rgb', 'hha')
     assert metas['depth_model'].modalities == ('hha',)
     summary = json.loads((tmp_path / 'models' / 'summary.json').read_text())
