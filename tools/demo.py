@@ -18,6 +18,11 @@ fallback from scratch (``training/configs/synthetic_rgbd.yaml`` and ``synthetic_
 ``training.train``; ``OUT/runs/*/model.safetensors`` are reused, an interrupted run resumes),
 then the offline replay. ``--quick`` trains for a few steps and records a shorter bag (a smoke
 test of that chain in about a minute; its models are kept apart from the full ones).
+
+Every mode renders the synthetic world ``--world`` (default ``nyu_like``, the world the shipped
+models were trained on: ``tools/demo_scoring.py: TEST_WORLD``); ``--train`` trains on it too
+(its runs go to ``OUT/runs/<model>_<world>`` for a world other than the default). The shipped
+models score well only on their own world.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import shutil
 import sys
 import time
 
+from tools.demo_scoring import TEST_WORLD
+
 LOG = logging.getLogger('tools.demo')
 CONFIGS = Path(__file__).resolve().parents[1] / 'training' / 'configs'
 SHIPPED = Path(__file__).resolve().parents[1] / 'models' / 'demo'
@@ -41,15 +48,20 @@ BAG_TOPICS = {
 }
 
 
-def train_model(config: str, run_dir: Path, max_iters: int | None) -> Path:
-    """``run_dir/model.safetensors``: reused if present, else trained (a partial run resumes)."""
+def train_model(config: str, run_dir: Path, max_iters: int | None,
+                world: str = TEST_WORLD) -> Path:
+    """
+    ``run_dir/model.safetensors``: reused if present, else trained on ``world`` (a partial run
+    resumes).
+    """
     from training.train import main as train_main
 
     model = run_dir / 'model.safetensors'
     if model.is_file():
         LOG.info('reusing %s', model)
         return model
-    argv = ['--config', str(CONFIGS / config), '--out', str(run_dir)]
+    argv = ['--config', str(CONFIGS / config), '--out', str(run_dir),
+            '--set', f'data.synthetic_world={world}']
     if max_iters is not None:
         argv += ['--max-iters', str(max_iters)]
     if (run_dir / 'last.safetensors').is_file():
@@ -74,8 +86,8 @@ def _shipped(models_dir: Path) -> dict[str, Path] | None:
     return paths
 
 
-def live(out: Path, models_dir: Path) -> int:
-    """The live demo (``tools/demo_live.py``); returns the exit status."""
+def live(out: Path, models_dir: Path, world: str = TEST_WORLD) -> int:
+    """The live demo (``tools/demo_live.py``) in ``world``; returns the exit status."""
     from rgbd_seg_ros.replay.report import format_summary
     from tools.demo_live import Script, check_demo, run_live_demo
 
@@ -83,8 +95,9 @@ def live(out: Path, models_dir: Path) -> int:
     if models is None:
         return 1
     started = time.monotonic()
-    script = Script()
-    print(f'live demo: camera_sim_node {script.width}x{script.height} at {script.rate:.0f} Hz '
+    script = Script(world=world)
+    print(f'live demo: camera_sim_node {script.width}x{script.height} in {script.world} at '
+          f'{script.rate:.0f} Hz '
           f'for {script.seconds:.0f} s, depth stops {script.depth_stop[0]:.0f}-'
           f'{script.depth_stop[1]:.0f} s and is all-invalid {script.depth_invalid[0]:.0f}-'
           f'{script.depth_invalid[1]:.0f} s; segmentation_node with {models_dir}', flush=True)
@@ -105,8 +118,11 @@ def live(out: Path, models_dir: Path) -> int:
 
 
 def offline(out: Path, fusion: Path, rgb: Path, quick: bool, suffix: str,
-            depth: Path | None = None) -> int:
-    """Record the demo bag and replay it through the node's path; returns the exit status."""
+            depth: Path | None = None, world: str = TEST_WORLD) -> int:
+    """
+    Record the demo bag in ``world`` and replay it through the node's path; returns the exit
+    status.
+    """
     from rgbd_seg_ros.replay.evaluate import ReplayConfig, replay_bag
     from rgbd_seg_ros.replay.make_bag import Window, make_bag
     from rgbd_seg_ros.replay.params import (
@@ -124,11 +140,11 @@ def offline(out: Path, fusion: Path, rgb: Path, quick: bool, suffix: str,
         frames, gaps, invalid = 60, [Window(1.5, 2.5)], [Window(3.0, 3.4)]
     else:
         frames, gaps, invalid = 180, [Window(4.0, 7.0)], [Window(9.0, 10.0)]
-    LOG.info('recording %s: %d frames at 15 Hz, depth gaps %s, all-invalid depth %s', bag,
-             frames, [(w.start_s, w.end_s) for w in gaps],
+    LOG.info('recording %s: %d frames of %s at 15 Hz, depth gaps %s, all-invalid depth %s',
+             bag, frames, world, [(w.start_s, w.end_s) for w in gaps],
              [(w.start_s, w.end_s) for w in invalid])
     make_bag(bag, frames=frames, rate_hz=15.0, seed=1234, size=(120, 160), depth_gaps=gaps,
-             depth_invalid=invalid)
+             depth_invalid=invalid, world=world)
 
     values = load_node_parameters([default_params_file()])
     values.update(BAG_TOPICS, fusion_model=str(fusion), rgb_model=str(rgb),
@@ -148,8 +164,10 @@ def offline(out: Path, fusion: Path, rgb: Path, quick: bool, suffix: str,
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit status."""
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line (``--help``); refuses ``--quick`` with ``--offline``."""
+    from rgbd_seg_ros.sim import WORLDS
+
     parser = argparse.ArgumentParser(prog='python -m tools.demo', description=__doc__.split(
         '\n\n')[0])
     parser.add_argument('--out', default='out/demo', help='output folder (default %(default)s)')
@@ -164,29 +182,42 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help='implies --train: a few training steps and a short bag (smoke)')
     parser.add_argument('--max-iters', type=int, help='--train: steps per model (default: the '
                                                      "configs' max_iters; --quick: 20)")
+    parser.add_argument('--world', choices=tuple(WORLDS), default=TEST_WORLD,
+                        help='synthetic world the camera (and --train) renders (default '
+                             "%(default)s, the shipped models' world)")
     args = parser.parse_args(argv)
+    if args.quick and args.offline:
+        parser.error('--quick trains models: use it with --train, not --offline')
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: '
                                                    '%(message)s')
     out = Path(args.out)
-    if args.quick and args.offline:
-        parser.error('--quick trains models: use it with --train, not --offline')
     if not (args.train or args.quick or args.offline):
-        return live(out, Path(args.models))
+        return live(out, Path(args.models), args.world)
     if args.offline:
         models = _shipped(Path(args.models))
         if models is None:
             return 1
         return offline(out, models['fusion_model'], models['rgb_model'], False, '',
-                       models['depth_model'])
+                       models['depth_model'], args.world)
     max_iters = args.max_iters if args.max_iters is not None else (20 if args.quick else None)
     suffix = '_quick' if args.quick else ''
+    runs = out / 'runs'
+    tag = '' if args.world == TEST_WORLD else f'_{args.world}'  # other worlds train apart
     try:
-        fusion = train_model('synthetic_rgbd.yaml', out / 'runs' / f'rgbd{suffix}', max_iters)
-        rgb = train_model('synthetic_rgb.yaml', out / 'runs' / f'rgb{suffix}', max_iters)
+        fusion = train_model('synthetic_rgbd.yaml', runs / f'rgbd{tag}{suffix}', max_iters,
+                             args.world)
+        rgb = train_model('synthetic_rgb.yaml', runs / f'rgb{tag}{suffix}', max_iters,
+                          args.world)
     except RuntimeError as exc:
         LOG.error('%s', exc)
         return 1
-    return offline(out, fusion, rgb, args.quick, suffix)
+    return offline(out, fusion, rgb, args.quick, suffix, world=args.world)
 
 
 if __name__ == '__main__':

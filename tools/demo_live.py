@@ -4,13 +4,13 @@
 The live demo (``make demo``): the simulated camera, the real segmentation node with the
 shipped models and an evaluator, all over DDS on this machine.
 
-``camera_sim_node`` (a process) renders the shipped models' NYU-like world (``TEST_WORLD``)
-at 10 Hz on the ``furniture`` path with a scripted depth outage and a stretch of all-invalid
-depth; ``segmentation_node`` (a process) runs ``models/demo`` and falls back to the RGB
-model; the evaluator (``replay.live.fallback.FallbackEvaluator``, in this process) scores
-every output against the camera's ground truth by stamp. After the run the fusion model alone
-is scored on the fallback frames (what the robot would get without the fallback) and the report
-is written.
+``camera_sim_node`` (a process) renders the shipped models' NYU-like world (``TEST_WORLD``;
+``Script.world`` for another) at 10 Hz on the ``furniture`` path with a scripted depth outage
+and a stretch of all-invalid depth; ``segmentation_node`` (a process) runs ``models/demo`` and
+falls back to the RGB model; the evaluator (``replay.live.fallback.FallbackEvaluator``, in this
+process) scores every output against the camera's ground truth by stamp. After the run the
+fusion model alone is scored on the fallback frames (what the robot would get without the
+fallback) and the report is written.
 """
 
 from __future__ import annotations
@@ -42,20 +42,23 @@ class Script:
     seed: int = 2  # the first nyu_like room whose path passes the camera test (docs/results.md)
     depth_stop: tuple[float, float] = (12.0, 20.0)  # depth not published
     depth_invalid: tuple[float, float] = (26.0, 30.0)  # depth published, all pixels invalid
+    world: str = TEST_WORLD  # the synthetic world the camera renders (rgbd_seg_ros.sim.WORLDS)
 
     def camera_params(self) -> dict[str, Any]:
         """camera_sim_node parameters of this script."""
         return {'rate': self.rate, 'width': self.width, 'height': self.height,
-                'seed': self.seed, 'world': TEST_WORLD, 'path': 'furniture',
+                'seed': self.seed, 'world': self.world, 'path': 'furniture',
                 'publish_ground_truth': True, 'min_subscribers': 2,
                 'depth_stop_start': self.depth_stop[0], 'depth_stop_end': self.depth_stop[1],
                 'depth_invalid_start': self.depth_invalid[0],
                 'depth_invalid_end': self.depth_invalid[1]}
 
 
-def camera_path(script: Script = Script(), world: str = TEST_WORLD) -> dict[str, float]:
+def camera_path(script: Script = Script(), world: str | None = None) -> dict[str, float]:
     """
     What the demo camera sees along ``script``'s run in room ``script.seed`` (80x60 renders).
+
+    ``world``: the synthetic world (``None``: ``script.world``).
 
     ``turn_deg_s``: the largest heading change between frames (deg/s); ``structure``: the share
     of floor, wall, ceiling and unlabelled pixels in one frame a second; ``furniture``: how many
@@ -66,7 +69,7 @@ def camera_path(script: Script = Script(), world: str = TEST_WORLD) -> dict[str,
     from rgbd_seg_ros.sim import SyntheticSequence
     from rgbd_seg_ros.sim import classes as C
 
-    seq = SyntheticSequence(script.seed, 80, 60, world=world, path='furniture')
+    seq = SyntheticSequence(script.seed, 80, 60, world=world or script.world, path='furniture')
     times = np.arange(0.0, script.seconds, 1.0 / script.rate)
     yaws = np.unwrap([seq.pose(t).yaw for t in times])
     labels = np.stack([seq.frame(i, t).label for i, t in enumerate(times[::10])])

@@ -4,9 +4,10 @@
 A picture of the data: one row per sample, columns RGB | depth | HHA | labels, plus a legend.
 
     python -m tools.gallery --out out/gallery.png [--num 4] [--size 240x320] [--seed 0]
-        [--data synthetic|FOLDER] [--split test]
+        [--data synthetic|FOLDER] [--world nyu_like] [--split test]
 
-``--data synthetic`` (default) renders frames ``0..num-1`` of ``--seed``; a folder (generic
+``--data synthetic`` (default) renders frames ``0..num-1`` of ``--seed`` in the synthetic world
+``--world`` (default ``nyu_like``); a folder (generic
 format or CMX layout) shows its first samples of ``--split``. Depth is colour-mapped from 0 to
 the 98th percentile (invalid pixels black); HHA is shown as its R, G, B = disparity, height,
 angle planes, computed with ``core/hha.py`` exactly as in training.
@@ -25,6 +26,7 @@ import cv2
 import numpy as np
 
 from rgbd_seg_ros.core.labels import LabelSet
+from rgbd_seg_ros.sim import DEFAULT_WORLD, WORLDS
 from tools.make_synthetic import parse_size
 
 logger = logging.getLogger(__name__)
@@ -65,14 +67,14 @@ def _legend(labels: LabelSet, width: int) -> np.ndarray:
     return out
 
 
-def _samples(data: str, split: str, num: int, size: tuple[int, int], seed: int
-             ) -> tuple[list[dict[str, Any]], LabelSet]:
+def _samples(data: str, split: str, num: int, size: tuple[int, int], seed: int,
+             world: str | None = None) -> tuple[list[dict[str, Any]], LabelSet]:
     if data == 'synthetic':
         from rgbd_seg_ros.sim import SYNTHETIC_LABELS, sample_frame
 
         out = []
         for i in range(num):
-            f = sample_frame(seed, i, size[1], size[0])
+            f = sample_frame(seed, i, size[1], size[0], world=world)
             out.append({'name': f'{seed}/{i}', 'rgb': f.rgb, 'depth_m': f.depth_m,
                         'valid': f.valid, 'label': f.label, 'intrinsics': f.intrinsics})
         return out, SYNTHETIC_LABELS
@@ -83,13 +85,14 @@ def _samples(data: str, split: str, num: int, size: tuple[int, int], seed: int
 
 
 def make_gallery(out: str | Path, num: int = 4, size: tuple[int, int] = (240, 320),
-                 seed: int = 0, data: str = 'synthetic', split: str = 'test') -> Path:
-    """Write the gallery PNG and return its path."""
+                 seed: int = 0, data: str = 'synthetic', split: str = 'test',
+                 world: str | None = None) -> Path:
+    """Write the gallery PNG and return its path (``world``: synthetic only; ``None``: default)."""
     import torch
 
     from rgbd_seg_ros.core.hha import compute_hha
 
-    samples, labels = _samples(data, split, num, size, seed)
+    samples, labels = _samples(data, split, num, size, seed, world)
     rows = []
     width = None
     for s in samples:
@@ -125,13 +128,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--seed', type=int, default=0, help='synthetic world seed')
     parser.add_argument('--data', default='synthetic', help="'synthetic' or a dataset folder")
     parser.add_argument('--split', default='test', help='split of a dataset folder')
+    parser.add_argument('--world', choices=tuple(WORLDS), default=DEFAULT_WORLD,
+                        help='synthetic world variant (default %(default)s)')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     try:
         if args.num < 1:
             raise ValueError(f'--num must be >= 1, got {args.num}')
         path = make_gallery(args.out, args.num, parse_size(args.size), args.seed, args.data,
-                            args.split)
+                            args.split, args.world)
     except ValueError as exc:
         parser.error(str(exc))
     logger.info('wrote %s', path)

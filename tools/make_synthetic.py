@@ -4,11 +4,13 @@
 Write a synthetic RGB-D dataset in the generic folder format (docs/datasets.md).
 
     python -m tools.make_synthetic --out DIR --num N [--size 240x320] [--seed S]
-        [--splits 0.8,0.1,0.1] [--sensor default|ideal] [--overwrite]
+        [--world nyu_like|nyu_like_v1|depth_favoured] [--splits 0.8,0.1,0.1]
+        [--sensor default|ideal] [--overwrite]
 
-Frame ``i`` is ``rgbd_seg_ros.sim.sample_frame(seed, i, ...)``: the same arguments always give
-the same files. Names are ``000000``, ``000001``, ...; the first ``train`` fraction goes to
-``train.txt``, then ``val.txt``, then ``test.txt``.
+Frame ``i`` is ``rgbd_seg_ros.sim.sample_frame(seed, i, ..., world=world)`` (default world
+``nyu_like``, that of the shipped demo models): the same arguments always give the same files.
+Names are ``000000``, ``000001``, ...; the first ``train`` fraction goes to ``train.txt``, then
+``val.txt``, then ``test.txt``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sys
 
 from tqdm import tqdm
 
-from rgbd_seg_ros.sim import SYNTHETIC_LABELS, sample_frame
+from rgbd_seg_ros.sim import DEFAULT_WORLD, SYNTHETIC_LABELS, WORLDS, sample_frame
 from training.data.files import write_depth_mm, write_intrinsics, write_label, write_rgb
 from training.data.folder import write_classes_yaml
 from training.data.synthetic import KNOWN_SENSORS, sensor_config
@@ -53,9 +55,11 @@ def _split_counts(num: int, fractions: Sequence[float]) -> tuple[int, int, int]:
 
 def make_synthetic(out: str | Path, num: int, size: tuple[int, int], seed: int = 0,
                    splits: Sequence[float] = (0.8, 0.1, 0.1), sensor: str = 'default',
-                   overwrite: bool = False) -> Path:
+                   overwrite: bool = False, world: str = DEFAULT_WORLD) -> Path:
     """
-    Render ``num`` frames into ``out`` (see the module docstring); returns the folder.
+    Render ``num`` frames of ``world`` into ``out`` (see the module docstring); returns the folder.
+
+    ``sensor='default'`` is the world's own sensor model (``WorldStyle.sensor``).
 
     Refuses a non-empty ``out`` unless ``overwrite`` (then its contents are replaced).
     """
@@ -73,11 +77,13 @@ def make_synthetic(out: str | Path, num: int, size: tuple[int, int], seed: int =
             else:
                 child.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    cfg = sensor_config(sensor)
+    if world not in WORLDS:
+        raise ValueError(f'unknown synthetic world {world!r}; expected one of {tuple(WORLDS)}')
+    cfg = sensor_config(sensor, world)
     h, w = size
     names = []
     for i in tqdm(range(num), desc=f'rendering {out.name}', unit='frame'):
-        f = sample_frame(seed, i, w, h, cfg)
+        f = sample_frame(seed, i, w, h, cfg, world)
         name = f'{i:06d}'
         write_rgb(out / 'rgb' / f'{name}.png', f.rgb)
         write_depth_mm(out / 'depth' / f'{name}.png', f.depth_m)
@@ -103,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--num', type=int, required=True, help='number of frames')
     parser.add_argument('--size', default='240x320', help='HxW, default 240x320')
     parser.add_argument('--seed', type=int, default=0, help='world seed (default 0)')
+    parser.add_argument('--world', choices=tuple(WORLDS), default=DEFAULT_WORLD,
+                        help='synthetic world variant (default %(default)s)')
     parser.add_argument('--splits', default='0.8,0.1,0.1',
                         help='train,val,test fractions (default 0.8,0.1,0.1)')
     parser.add_argument('--sensor', default='default', choices=KNOWN_SENSORS,
@@ -114,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         fractions = tuple(float(v) for v in args.splits.split(','))
         make_synthetic(args.out, args.num, parse_size(args.size), args.seed, fractions,
-                       args.sensor, args.overwrite)
+                       args.sensor, args.overwrite, args.world)
     except ValueError as exc:
         parser.error(str(exc))
     return 0

@@ -7,7 +7,11 @@ Predictions go through ``core.inference.Segmenter.predict_logits``, the code the
 so the numbers here are the numbers of the deployed model. Usage::
 
     python -m training.evaluate --checkpoint runs/rgbd/model.safetensors --data synthetic \
-        [--split test] [--multiscale] [--flip] [--depth-dropout 0.5] [--json out/eval.json]
+        [--world nyu_like] [--split test] [--multiscale] [--flip] [--depth-dropout 0.5] \
+        [--json out/eval.json]
+
+``--data synthetic`` renders the fixed seeded frames of the synthetic world ``--world``
+(default ``nyu_like``, the world of the shipped demo models and of the training configs' default).
 
 For models that read depth the degraded case (every depth map missing) is evaluated as well.
 Multi-scale testing feeds the network at scales {0.75, 1, 1.25} of the checkpoint's input size
@@ -34,6 +38,7 @@ from tqdm import tqdm
 
 from rgbd_seg_ros.core.labels import LabelSet
 from rgbd_seg_ros.core.metrics import ConfusionMatrix
+from rgbd_seg_ros.sim import DEFAULT_WORLD, WORLDS
 
 LOG = logging.getLogger(__name__)
 
@@ -197,13 +202,13 @@ def _report(scores: dict[str, Any], labels: LabelSet) -> dict[str, Any]:
 
 
 def _dataset(data: str, split: str, segmenter: Any, depth_scale: float = 0.001,
-             nyu_depth: str = 'filled') -> Any:
-    """The evaluation dataset: 'synthetic' or a folder (NYU layouts or generic)."""
+             nyu_depth: str = 'filled', world: str = DEFAULT_WORLD) -> Any:
+    """The evaluation dataset: 'synthetic' (of ``world``) or a folder (NYU layouts, generic)."""
     from training.data import create_eval_dataset
 
     return create_eval_dataset(data, split, tuple(segmenter.meta.input_size),
                                labels=segmenter.labels, depth_scale=depth_scale,
-                               nyu_depth=nyu_depth)
+                               nyu_depth=nyu_depth, world=world)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -219,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              'millimetres; 8-bit depth needs its own scale)')
     parser.add_argument('--nyu-depth', choices=('filled', 'raw'), default='filled',
                         help='prepare_nyu output: evaluate on the filled (default) or raw depth')
+    parser.add_argument('--world', choices=tuple(WORLDS), default=DEFAULT_WORLD,
+                        help='--data synthetic: the synthetic world variant (default '
+                             '%(default)s)')
     parser.add_argument('--split', default='test', help='split to evaluate (default: test)')
     parser.add_argument('--multiscale', action='store_true',
                         help=f'average over input scales {MULTISCALE}')
@@ -247,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f'--depth-scale must be > 0, got {args.depth_scale}')
         device = resolve_device(args.device)
         segmenter = Segmenter.from_checkpoint(args.checkpoint, device=device)
-        dataset = _dataset(args.data, args.split, segmenter, args.depth_scale, args.nyu_depth)
+        dataset = _dataset(args.data, args.split, segmenter, args.depth_scale, args.nyu_depth,
+                           args.world)
         if args.max_images > 0:
             dataset = Subset(dataset, range(min(args.max_images, len(dataset))))
     except ValueError as exc:
@@ -265,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {
         'checkpoint': str(args.checkpoint),
         'data': args.data,
+        **({'world': args.world} if args.data == 'synthetic' else {}),
         'split': args.split,
         'modalities': list(segmenter.modalities),
         'scales': list(scales),

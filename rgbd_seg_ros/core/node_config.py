@@ -154,8 +154,8 @@ class CameraSimParams:
     height: int = _param(120, 'image height, pixels', range=(16, 4096), read_only=True)
     seed: int = _param(0, 'scene seed of the synthetic world', range=(0, 2**31 - 1),
                        read_only=True)
-    world: str = _param('depth_favoured', 'synthetic world variant (rgbd_seg_ros.sim.WORLDS)',
-                        choices=('depth_favoured', 'nyu_like', 'nyu_like_v1'), read_only=True)
+    world: str = _param('nyu_like', 'synthetic world variant (rgbd_seg_ros.sim.WORLDS)',
+                        choices=('nyu_like', 'nyu_like_v1', 'depth_favoured'), read_only=True)
     path: str = _param('orbit', "camera path: 'orbit' (ellipse, looking outward) or "
                        "'furniture' (aimed at the furniture)", choices=('orbit', 'furniture'),
                        read_only=True)

@@ -6,7 +6,9 @@ camera_sim_node: the synthetic RGB-D world published like a RealSense with align
 Publishes ``rgb/image_rect_color`` (rgb8), ``depth_registered/image_rect`` (16UC1 mm),
 ``rgb/camera_info`` and ``depth_registered/camera_info``, and optionally the ground-truth labels
 on ``segmentation/ground_truth`` (mono8), all with one stamp per frame. Scripted faults (seconds
-since the first frame): depth stops, depth turns invalid, RGB blacks out.
+since the first frame): depth stops, depth turns invalid, RGB blacks out. The room is one of the
+synthetic world ``world`` (default ``nyu_like``, that of the shipped demo models;
+``-p world:=depth_favoured`` for another).
 
 Run: ``python -m rgbd_seg_ros.nodes.camera_sim_node --ros-args -p rate:=10.0
 -p depth_stop_start:=5.0 -p depth_stop_end:=8.0``.

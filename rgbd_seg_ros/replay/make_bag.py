@@ -5,6 +5,9 @@ Record a synthetic RGB-D camera sequence as a rosbag2 (mcap or sqlite3), with de
 
 ``python -m rgbd_seg_ros.replay.make_bag --out BAG --frames 120 --rate 15 --depth-gap 3:5``
 
+The camera moves through a room of the synthetic world ``--world`` (default ``nyu_like``, the
+world of the shipped demo models; ``rgbd_seg_ros.sim.WORLDS``).
+
 Topics (RealSense names, as the bags in the shared fixtures):
 
 - ``/camera/color/image_raw``: ``rgb8``
@@ -32,6 +35,7 @@ from tqdm import tqdm
 from rgbd_seg_ros.core.depth import metres_to_depth_mm
 from rgbd_seg_ros.replay.bag_io import KNOWN_STORAGES, BagTopics
 from rgbd_seg_ros.replay.bag_writer import RgbdBagWriter
+from rgbd_seg_ros.sim.style import DEFAULT_WORLD, WORLDS
 
 LOG = logging.getLogger(__name__)
 
@@ -95,11 +99,13 @@ def make_bag(
     start_s: float = DEFAULT_START_S,
     topics: BagTopics | None = None,
     progress: bool = True,
+    world: str = DEFAULT_WORLD,
 ) -> dict[str, int]:
     """
-    Record ``frames`` frames of ``SyntheticSequence(seed, W, H)`` at ``rate_hz``.
+    Record ``frames`` frames of ``SyntheticSequence(seed, W, H, world=world)`` at ``rate_hz``.
 
     :param size: ``(height, width)`` of every image, pixels.
+    :param world: synthetic world variant (``rgbd_seg_ros.sim.WORLDS``).
     :returns: message count per topic.
     """
     from rgbd_seg_ros.sim import SyntheticSequence
@@ -111,7 +117,7 @@ def make_bag(
     if storage not in KNOWN_STORAGES:
         raise ValueError(f'unknown storage {storage!r}; expected one of {KNOWN_STORAGES}')
     height, width = size
-    sequence = SyntheticSequence(seed, width, height)
+    sequence = SyntheticSequence(seed, width, height, world=world)
     start_ns = int(round(start_s * 1e9))
     topics = topics or BagTopics()
     if not ground_truth:
@@ -152,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--depth-invalid', action='append', default=[], metavar='T1:T2',
                         help='depth messages with every pixel 0 for T1 <= t < T2; repeat')
     parser.add_argument('--seed', type=int, default=0, help='synthetic scene seed')
+    parser.add_argument('--world', choices=tuple(WORLDS), default=DEFAULT_WORLD,
+                        help='synthetic world variant (default %(default)s)')
     parser.add_argument('--size', default='240x320', help='image size HxW (rows x columns)')
     parser.add_argument('--no-ground-truth', action='store_true',
                         help='do not record the ground-truth label topic')
@@ -165,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             size=parse_size(args.size),
             depth_gaps=[Window.parse(w) for w in args.depth_gap],
             depth_invalid=[Window.parse(w) for w in args.depth_invalid],
-            ground_truth=not args.no_ground_truth, start_s=args.start,
+            ground_truth=not args.no_ground_truth, start_s=args.start, world=args.world,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -6,31 +6,32 @@ Named variants of the synthetic world: which modality is primary.
 A ``WorldStyle`` sets the knobs of the room generator and the sensor model that decide how much
 each modality can tell apart. Three variants are shipped (``WORLDS``):
 
-``nyu_like``
+``nyu_like`` (the default, ``DEFAULT_WORLD``: every tool renders it unless told otherwise)
     Meant to give, at convergence, depth-only / RGB-only mIoU of 0.75-0.95 and RGB-D fusion /
     RGB-only of 1.05-1.20, the ratios of NYU Depth v2: RGB is the primary modality. The knobs are
     set from those facts and from the full protocol's teachers (docs/results.md, calibration,
-    96x128: depth / RGB 0.816 in the window, RGB-D / RGB 1.212 just above it, so it is not the
-    default yet). Cabinets have their own materials and handles; tables, chairs and shelves have
-    looks of their own that also keep them apart from the floor (dark woods or laminates,
-    upholstery colours, flat-pack paints: ``distinct_furniture``); doors have a flat casing
-    (appearance only); floor mats are thin rugs of their own fabric (flat in depth), boxes rarely
-    wear a picture's texture, walls carry more flush pictures and whiteboards, supports carry flat
-    paper and books (appearance only), doors sit 5 mm proud of the wall, and the depth sensor
-    behaves like a Kinect v1: disparity quantised to 1/8 pixel (depth steps growing with the square
-    of the distance: 0.1 m at 6 m), depth returned out to 8 m (beyond the 4.5 m of reliable range
-    it is coarse, not missing; a 4.5 m cut-off left the far walls of large rooms empty: depth / RGB
-    0.71 against 0.81 with the 8 m range, docs/results.md), wider projector shadows and more holes
-    on dark surfaces.
+    96x128: depth / RGB 0.816 in the window, RGB-D / RGB 1.212 just above it). The shipped demo
+    models (models/demo, ``training/configs/demo_*.yaml``) are trained on it. Cabinets have their
+    own materials and handles; tables, chairs and shelves have looks of their own that also keep
+    them apart from the floor (dark woods or laminates, upholstery colours, flat-pack paints:
+    ``distinct_furniture``); doors have a flat casing (appearance only); floor mats are thin rugs
+    of their own fabric (flat in depth), boxes rarely wear a picture's texture, walls carry more
+    flush pictures and whiteboards, supports carry flat paper and books (appearance only), doors
+    sit 5 mm proud of the wall, and the depth sensor behaves like a Kinect v1: disparity
+    quantised to 1/8 pixel (depth steps growing with the square of the distance: 0.1 m at 6 m),
+    depth returned out to 8 m (beyond the 4.5 m of reliable range it is coarse, not missing; a
+    4.5 m cut-off left the far walls of large rooms empty: depth / RGB 0.71 against 0.81 with the
+    8 m range, docs/results.md), wider projector shadows and more holes on dark surfaces.
 ``nyu_like_v1``
     ``nyu_like`` before the furniture looks and door casings (tables in the floors' wood tones;
-    measured: depth / RGB 0.82, RGB-D / RGB 1.25). The shipped demo models were trained on it,
-    so the demo camera and their test frames render it until they are retrained.
-``depth_favoured`` (the default, for now)
-    The world before the calibration (converged depth 42.8 vs RGB 33.2 % mIoU): floor mats are
-    raised 3-6 cm in the floor's own material, ~45 % of cabinets wear the wall's material without
-    handles, ~30 % of boxes wear a picture's texture. Kept because how PrimKD's gain depends on
-    which modality is primary is itself a result (docs/results.md).
+    measured: depth / RGB 0.82, RGB-D / RGB 1.25): the world of earlier demo models, kept so
+    that they can still be scored on the frames they saw.
+``depth_favoured``
+    The world before the calibration and the default until ``nyu_like`` (converged depth 42.8 vs
+    RGB 33.2 % mIoU): floor mats are raised 3-6 cm in the floor's own material, ~45 % of
+    cabinets wear the wall's material without handles, ~30 % of boxes wear a picture's texture.
+    Kept because how PrimKD's gain depends on which modality is primary is itself a result
+    (docs/results.md); ``--world depth_favoured`` (or ``data.synthetic_world``) selects it.
 
 Every frame of a style is a pure function of ``(seed, index)``; styles whose knobs differ draw
 different random numbers, so their rooms differ.
@@ -98,13 +99,12 @@ NYU_LIKE = WorldStyle(
     door_proud_m=0.005, class_materials=True, distinct_furniture=True, door_casing_m=0.07,
     sensor=_KINECT_V1,
 )
-# nyu_like before its furniture looks and door casings: the world the shipped demo models
-# (models/demo) were trained on, kept until they are retrained on nyu_like.
+# nyu_like before its furniture looks and door casings (the world of earlier demo models).
 NYU_LIKE_V1 = dataclasses.replace(NYU_LIKE, name='nyu_like_v1', distinct_furniture=False,
                                   door_casing_m=0.0)
 
 WORLDS: dict[str, WorldStyle] = {s.name: s for s in (NYU_LIKE, NYU_LIKE_V1, DEPTH_FAVOURED)}
-DEFAULT_WORLD = 'depth_favoured'
+DEFAULT_WORLD = 'nyu_like'  # every tool's default: the world the shipped demo models saw
 
 
 def world_style(world: str | WorldStyle | None) -> WorldStyle:

@@ -85,3 +85,22 @@ def test_streams_and_fault_windows(ros_domain_id):
     assert (intr.width, intr.height) == (48, 32)
     labels = image_to_labels(got['gt'][0])
     assert labels.dtype == np.uint8 and labels.shape == (32, 48)
+
+
+def test_world_defaults_to_nyu_like_and_is_a_parameter(ros_domain_id):
+    from rgbd_seg_ros.core.node_config import CameraSimParams
+    from rgbd_seg_ros.sim import DEFAULT_WORLD, WORLDS
+
+    field = CameraSimParams.__dataclass_fields__['world']
+    assert CameraSimParams().world == DEFAULT_WORLD == 'nyu_like'
+    assert set(field.metadata['choices']) == set(WORLDS)
+    small = [Parameter('width', value=16), Parameter('height', value=16),
+             Parameter('precompute_frames', value=0)]
+    with RosTestContext(ros_domain_id) as ros:
+        for extra, world in (([], 'nyu_like'),
+                             ([Parameter('world', value='depth_favoured')], 'depth_favoured')):
+            camera = CameraSimNode(context=ros.context, parameter_overrides=small + extra)
+            try:
+                assert camera.sequence.world == world
+            finally:
+                camera.destroy_node()

@@ -141,6 +141,22 @@ def test_make_bag_command_line(tmp_path, capsys):
         main(['--out', str(tmp_path / 'c'), '--depth-gap', '3:1'])
 
 
+def test_make_bag_records_nyu_like_by_default_and_honours_world(tmp_path):
+    from rgbd_seg_ros.replay.make_bag import main
+    from rgbd_seg_ros.sim import SyntheticSequence
+
+    for extra, world in (([], 'nyu_like'), (['--world', 'depth_favoured'], 'depth_favoured')):
+        bag = tmp_path / world
+        assert main(['--out', str(bag), '--frames', '1', '--size', '24x32',
+                     '--no-ground-truth'] + extra) == 0
+        with BagSource(bag) as source:
+            rgb = next(r for r in source.records(TOPICS) if r.role == 'rgb')
+        expected = SyntheticSequence(0, 32, 24, world=world).frame(0, 0.0).rgb
+        np.testing.assert_array_equal(_image(rgb.msg), expected)
+    with pytest.raises(SystemExit):
+        main(['--out', str(tmp_path / 'x'), '--world', 'mars'])
+
+
 @pytest.mark.parametrize('text', ['1', 'a:b', '2:1', '-1:2'])
 def test_bad_windows_are_rejected(text):
     with pytest.raises(ValueError, match='T1'):

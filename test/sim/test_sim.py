@@ -209,8 +209,8 @@ def test_wall_painted_cabinet_matches_the_wall_in_colour():
 def test_box_and_crate_share_one_shape_distribution():
     dims = {C.BOX: [], C.CRATE: []}
     wrapped = 0
-    for i in range(150):
-        scene = generate_scene(np.random.default_rng(i))
+    for i in range(150):  # depth_favoured: ~30 % of boxes wear a picture's texture (nyu_like 5 %)
+        scene = generate_scene(np.random.default_rng(i), world='depth_favoured')
         pictures = {p.material for p in scene.primitives if p.label == C.PICTURE}
         for p in scene.primitives:
             if isinstance(p, Box) and p.label in dims:

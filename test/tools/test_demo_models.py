@@ -90,7 +90,8 @@ def test_shipped_models_score_above_their_floors(scores):
     assert scores['rgbd']['miou'] > scores['rgb']['miou']
 
 
-TINY_SETS = ['model.backbone=test_convnext', 'model.pretrained=', 'model.embed_dim=16', 'model.ffm_head_dim=8',
+TINY_SETS = ['model.backbone=test_convnext', 'model.pretrained=', 'model.embed_dim=16',
+             'model.ffm_head_dim=8',
              'data.size=(32, 40)', 'data.crop_size=(32, 40)', 'data.synthetic_train_length=8',
              'data.synthetic_val_length=2', 'train.num_workers=0', 'train.eval_every=1',
              'train.batch_size=2', 'train.val_batch_size=2', 'optim.warmup_iters=1']

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from rgbd_seg_ros.core.labels import NYU40
-from rgbd_seg_ros.sim import SYNTHETIC_LABELS, SensorConfig, sample_frame
+from rgbd_seg_ros.sim import SYNTHETIC_LABELS, sample_frame
 from tools.make_synthetic import main as make_synthetic_main
 from tools.make_synthetic import make_synthetic
 from training.data import DataConfig, create_dataset, create_eval_dataset
@@ -46,8 +46,9 @@ def test_make_synthetic_writes_the_folder_format(synthetic_folder):
     assert read_split_file(root / 'test.txt') == names[8:]
     labels = read_classes_yaml(root / 'classes.yaml')
     assert labels.names == SYNTHETIC_LABELS.names and labels.colors == SYNTHETIC_LABELS.colors
-    # the files are the frame, in the documented encodings
-    f = sample_frame(3, 4, SIZE[1], SIZE[0], SensorConfig())
+    # the files are the frame of the default world (nyu_like, with its own sensor), in the
+    # documented encodings
+    f = sample_frame(3, 4, SIZE[1], SIZE[0], world='nyu_like')
     rgb = cv2.imread(str(root / 'rgb' / '000004.png'), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(rgb[..., ::-1], f.rgb)
     depth = cv2.imread(str(root / 'depth' / '000004.png'), cv2.IMREAD_UNCHANGED)
@@ -58,6 +59,22 @@ def test_make_synthetic_writes_the_folder_format(synthetic_folder):
     np.testing.assert_array_equal(lab, f.label)
     np.testing.assert_allclose(np.loadtxt(root / 'intrinsics' / '000004.txt'), f.intrinsics.K,
                                rtol=1e-8)
+
+
+def test_make_synthetic_renders_nyu_like_by_default_and_honours_world(tmp_path):
+    def rgb(root):
+        return cv2.imread(str(root / 'rgb' / '000000.png'), cv2.IMREAD_UNCHANGED)[..., ::-1]
+
+    make_synthetic_main(['--out', str(tmp_path / 'default'), '--num', '1', '--size', '24x32'])
+    make_synthetic_main(['--out', str(tmp_path / 'df'), '--num', '1', '--size', '24x32',
+                         '--world', 'depth_favoured'])
+    for name, world in (('default', 'nyu_like'), ('df', 'depth_favoured')):
+        f = sample_frame(0, 0, 32, 24, world=world)
+        np.testing.assert_array_equal(rgb(tmp_path / name), f.rgb)
+        depth = cv2.imread(str(tmp_path / name / 'depth' / '000000.png'), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(depth, np.rint(f.depth_m * 1000).astype(np.uint16))
+    with pytest.raises(SystemExit):
+        make_synthetic_main(['--out', str(tmp_path / 'x'), '--num', '1', '--world', 'mars'])
 
 
 def test_make_synthetic_refuses_a_non_empty_folder(synthetic_folder, tmp_path):
@@ -300,6 +317,10 @@ def test_create_eval_dataset(synthetic_folder, tmp_path):
     ds = create_eval_dataset('synthetic', 'test', (32, 40), labels=SYNTHETIC_LABELS,
                              synthetic_length=2)
     assert len(ds) == 2 and ds[0]['rgb'].shape == (3, 32, 40)
+    assert ds.reader.world == 'nyu_like'  # the default world
+    ds = create_eval_dataset('synthetic', 'test', (32, 40), synthetic_length=1,
+                             world='depth_favoured')
+    assert ds.reader.world == 'depth_favoured'
     ds = create_eval_dataset(str(synthetic_folder), 'test', (32, 40), labels=SYNTHETIC_LABELS)
     assert len(ds) == 2
     with pytest.raises(ValueError, match='differ'):

@@ -92,6 +92,33 @@ def test_cli_json_png_and_degraded_case(tmp_path, capsys):
     assert set(report['per_class_iou']) == set(SYNTHETIC_LABELS.names)
     assert 0.0 <= report['depth_missing']['miou'] <= 1.0
     assert report['num_images'] == 2 and report['modalities'] == ['rgb', 'hha']
+    assert report['world'] == 'nyu_like'  # the default synthetic world
     assert (tmp_path / 'eval' / 'scores_confusion.png').stat().st_size > 1000
     assert 'mIoU' in capsys.readouterr().out
     assert main(['--checkpoint', str(tmp_path / 'nope.safetensors'), '--data', 'synthetic']) == 2
+
+
+def test_cli_renders_nyu_like_by_default_and_honours_world(tmp_path, monkeypatch):
+    import training.data.dataset as dataset_module
+
+    built = []
+    real = dataset_module.create_eval_dataset
+
+    def spy(*args, **kwargs):
+        ds = real(*args, **{**kwargs, 'synthetic_length': 1})
+        built.append(ds.reader.world)
+        return ds
+
+    monkeypatch.setattr(dataset_module, 'create_eval_dataset', spy)
+    ckpt = tmp_path / 'model.safetensors'
+    segmenter = _segmenter()
+    save_checkpoint(ckpt, segmenter.model, {'labels': SYNTHETIC_LABELS, 'input_size': (32, 40),
+                                             'provenance': {}})
+    common = ['--checkpoint', str(ckpt), '--data', 'synthetic', '--num-workers', '0', '--quiet',
+              '--device', 'cpu']
+    for extra, world in (([], 'nyu_like'), (['--world', 'depth_favoured'], 'depth_favoured')):
+        out = tmp_path / f'{world}.json'
+        assert main(common + extra + ['--json', str(out), '--png', str(tmp_path / 'c.png')]) == 0
+        assert built[-1] == world and json.loads(out.read_text())['world'] == world
+    with pytest.raises(SystemExit):
+        main(common + ['--world', 'mars'])

@@ -501,3 +501,32 @@ def test_feat_normalize_none_is_the_plain_mse():
     assert task(batch)['feat'].item() == pytest.approx(t.pow(2).mean().item(), rel=1e-5)
     with pytest.raises(ValueError, match='feat_normalize'):
         DistillConfig(feat_normalize='channel')
+
+
+class _RecordingTeacher(_CountingTeacher):
+    """Records the inputs the teacher is fed."""
+
+    def forward_features(self, inputs):
+        self.seen = {k: v.clone() for k, v in inputs.items()}
+        return super().forward_features(inputs)
+
+
+def test_a_teacher_keeps_its_own_normalization():
+    from rgbd_seg_ros.core.preprocess import Normalization
+
+    tf = Normalization(mean=(0.5,) * 3, std=(0.5,) * 3)
+    batch = _batch()
+    rgb01 = batch['rgb'].float() / 255.0
+    teacher = _RecordingTeacher(create_model(ModelConfig(**SMALL)))
+    teacher.normalization = tf  # e.g. an EfficientNet-Lite teacher from ImageNet
+    task = PrimKDTask(create_model(ModelConfig(**SMALL, arch='fusion')), teacher,
+                      DistillConfig(logit_weight=1.0, feat_weight=0.0))
+    task(batch)
+    assert torch.allclose(teacher.seen['rgb'], (rgb01 - 0.5) / 0.5, atol=1e-5)
+    rgbd_teacher = _RecordingTeacher(create_model(ModelConfig(**SMALL, arch='fusion')))
+    student = create_model(ModelConfig(**SMALL))
+    student.normalization = tf
+    CrossModalKDTask(student, rgbd_teacher, DistillConfig(logit_weight=1.0))(batch)
+    mean = torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)
+    std = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
+    assert torch.allclose(rgbd_teacher.seen['rgb'], (rgb01 - mean) / std, atol=1e-4)

@@ -24,6 +24,18 @@ def test_reader_renders_frames_of_the_configured_world(world):
     np.testing.assert_array_equal(sample['depth_m'], expected.depth_m)
 
 
+def test_nyu_like_is_the_default_world_of_the_simulator_and_of_training():
+    from rgbd_seg_ros.sim import DEFAULT_WORLD
+    from training.data.synthetic import sensor_config
+
+    assert DEFAULT_WORLD == DataConfig().synthetic_world == 'nyu_like'
+    np.testing.assert_array_equal(sample_frame(0, 0, 32, 24).rgb,
+                                  sample_frame(0, 0, 32, 24, world='nyu_like').rgb)
+    assert sensor_config('default') == WORLDS['nyu_like'].sensor  # the world's own sensor
+    reader = create_reader(DataConfig(size=(24, 32), synthetic_val_length=1), 'val')
+    assert reader.world == 'nyu_like' and reader.sensor == WORLDS['nyu_like'].sensor
+
+
 def test_the_worlds_render_different_rooms():
     a = sample_frame(0, 0, 64, 48, world='nyu_like')
     b = sample_frame(0, 0, 64, 48, world='depth_favoured')

@@ -37,7 +37,7 @@ class DataConfig:
     synthetic_train_length: int = 0  # synthetic train frames; 0 = unbounded (new room per sample)
     synthetic_val_length: int = 200  # frames in the fixed synthetic val and test sets
     synthetic_sensor: str = 'default'  # 'default' (the world's own sensor model) | 'ideal'
-    synthetic_world: str = 'depth_favoured'  # world variant (rgbd_seg_ros.sim.style.WORLDS)
+    synthetic_world: str = 'nyu_like'  # world variant (rgbd_seg_ros.sim.style.WORLDS)
     synthetic_depth: str = 'raw'  # 'raw' (the sensor's holes) | 'filled' (in-painted, as NYU's)
     synthetic_cache: str = ''  # folder keeping rendered frames of finite synthetic sets; '' = off
     augment: bool = True  # random augmentation on the train split (val/test are never augmented)

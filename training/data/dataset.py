@@ -218,7 +218,7 @@ def create_dataset(cfg: DataConfig, split: str | None = None) -> RGBDDataset:
 def create_eval_dataset(data: str, split: str, input_size: tuple[int, ...],
                         labels: LabelSet | None = None, depth_scale: float = 0.001,
                         synthetic_length: int = 200, seed: int = 0,
-                        nyu_depth: str = 'filled') -> RGBDDataset:
+                        nyu_depth: str = 'filled', world: str | None = None) -> RGBDDataset:
     """
     An evaluation dataset from a short description (``training/evaluate.py``).
 
@@ -232,9 +232,12 @@ def create_eval_dataset(data: str, split: str, input_size: tuple[int, ...],
     :param input_size: (H, W) of the model; only the synthetic set is rendered at it.
     :param labels: the model's classes; checked against the dataset's.
     :param nyu_depth: ``prepare_nyu`` output only: ``'filled'`` or ``'raw'`` depth.
+    :param world: synthetic only: the world variant (``rgbd_seg_ros.sim.WORLDS``; ``None``: the
+        default world, ``nyu_like``).
     """
     if data == 'synthetic':
-        reader: Any = SyntheticReader(seed, split, tuple(input_size), synthetic_length)
+        reader: Any = SyntheticReader(seed, split, tuple(input_size), synthetic_length,
+                                      world=world)
     else:
         root = Path(data)
         if is_converted(root):

@@ -37,8 +37,9 @@ def split_seed(seed: int, split: str) -> int:
 
 def sensor_config(name: str | SensorConfig, world: str | None = None) -> SensorConfig:
     """
-    ``'default'`` (the world's realistic RGB-D sensor) or ``'ideal'`` (noise-free); a
-    ``SensorConfig`` passes through (a sensor model of one's own, e.g. ``bench/depth_cues.py``).
+    ``'default'`` (the realistic RGB-D sensor of ``world``; ``None``: of the default world) or
+    ``'ideal'`` (noise-free); a ``SensorConfig`` passes through (a sensor model of one's own,
+    e.g. ``bench/depth_cues.py``).
     """
     if isinstance(name, SensorConfig):
         return name
@@ -46,7 +47,7 @@ def sensor_config(name: str | SensorConfig, world: str | None = None) -> SensorC
         raise ValueError(f'unknown synthetic sensor {name!r}; expected one of {KNOWN_SENSORS}')
     if name == 'ideal':
         return SensorConfig.ideal()
-    return SensorConfig() if world is None else world_style(world).sensor
+    return world_style(world).sensor
 
 
 def frame_sample(seed: int, index: int, size: tuple[int, int], sensor: SensorConfig,

@@ -60,6 +60,12 @@ def freeze(model: nn.Module) -> nn.Module:
     return model.eval()
 
 
+def normalization_of(model: nn.Module) -> Normalization:
+    """A model's input normalisation (``Segmentor.normalization``; ImageNet mean/std if none)."""
+    norm = getattr(model, 'normalization', None)
+    return norm if isinstance(norm, Normalization) else Normalization()
+
+
 def make_inputs(
     batch: dict[str, Tensor], modalities: Sequence[str], depth_key: str = 'depth_m',
     k_key: str = 'K', normalization: Normalization | None = None,

@@ -31,7 +31,14 @@ from torch import Tensor, nn
 from training.config import DistillConfig
 from training.losses import feature_mse, segmentation_ce
 from training.methods.aligners import MaskedGenerator, create_aligner
-from training.methods.base import Task, check_same_classes, freeze, make_inputs, weighted
+from training.methods.base import (
+    Task,
+    check_same_classes,
+    freeze,
+    make_inputs,
+    normalization_of,
+    weighted,
+)
 from training.methods.primkd import logit_and_feature_terms, resolve_selection, resolve_stages
 
 
@@ -94,7 +101,8 @@ class CrossModalKDTask(Task):
         label = batch['label']
         size = tuple(label.shape[-2:])
         modalities = tuple(dict.fromkeys(self.teacher.modalities + self.student.modalities))
-        inputs = make_inputs(batch, modalities, normalization=self.student.normalization)
+        norm, teacher_norm = normalization_of(self.student), normalization_of(self.teacher)
+        inputs = make_inputs(batch, modalities, normalization=norm)
         student_feats = self.student.forward_features(inputs)
         student_logits = self.student.decode(student_feats, size)
         parts = {'ce': segmentation_ce(student_logits, label)}
@@ -102,9 +110,9 @@ class CrossModalKDTask(Task):
                    'mgd': cfg.mgd_weight}
         if cfg.logit_weight > 0 or cfg.feat_weight > 0 or cfg.mgd_weight > 0:
             with torch.no_grad():
-                teacher_in = (inputs if self.teacher.normalization == self.student.normalization
-                              else make_inputs(batch, self.teacher.modalities,
-                                               normalization=self.teacher.normalization))
+                teacher_in = (inputs if teacher_norm == norm else  # a teacher keeps its own
+                              make_inputs(batch, self.teacher.modalities,
+                                          normalization=teacher_norm))
                 teacher_feats = self.teacher.forward_features(teacher_in)
                 teacher_logits = (
                     self.teacher.decode(teacher_feats, size) if cfg.logit_weight > 0 else None

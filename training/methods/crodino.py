@@ -61,7 +61,7 @@ from training.losses import (
     pooled_cosine,
     segmentation_ce,
 )
-from training.methods.base import Task, make_inputs, pool, weighted
+from training.methods.base import Task, make_inputs, normalization_of, pool, weighted
 
 LOG = logging.getLogger(__name__)
 
@@ -175,10 +175,10 @@ def invariant_similarity(
         depth_k = 'depth_K' if 'depth_K' in batch else 'K'
         inv_rgb, spec_rgb = split_parts(
             rgb_model.forward_features(make_inputs(
-                batch, ('rgb',), normalization=rgb_model.normalization))[-1])
+                batch, ('rgb',), normalization=normalization_of(rgb_model)))[-1])
         inv_depth, spec_depth = split_parts(depth_model.forward_features(
             make_inputs(batch, depth_model.modalities, k_key=depth_k,
-                        normalization=depth_model.normalization))[-1])
+                        normalization=normalization_of(depth_model)))[-1])
     finally:
         rgb_model.train(modes[0])
         depth_model.train(modes[1])
@@ -291,11 +291,11 @@ class CrodinoTask(Task):
         pre_depth: list[Tensor] = []
         with _capture_input(self._final_acts[0], pre_rgb):
             rgb_feats = self.rgb_model.forward_features(make_inputs(
-                batch, ('rgb',), normalization=self.rgb_model.normalization))
+                batch, ('rgb',), normalization=normalization_of(self.rgb_model)))
         with _capture_input(self._final_acts[1], pre_depth):
             depth_feats = self.depth_model.forward_features(
                 make_inputs(batch, self.depth_model.modalities, k_key=depth_k,
-                            normalization=self.depth_model.normalization)
+                            normalization=normalization_of(self.depth_model))
             )
         inv_rgb, spec_rgb = split_parts(rgb_feats[-1])
         inv_depth, spec_depth = split_parts(depth_feats[-1])

@@ -33,7 +33,14 @@ from rgbd_seg_ros.core.labels import IGNORE_INDEX
 from training.config import DistillConfig
 from training.losses import kl_distillation, segmentation_ce, stage_feature_loss
 from training.methods.aligners import create_aligner
-from training.methods.base import Task, check_same_classes, freeze, make_inputs, weighted
+from training.methods.base import (
+    Task,
+    check_same_classes,
+    freeze,
+    make_inputs,
+    normalization_of,
+    weighted,
+)
 
 
 def resolve_stages(stages: tuple[int, ...], num_stages: int, field: str) -> list[int]:
@@ -146,8 +153,8 @@ class PrimKDTask(Task):
         cfg = self.cfg
         label = batch['label']
         size = tuple(label.shape[-2:])
-        inputs = make_inputs(batch, self.student.modalities,
-                             normalization=self.student.normalization)
+        norm, teacher_norm = normalization_of(self.student), normalization_of(self.teacher)
+        inputs = make_inputs(batch, self.student.modalities, normalization=norm)
         student_feats = self.student.forward_features(inputs)
         student_logits = self.student.decode(student_feats, size)
         parts = {'ce': segmentation_ce(student_logits, label)}
@@ -155,9 +162,8 @@ class PrimKDTask(Task):
         if cfg.logit_weight > 0 or cfg.feat_weight > 0:
             with torch.no_grad():
                 primary = self.teacher.modalities[0]
-                teacher_in = (inputs if self.teacher.normalization == self.student.normalization
-                              else make_inputs(batch, (primary,),
-                                               normalization=self.teacher.normalization))
+                teacher_in = (inputs if teacher_norm == norm else  # a teacher keeps its own
+                              make_inputs(batch, (primary,), normalization=teacher_norm))
                 teacher_feats = self.teacher.forward_features({primary: teacher_in[primary]})
                 teacher_logits = (
                     self.teacher.decode(teacher_feats, size) if cfg.logit_weight > 0 else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from training.losses import segmentation_ce
-from training.methods.base import Task, make_inputs
+from training.methods.base import Task, make_inputs, normalization_of
 
 
 class SupervisedTask(Task):
@@ -24,6 +24,6 @@ class SupervisedTask(Task):
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """Cross-entropy of the student's logits against ``batch['label']``."""
         inputs = make_inputs(batch, self.student.modalities,
-                             normalization=self.student.normalization)
+                             normalization=normalization_of(self.student))
         ce = segmentation_ce(self.student(inputs), batch['label'])
         return {'loss': ce, 'ce': ce}
