@@ -13,7 +13,9 @@ them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+import difflib
 from typing import Any, TypeVar
 
 from rgbd_seg_ros.core.sync import SyncConfig
@@ -186,6 +188,39 @@ class CameraSimParams:
 
     def __post_init__(self) -> None:
         _validate(self)
+
+
+# Parameters every rclpy node has, or that the segmentation node publishes itself (read-only):
+# never SegmentationParams / CameraSimParams fields, never refused.
+ROS_LEVEL_PARAMETERS = ('use_sim_time', 'start_type_description_service', 'class_names',
+                        'class_colors')
+
+
+def is_ros_level(name: str) -> bool:
+    """Whether ``name`` is rclpy's own (``use_sim_time``, ``qos_overrides.*``, ...)."""
+    return name in ROS_LEVEL_PARAMETERS or name.startswith('qos_overrides.')
+
+
+def check_parameter_names(names: Iterable[str], cls: type, node_name: str) -> None:
+    """
+    Refuse parameter names that ``cls`` does not declare (a misspelling is never ignored).
+
+    The one rule of the nodes (``-p`` and parameter files, their own section and ``/**``) and
+    of the offline replay. rclpy's own parameters pass (:func:`is_ros_level`).
+
+    :raises ValueError: one line naming each unknown parameter and the closest known one.
+    """
+    known = parameter_names(cls)
+    unknown = sorted({n for n in names if n not in known and not is_ros_level(n)})
+    if not unknown:
+        return
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        parts.append(f'{name!r} (did you mean {close[0]!r}?)' if close else repr(name))
+    raise ValueError(f'unknown {node_name} parameters {unknown}: {", ".join(parts)}; fix the '
+                     f'name in the parameter file or -p (all {len(known)} parameters: '
+                     'docs/ros.md, "Parameters")')
 
 
 def parameter_names(cls: type) -> tuple[str, ...]:

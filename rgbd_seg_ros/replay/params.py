@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from rgbd_seg_ros.core.node_config import SegmentationParams
+from rgbd_seg_ros.core.node_config import SegmentationParams, check_parameter_names, is_ros_level
 
 LOG = logging.getLogger(__name__)
 
@@ -141,14 +141,6 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-# Parameters every rclpy node has, or that the node sets itself: not SegmentationParams fields.
-_ROS_LEVEL = ('use_sim_time', 'start_type_description_service', 'class_names', 'class_colors')
-
-
-def _ros_level(name: str) -> bool:
-    return name in _ROS_LEVEL or name.startswith('qos_overrides.')
-
-
 def segmentation_params(values: Mapping[str, Any]) -> SegmentationParams:
     """
     ``SegmentationParams`` from merged parameter values, with the node's checks.
@@ -158,11 +150,8 @@ def segmentation_params(values: Mapping[str, Any]) -> SegmentationParams:
     errors that name the parameter and list the known ones.
     """
     known = {f.name: f for f in fields(SegmentationParams)}
-    values = {k: v for k, v in values.items() if not _ros_level(k)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ValueError(
-            f'unknown segmentation_node parameters {unknown}; known: {sorted(known)}')
+    check_parameter_names(values, SegmentationParams, 'segmentation_node')  # as the node does
+    values = {k: v for k, v in values.items() if not is_ros_level(k)}
     kwargs = {}
     for name, value in values.items():
         default = known[name].default

@@ -16,16 +16,31 @@ from typing import Any, TypeVar
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
 
+from rgbd_seg_ros.core.node_config import check_parameter_names
+
 P = TypeVar('P')
+
+
+def parameter_overrides(node: Any) -> tuple[str, ...]:
+    """
+    Names given to ``node`` at start-up (``-p``, ``--params-file``: its section and ``/**``).
+
+    rclpy keeps them in ``Node._parameter_overrides`` (Humble to Kilted) and offers no public
+    accessor; a node without it yields no names.
+    """
+    return tuple(getattr(node, '_parameter_overrides', None) or ())
 
 
 def declare_params(node: Any, cls: type[P]) -> P:
     """
-    Declare every field of ``cls`` on ``node`` with its descriptor and return the dataclass.
+    Refuse unknown start-up parameters, declare every field of ``cls`` on ``node`` with its
+    descriptor and return the dataclass.
 
-    :raises ValueError: a value out of range, a wrong type or an invalid choice (the message
-        names the parameter).
+    :raises ValueError: an unknown name (``core.node_config.check_parameter_names``: the
+        closest known one is named), a value out of range, a wrong type or an invalid choice
+        (the message names the parameter).
     """
+    check_parameter_names(parameter_overrides(node), cls, node.get_name())
     values = {}
     for f in fields(cls):
         meta = f.metadata

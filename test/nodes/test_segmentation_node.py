@@ -267,13 +267,17 @@ def test_reliable_camera_malformed_input_and_rgb_blackout(tmp_path, ros_domain_i
 @pytest.mark.parametrize('case, match', [
     ('missing', 'no such checkpoint file'),
     ('classes', 'class sets differ'),
+    ('misspelled', "'fusion_modle' (did you mean 'fusion_model'?)"),
 ])
 def test_bad_configuration_exits_non_zero(tmp_path, ros_domain_id, tiny_checkpoints, case,
                                           match):
     rgb = (tmp_path / 'nope.safetensors' if case == 'missing'
            else tiny_checkpoints['rgb_other_classes'])
-    params = write_params(tmp_path / 'bad.yaml', {
-        'fusion_model': str(tiny_checkpoints['fusion']), 'rgb_model': str(rgb)})
+    values = {'fusion_model': str(tiny_checkpoints['fusion']), 'rgb_model': str(rgb)}
+    if case == 'misspelled':  # silently ignored before: the node ran RGB-only
+        values = {'fusion_modle': values['fusion_model'],
+                  'rgb_model': str(tiny_checkpoints['rgb'])}
+    params = write_params(tmp_path / 'bad.yaml', values)
     log = tmp_path / 'node.log'
     proc = start_module(NODE, ros_domain_id, [params], log)
     try:

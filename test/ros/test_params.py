@@ -71,6 +71,28 @@ def test_bad_values_raise_value_errors_naming_the_parameter(make_node, overrides
         declare_params(node, SegmentationParams)
 
 
+@pytest.mark.parametrize('cls, overrides, match', [
+    (SegmentationParams, {'publish_colour': True},
+     r"unknown params_test_0 parameters \['publish_colour'\]: 'publish_colour' \(did you mean "
+     r"'publish_colored'\?\)"),
+    (SegmentationParams, {'fusion_modle': 'a', 'min_valid_depth_ration': 0.5},
+     r"'fusion_modle' \(did you mean 'fusion_model'\?\), 'min_valid_depth_ration' \(did you "
+     r"mean 'min_valid_depth_ratio'\?\)"),
+    (CameraSimParams, {'wrld': 'nyu_like'}, r"'wrld' \(did you mean 'world'\?\)"),
+    (CameraSimParams, {'zzz': 1}, r"parameters \['zzz'\]: 'zzz'; fix the name"),
+])
+def test_unknown_parameters_are_refused_naming_the_closest(make_node, cls, overrides, match):
+    with pytest.raises(ValueError, match=match):
+        base = {'rgb_model': 'a.safetensors'} if cls is SegmentationParams else {}
+        declare_params(make_node({**base, **overrides}), cls)
+
+
+def test_rclpy_own_parameters_are_not_refused(make_node):
+    node = make_node({'rgb_model': 'a.safetensors', 'use_sim_time': True,
+                      'qos_overrides./rgb.subscription.reliability': 'reliable'})
+    assert declare_params(node, SegmentationParams).rgb_model == 'a.safetensors'
+
+
 def test_sync_config_follows_the_parameters():
     params = SegmentationParams(rgb_model='r', depth_timeout=0.2, recover_frames=2,
                                 registered_depth=True)
@@ -115,3 +137,16 @@ def test_camera_sim_world_and_path_choices_are_the_simulators():
     assert set(choices['world']) == set(WORLDS) and set(choices['path']) == set(PATHS)
     with pytest.raises(ValueError, match='path'):
         CameraSimParams(path='spiral')
+
+
+def test_shipped_parameter_files_hold_only_known_names():
+    import yaml
+
+    from rgbd_seg_ros.core.node_config import check_parameter_names
+    from rgbd_seg_ros.replay.params import parameters_from_yaml
+
+    files = sorted((REPO / 'config').glob('*.yaml')) + sorted((REPO / 'config').glob('*/*.yaml'))
+    assert len(files) >= 5
+    for path in files:
+        values = parameters_from_yaml(yaml.safe_load(path.read_text()), str(path))
+        check_parameter_names(values, SegmentationParams, 'segmentation_node')
