@@ -155,6 +155,7 @@ def save_checkpoint(
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a model from the node's user
         save_file(tensors, tmp, metadata=header)
         with open(tmp, 'rb') as f:
             os.fsync(f.fileno())
