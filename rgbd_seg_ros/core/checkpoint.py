@@ -155,8 +155,8 @@ def save_checkpoint(
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     os.close(fd)
     try:
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a model from the node's user
         save_file(tensors, tmp, metadata=header)
+        os.chmod(tmp, 0o644)  # save_file/mkstemp leave 0600: the node's user could not read it
         with open(tmp, 'rb') as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
