@@ -28,6 +28,14 @@ _EXPECTED = {
     'depth': (('hha',), ('depth',)),
 }
 _PARAM = {'rgbd': 'fusion_model', 'rgb': 'rgb_model', 'depth': 'depth_model'}
+_WANTED = {'rgbd': 'an RGB-D fusion model (model.arch: fusion)',
+           'rgb': 'an RGB-only model (model.modality: rgb)',
+           'depth': 'a depth-only model (model.modality: hha or depth)'}
+
+
+def _mode_of(modalities: tuple[str, ...]) -> str:
+    """The mode whose model reads ``modalities`` ('' for none)."""
+    return next((m for m, allowed in _EXPECTED.items() if modalities in allowed), '')
 
 
 class ModelSetError(ValueError):
@@ -55,6 +63,13 @@ class ModelSet:
         for mode, path in paths.items():
             if path and not os.path.isfile(path):
                 raise ModelSetError(f'{_PARAM[mode]}: no such checkpoint file {path!r}')
+        from rgbd_seg_ros.core.device import resolve_device
+
+        try:  # before any checkpoint: a missing GPU is not the fault of fusion_model
+            resolve_device(device)
+        except ValueError as exc:
+            raise ModelSetError(f'parameter device: {exc}; set device:=cpu (or auto), or '
+                                'install a CUDA build of torch on a machine with a GPU') from exc
         from rgbd_seg_ros.core.inference import Segmenter
 
         segmenters = {}
@@ -86,9 +101,11 @@ class ModelSet:
         for mode, seg in segmenters.items():
             modalities = tuple(seg.modalities)
             if modalities not in _EXPECTED[mode]:
+                own = _mode_of(modalities)
+                hint = f'; it is {_WANTED[own]}: pass it as {_PARAM[own]} instead' if own else ''
                 raise ModelSetError(
-                    f'{_PARAM[mode]} reads {modalities} but {mode} mode needs one of '
-                    f'{_EXPECTED[mode]}; check which checkpoint you passed to {_PARAM[mode]}')
+                    f'{_PARAM[mode]} reads {modalities} but {mode} mode needs '
+                    f'{_WANTED[mode]}{hint}')
         reference = segmenters['rgb'].labels
         for mode, seg in segmenters.items():
             labels = seg.labels

@@ -30,6 +30,9 @@ def test_rgb_only_set_runs_rgb_for_every_mode(tiny_checkpoints):
     ('fusion', 'rgb_other_classes', '', 'class sets differ: fusion_model has'),
     ('missing', 'rgb', '', "fusion_model: no such checkpoint file '.*nope.safetensors'"),
     ('fusion', '', '', 'rgb_model is required'),
+    # the message names what the parameter needs and where the checkpoint belongs
+    ('fusion', 'fusion', '', 'needs an RGB-only model .* pass it as fusion_model instead'),
+    ('rgb', 'rgb', '', 'needs an RGB-D fusion model .* pass it as rgb_model instead'),
 ])
 def test_bad_model_sets_name_the_parameter(tiny_checkpoints, tmp_path, fusion, rgb, depth,
                                            match):
@@ -39,3 +42,12 @@ def test_bad_model_sets_name_the_parameter(tiny_checkpoints, tmp_path, fusion, r
         return str(paths[key]) if key else ''
     with pytest.raises(ModelSetError, match=match):
         ModelSet.from_paths(path(fusion), path(rgb), path(depth))
+
+
+@pytest.mark.skipif(__import__('torch').cuda.is_available(), reason='needs a machine without CUDA')
+def test_cuda_without_a_gpu_blames_the_device_not_a_checkpoint(tiny_checkpoints):
+    with pytest.raises(ModelSetError, match="parameter device: device 'cuda:0' requested but "
+                                            'CUDA is not available .*device:=cpu') as err:
+        ModelSet.from_paths(str(tiny_checkpoints['fusion']), str(tiny_checkpoints['rgb']),
+                            device='cuda')
+    assert 'fusion_model' not in str(err.value)

@@ -530,3 +530,16 @@ def test_a_teacher_keeps_its_own_normalization():
     mean = torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)
     std = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
     assert torch.allclose(rgbd_teacher.seen['rgb'], (rgb01 - mean) / std, atol=1e-4)
+
+
+def test_a_missing_teacher_names_the_key_and_the_command(tmp_path, capsys):
+    from training.train import main as train_main
+
+    argv = ['--config', 'training/configs/synthetic_primkd.yaml', '--max-iters', '1',
+            '--out', str(tmp_path / 'p'), '--set',
+            f'distill.teacher={tmp_path / "synthetic" / "rgb" / "model.safetensors"}']
+    assert train_main(argv) == 2
+    err = capsys.readouterr().err
+    assert 'distill.teacher: no checkpoint at' in err
+    assert ('python -m training.train --config training/configs/synthetic_rgb.yaml --out '
+            f'{tmp_path / "synthetic" / "rgb"}') in err

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 import logging
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -25,9 +26,24 @@ from training.methods.primkd import PrimKDTask
 from training.methods.supervised import SupervisedTask
 
 LOG = logging.getLogger(__name__)
+CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
 
 __all__ = ['CrodinoTask', 'CrossModalKDTask', 'PrimKDTask', 'SupervisedTask', 'Task',
            'create_task', 'load_teacher', 'student_model']
+
+
+def _teacher_hint(path: str) -> str:
+    """How to get the teacher ``path`` names: the command of the config that writes it."""
+    p = Path(path)
+    # runs/<dataset>/<name>/model.safetensors is what training/configs/<dataset>_<name>.yaml
+    # writes with --out runs/<dataset>/<name>
+    config = CONFIGS / f'{p.parent.parent.name}_{p.parent.name}.yaml'
+    if p.name == 'model.safetensors' and config.is_file():
+        return (f'Train the teacher first: python -m training.train --config '
+                f'training/configs/{config.name} --out {p.parent}, or point '
+                '--set distill.teacher=PATH at a checkpoint you have.')
+    return ('Train the teacher first (python -m training.train --config ... --out DIR writes '
+            'DIR/model.safetensors), then --set distill.teacher=DIR/model.safetensors.')
 
 
 def load_teacher(path: str, method: str) -> nn.Module:
@@ -39,6 +55,8 @@ def load_teacher(path: str, method: str) -> nn.Module:
             f'method {method!r} needs a teacher checkpoint: add --set distill.teacher=PATH '
             '(a model.safetensors written by an earlier training run)'
         )
+    if not Path(path).is_file():
+        raise ValueError(f'distill.teacher: no checkpoint at {path}. {_teacher_hint(path)}')
     model, _ = load_checkpoint(path, 'cpu')
     LOG.info('teacher %s reads %s', path, tuple(model.modalities))
     return model
