@@ -20,14 +20,13 @@ from dataclasses import dataclass
 import sys
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from rgbd_seg_ros.core.node_config import CameraSimParams
 from rgbd_seg_ros.ros import conversions as conv
+from rgbd_seg_ros.ros.lifecycle import run_node
 from rgbd_seg_ros.ros.params import declare_params
 from rgbd_seg_ros.ros.qos import qos_profile
 
@@ -69,7 +68,7 @@ class CameraSimNode(Node):
         self.index = 0
         self.start = self.get_clock().now()
         self.waiting = p.min_subscribers > 0
-        self.create_timer(1.0 / p.rate, self._publish)
+        self.timer = self.create_timer(1.0 / p.rate, self._publish)
         self.get_logger().info(f'simulated camera {p.width}x{p.height} at {p.rate} Hz, '
                                f'{p.qos} QoS, seed {p.seed}')
 
@@ -117,24 +116,14 @@ class CameraSimNode(Node):
             msgs.ground_truth.header = header
             self.pub_gt.publish(msgs.ground_truth)
 
+    def close(self) -> None:
+        """Stop publishing (before the context goes away)."""
+        self.timer.cancel()
+
 
 def main(args: list[str] | None = None) -> int:
-    """Console script ``camera_sim_node``; returns the process exit status."""
-    rclpy.init(args=args)
-    try:
-        node = CameraSimNode()
-    except ValueError as exc:
-        rclpy.logging.get_logger('camera_sim_node').fatal(f'bad configuration: {exc}')
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Console script ``camera_sim_node``; exit 0 on SIGINT/SIGTERM, 2 on a bad configuration."""
+    return run_node(CameraSimNode, 'camera_sim_node', args)
 
 
 if __name__ == '__main__':

@@ -24,8 +24,6 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
@@ -39,6 +37,7 @@ from rgbd_seg_ros.core.pipeline import FramePipeline, FrameResult, PipelineConfi
 from rgbd_seg_ros.core.sync import SyncedFrame
 from rgbd_seg_ros.ros import conversions as conv
 from rgbd_seg_ros.ros.diagnostics import diagnostic_status, frame_status
+from rgbd_seg_ros.ros.lifecycle import run_node
 from rgbd_seg_ros.ros.outputs import OutputPublishers
 from rgbd_seg_ros.ros.params import declare_params
 from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
@@ -212,23 +211,8 @@ class SegmentationNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    """Console script ``segmentation_node``; returns the process exit status."""
-    rclpy.init(args=args)
-    try:
-        node = SegmentationNode()
-    except (ValueError, RuntimeError) as exc:  # bad parameters/checkpoints, device problems
-        rclpy.logging.get_logger('segmentation_node').fatal(f'cannot start: {exc}')
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.close()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Console script ``segmentation_node``; exit 0 on SIGINT/SIGTERM, 2 when it cannot start."""
+    return run_node(SegmentationNode, 'segmentation_node', args)
 
 
 if __name__ == '__main__':
