@@ -71,6 +71,40 @@ def valid_ratio(valid: np.ndarray) -> float:
     return float(np.count_nonzero(valid)) / valid.size if valid.size else 0.0
 
 
+def depth_median_m(raw: np.ndarray, encoding: str, depth_scale: float | None = None,
+                   stride: int = 4) -> float | None:
+    """
+    Median in metres of the valid pixels of raw depth ``[H, W]`` on every ``stride``-th row and
+    column (``None`` when none is valid): the plausibility check's statistic.
+    """
+    sample = np.asarray(raw)[::stride, ::stride]
+    valid = (np.isfinite(sample) & (sample > 0)) if sample.dtype.kind == 'f' else (sample > 0)
+    if not np.any(valid):
+        return None
+    scale = _DEFAULT_SCALE.get(encoding, 1.0) if not depth_scale else float(depth_scale)
+    return float(np.median(sample[valid])) * scale
+
+
+def implausible_depth(median_m: float | None, max_m: float, encoding: str,
+                      depth_scale: float | None = None) -> str:
+    """
+    Why depth with this median is implausible ('' when it is plausible), naming the fix.
+
+    A median beyond ``max_m`` (the ``depth_max_m`` parameter) is no scene a depth camera sees:
+    almost always a unit mix-up (``32FC1`` that holds millimetres, a 16-bit sensor in 0.1 mm).
+    """
+    if median_m is None or median_m <= max_m:
+        return ''
+    used = depth_scale or _DEFAULT_SCALE.get(encoding, 1.0)
+    likely = median_m / 1000.0  # the usual mistake: millimetres read as metres
+    hint = (f'{encoding} that holds millimetres? set depth_scale:=0.001' if encoding == '32FC1'
+            else f"another unit than {used:g} m per raw unit? set depth_scale to the sensor's "
+            'metres per unit')
+    return (f'depth median {median_m:.1f} m is beyond depth_max_m {max_m:g} m ({likely:.2f} m '
+            f'if it were millimetres): counted as invalid, running the fallback; {hint} '
+            '(or raise depth_max_m)')
+
+
 def resize_nearest(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """
     Nearest-neighbour resize of ``[H, W]`` or ``[H, W, C]`` by pixel centres (depth-safe: no

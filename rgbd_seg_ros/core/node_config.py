@@ -94,6 +94,9 @@ class SegmentationParams:
     depth_scale: float = _param(
         0.0, 'metres per raw depth unit; 0: from the encoding (16UC1 mm, 32FC1 m)',
         range=(0.0, 10.0), read_only=True)
+    depth_max_m: float = _param(
+        20.0, 'valid depth whose median is beyond this (m) is implausible (a unit mix-up, see '
+        'depth_scale): counted as invalid, with a warning', range=(0.5, 1000.0), read_only=True)
     rgb_black_level: float = _param(
         4.0, 'mean grey level below which RGB counts as black (depth mode), 0..255',
         range=(0.0, 255.0), read_only=True)
@@ -179,6 +182,10 @@ class CameraSimParams:
     precompute_frames: int = _param(
         0, 'render this many frames once and loop them (fast, for benchmarks); 0: live',
         range=(0, 10000), read_only=True)
+    depth_units_per_metre: float = _param(
+        0.0, "fault: publish depth in these units per metre instead of the encoding's (1000 "
+        'with 32FC1: a driver writing millimetres into a metres encoding); 0: correct',
+        range=(0.0, 100000.0), read_only=True)
     depth_stop_start: float = _fault('depth stops being published from this time, s')
     depth_stop_end: float = _fault('depth is published again from this time, s')
     depth_invalid_start: float = _fault('depth turns all-invalid from this time, s')

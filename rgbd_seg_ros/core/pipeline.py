@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.depth import depth_to_metres
+from rgbd_seg_ros.core.depth import depth_median_m, depth_to_metres, implausible_depth
 from rgbd_seg_ros.core.health import RgbHealthCheck
 from rgbd_seg_ros.core.image_codec import valid_ratio, view_to_rgb
 from rgbd_seg_ros.core.model_set import ModelSet
@@ -53,6 +53,7 @@ class PipelineConfig:
 
     sync: SyncConfig = field(default_factory=SyncConfig)  # pairing and depth health
     depth_scale: float = 0.0  # metres per depth unit; 0: the encoding's unit (mm / m)
+    depth_max_m: float = 20.0  # a depth median beyond this is implausible: the frame is invalid
     rgb_black_level: float = 4.0  # mean grey level below which RGB counts as black
     rgb_frozen_frames: int = 15  # identical RGB frames in a row that count as frozen
     confidence: bool = False  # assemble the max-softmax confidence [H, W]
@@ -64,6 +65,7 @@ class PipelineConfig:
     def from_params(cls, params: Any, **outputs: Any) -> PipelineConfig:
         """The node's configuration (``core.node_config.SegmentationParams``) + output flags."""
         return cls(sync=params.sync_config(), depth_scale=params.depth_scale,
+                   depth_max_m=params.depth_max_m,
                    rgb_black_level=params.rgb_black_level,
                    rgb_frozen_frames=params.rgb_frozen_frames, **outputs)
 
@@ -121,6 +123,8 @@ class FramePipeline:
         self.check_rgb = 'depth' in models.modes  # the depth-only mode needs RGB health
         self._rgb_check = RgbHealthCheck(config.rgb_black_level, config.rgb_frozen_frames)
         self._recent_depth: deque[DepthFrame] = deque(maxlen=max(config.recent_depth, 1))
+        self.implausible_depth = 0  # depth frames refused as implausible (depth_max_m)
+        self.depth_problem = ''  # why the last depth frame was implausible ('' if it was not)
 
     @property
     def labels(self) -> Any:
@@ -155,8 +159,18 @@ class FramePipeline:
 
     def add_depth(self, stamp: float, frame_id: str, image: np.ndarray, encoding: str,
                   now: float | None = None, tag: Any = None) -> bool:
-        """Queue a raw depth view; False when the synchroniser drops it."""
-        depth = DepthFrame(stamp, image, encoding, valid_ratio(image), tag)
+        """
+        Queue a raw depth view; False when the synchroniser drops it. Depth whose median is
+        implausible (``depth_max_m``) counts as all-invalid; ``depth_problem`` says why.
+        """
+        ratio = valid_ratio(image)
+        self.depth_problem = implausible_depth(
+            depth_median_m(image, encoding, self.config.depth_scale) if ratio > 0 else None,
+            self.config.depth_max_m, encoding, self.config.depth_scale)
+        if self.depth_problem:
+            self.implausible_depth += 1
+            ratio = 0.0
+        depth = DepthFrame(stamp, image, encoding, ratio, tag)
         accepted = self.sync.add_depth(stamp, frame_id, depth, depth.valid_ratio, now=now)
         if accepted and self.config.recent_depth > 0:
             self._recent_depth.append(depth)

@@ -72,12 +72,22 @@ class CameraSimNode(Node):
         self.get_logger().info(f'simulated camera {p.width}x{p.height} at {p.rate} Hz, '
                                f'{p.qos} QoS, seed {p.seed}')
 
+    def _depth_values(self, depth_m: np.ndarray) -> np.ndarray:
+        """Depth as published: metres, or the fault's units (``depth_units_per_metre``)."""
+        units = self.params.depth_units_per_metre
+        if not units:
+            return depth_m
+        # the encoding's own unit scale is undone so the raw values are `units` per metre
+        own = 1000.0 if self.params.depth_encoding == '16UC1' else 1.0
+        return depth_m * np.float32(units / own)
+
     def _messages(self, i: int, t: float) -> _Messages:
         p = self.params
         frame = self.sequence.frame(i, t)
         return _Messages(
             rgb=conv.rgb_to_image(frame.rgb, encoding=p.rgb_encoding),
-            depth=conv.depth_m_to_image(frame.depth_m, encoding=p.depth_encoding),
+            depth=conv.depth_m_to_image(self._depth_values(frame.depth_m),
+                                        encoding=p.depth_encoding),
             info=conv.intrinsics_to_camera_info(frame.intrinsics),
             depth_info=conv.intrinsics_to_camera_info(frame.intrinsics),
             ground_truth=conv.numpy_to_image(frame.label, 'mono8'),

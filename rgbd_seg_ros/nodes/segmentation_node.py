@@ -98,6 +98,8 @@ class SegmentationNode(Node):
 
     def _on_depth(self, msg: Image) -> None:
         self._add('depth', msg, conv.DEPTH_ENCODINGS, self.pipeline.add_depth)
+        if self.pipeline.depth_problem:  # e.g. 32FC1 in millimetres: names depth_scale
+            self._warn('implausible depth', self.pipeline.depth_problem)
 
     def _add(self, topic: str, msg: Image, encodings: tuple[str, ...], add: object) -> None:
         started = time.perf_counter()
@@ -191,6 +193,7 @@ class SegmentationNode(Node):
                   **self.outputs.diagnostics(),  # issue 16: profile, class metadata, cloud
                   **{f'backend {m}': b for m, b in self.models.backends.items()},
                   'dropped (worker busy)': self.slot.dropped,
+                  'implausible depth': self.pipeline.implausible_depth,
                   **{f'sync {k}': v for k, v in stats.items()}}
         problems = self.monitor.late_or_lost(self.params.max_input_age)
         if problems:

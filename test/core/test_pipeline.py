@@ -104,3 +104,35 @@ def test_outputs_are_assembled_as_configured():
     bare, _ = _pipeline()
     r = _run(bare, 1, depth_at=lambda i: True)[0]
     assert r.confidence is None and r.colored is None and r.overlay is None
+
+
+def test_millimetres_in_32fc1_are_implausible_and_fall_back():
+    from rgbd_seg_ros.core.depth import depth_median_m, implausible_depth
+
+    mm = np.full((H // 2, W // 2), 1500.0, np.float32)  # 1.5 m written as millimetres
+    mm[0, :] = np.nan
+    assert depth_median_m(mm, '32FC1') == pytest.approx(1500.0)
+    assert depth_median_m(mm, '32FC1', depth_scale=0.001) == pytest.approx(1.5)
+    assert depth_median_m(np.zeros((4, 4), np.uint16), '16UC1') is None
+    why = implausible_depth(1500.0, 20.0, '32FC1')
+    assert 'depth_scale:=0.001' in why and '1.50 m if it were millimetres' in why
+    assert implausible_depth(1.5, 20.0, '32FC1') == ''
+    pipe, _ = _pipeline()
+    results = _run_depth(pipe, mm, '32FC1', frames=8)
+    assert results and results[-1].mode == 'rgb'  # the fusion model never saw the garbage
+    assert pipe.implausible_depth == 8 and 'depth_scale' in pipe.depth_problem
+    # the same frames with the right scale are healthy
+    pipe, _ = _pipeline(depth_scale=0.001)
+    results = _run_depth(pipe, mm, '32FC1')
+    assert {r.mode for r in results} == {'rgbd'} and pipe.implausible_depth == 0
+
+
+def _run_depth(pipe, depth, encoding, frames=6):
+    pipe.add_camera_info(FRAME, K)
+    results = []
+    for i in range(frames):
+        t = i * PERIOD
+        pipe.add_depth(t, FRAME, depth, encoding, now=t + 0.001)
+        pipe.add_rgb(t, FRAME, _bgr(i), 'bgr8', now=t + 0.002, tag=i)
+        results += [pipe.process(f, t + 0.002) for f in pipe.pop_ready(t + 0.002)]
+    return results

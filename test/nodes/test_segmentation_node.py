@@ -286,3 +286,29 @@ def test_bad_configuration_exits_non_zero(tmp_path, ros_domain_id, tiny_checkpoi
         stop_process(proc)
     assert rc == 2
     assert match in log.read_text()
+
+
+def test_millimetres_in_a_metres_encoding_fall_back_naming_depth_scale(tmp_path, ros_domain_id,
+                                                                       tiny_checkpoints):
+    # a driver that writes millimetres into 32FC1: "2000 m" used to run the fusion model
+    node_log, cam_log = tmp_path / 'node.log', tmp_path / 'camera.log'
+    with RosTestContext(ros_domain_id) as ros:
+        probe = attach_probe(ros.node)
+        node = start_module(NODE, ros_domain_id, node_params(tmp_path, tiny_checkpoints),
+                            node_log)
+        camera = None
+        try:
+            wait_node_ready(ros, probe, node, node_log)
+            camera = start_module(CAMERA, ros_domain_id, camera_params(
+                tmp_path, depth_encoding='32FC1', depth_units_per_metre=1000.0), cam_log)
+            assert ros.spin_until(lambda: 'rgb' in [m for _, m in probe.modes] and
+                                  int(probe.diagnostics.get('implausible depth', '0')) > 0,
+                                  60.0), node_log.read_text()
+        finally:
+            if camera is not None:
+                stop_process(camera)
+            assert stop_process(node) == 0
+    log = node_log.read_text()
+    assert 'is beyond depth_max_m 20 m' in log and 'set depth_scale:=0.001' in log, log
+    rgbd = {k for k, (mode, _, _) in probe.frame_modes.items() if mode == 'rgbd'}
+    assert len(rgbd) <= 2  # at most frames of the start-up grace ran the fusion model
