@@ -41,6 +41,7 @@ from rgbd_seg_ros.ros.lifecycle import run_node
 from rgbd_seg_ros.ros.outputs import OutputPublishers
 from rgbd_seg_ros.ros.params import declare_params
 from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
+from rgbd_seg_ros.ros.watchdog import InputWatchdog
 
 _WARN_PERIOD_S = 10.0
 
@@ -77,6 +78,12 @@ class SegmentationNode(Node):
         self.create_subscription(Image, p.depth_topic, self._on_depth, q_in,
                                  qos_overriding_options=overrides)
         self.create_subscription(CameraInfo, p.camera_info_topic, self._on_info, q_in)
+        uses_depth = {'rgbd', 'depth'} & set(self.models.modes)
+        self.watchdog = InputWatchdog(self, {
+            'rgb': (p.rgb_topic, 'sensor_msgs/msg/Image', 'rgb_topic'),
+            **({'depth': (p.depth_topic, 'sensor_msgs/msg/Image', 'depth_topic'),
+                'camera_info': (p.camera_info_topic, 'sensor_msgs/msg/CameraInfo',
+                                'camera_info_topic')} if uses_depth else {})}, self._warn)
         self.create_timer(min(0.05, p.depth_timeout / 4), self._tick)
         self.create_timer(p.diagnostics_period, self._publish_diagnostics)
         self.worker = threading.Thread(target=self._work, name='segmentation_worker',
@@ -109,6 +116,7 @@ class SegmentationNode(Node):
             return self._reject(topic, exc)
         now, stamp = self._now(), conv.header_seconds(msg.header)
         self.monitor.observe_input(topic, stamp, now)
+        self.watchdog.arrived(topic, now)
         with self.lock:
             add(stamp, msg.header.frame_id, view, msg.encoding, now=now, tag=msg.header)
             self._flush(now)
@@ -119,6 +127,8 @@ class SegmentationNode(Node):
             intrinsics = conv.camera_info_to_intrinsics(msg)
         except ValueError as exc:
             return self._reject('camera_info', exc)
+        if 'camera_info' in self.watchdog.inputs:
+            self.watchdog.arrived('camera_info', self._now())
         with self.lock:
             self.pipeline.add_camera_info(msg.header.frame_id, intrinsics)
 
@@ -189,7 +199,9 @@ class SegmentationNode(Node):
         now = self._now()
         with self.lock:
             stats, mode = self.pipeline.stats.as_dict(), self.pipeline.sync.mode
-        values = {'mode': mode, **self.monitor.snapshot(now, self.params.diagnostics_period),
+        self.watchdog.check(now)  # a silent input is named, with its near-miss topics
+        values = {'mode': mode, **self.watchdog.values(now),
+                  **self.monitor.snapshot(now, self.params.diagnostics_period),
                   **self.outputs.diagnostics(),  # issue 16: profile, class metadata, cloud
                   **{f'backend {m}': b for m, b in self.models.backends.items()},
                   'dropped (worker busy)': self.slot.dropped,

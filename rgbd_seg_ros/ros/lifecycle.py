@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 import signal
 import threading
+import time
 from typing import Any
 
 import rclpy
@@ -23,6 +24,7 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
 _SPIN_PERIOD_S = 0.1
+_DRAIN_S = 0.2
 
 
 def run_node(factory: Callable[[], Any], name: str, args: list[str] | None = None) -> int:
@@ -55,6 +57,9 @@ def run_node(factory: Callable[[], Any], name: str, args: list[str] | None = Non
             close = getattr(node, 'close', None)
             if close is not None:
                 close()  # the node's timers and threads stop while the context is valid
+            # let the last messages reach their readers before the participant goes away
+            # (a best-effort sample still in shared memory is lost to slower readers)
+            time.sleep(_DRAIN_S)
             executor.remove_node(node)
             executor.shutdown(timeout_sec=1.0)
             node.destroy_node()

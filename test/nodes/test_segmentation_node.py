@@ -312,3 +312,43 @@ def test_millimetres_in_a_metres_encoding_fall_back_naming_depth_scale(tmp_path,
     assert 'is beyond depth_max_m 20 m' in log and 'set depth_scale:=0.001' in log, log
     rgbd = {k for k, (mode, _, _) in probe.frame_modes.items() if mode == 'rgbd'}
     assert len(rgbd) <= 2  # at most frames of the start-up grace ran the fusion model
+
+
+def test_a_silent_input_is_named_with_its_near_misses(tmp_path, ros_domain_id, tiny_checkpoints):
+    # the camera on other topic names: the node used to say only "no valid depth"
+    node_log, cam_log = tmp_path / 'node.log', tmp_path / 'camera.log'
+    with RosTestContext(ros_domain_id) as ros:
+        probe = attach_probe(ros.node)
+        node = start_module(NODE, ros_domain_id, node_params(
+            tmp_path, tiny_checkpoints, rgb_topic='camera/color/image_raw'), node_log)
+        camera = None
+        try:
+            wait_node_ready(ros, probe, node, node_log)
+            camera = start_module(CAMERA, ros_domain_id, camera_params(
+                tmp_path, min_subscribers=1), cam_log)
+            assert ros.spin_until(lambda: 'no rgb on /camera/color/image_raw' in
+                                  node_log.read_text(), 30.0), node_log.read_text()
+            ros.spin_until(lambda: int(probe.diagnostics.get('depth received', '0')) > 0, 10.0)
+        finally:
+            if camera is not None:
+                stop_process(camera)
+            assert stop_process(node) == 0
+    line = next(s for s in node_log.read_text().splitlines() if 'no rgb on' in s)
+    assert 'no publisher' in line and '/rgb/image_rect_color' in line and 'rgb_topic' in line
+    assert probe.diagnostics['rgb received'] == '0'
+    assert int(probe.diagnostics['depth received']) > 0  # the other inputs are counted
+    assert float(probe.diagnostics['rgb silent (s)']) >= 3.0
+    assert not probe.labels
+
+
+def test_near_misses_and_the_silent_input_line():
+    from rgbd_seg_ros.ros.watchdog import near_misses, silent_input_message
+
+    topics = ['/camera/camera/color/image_raw', '/camera/camera/depth/image_rect_raw',
+              '/rosout_images', '/camera/color/image_raw']
+    assert near_misses('/camera/color/image_raw', topics)[0] == \
+        '/camera/camera/color/image_raw'
+    assert '/camera/color/image_raw' not in near_misses('/camera/color/image_raw', topics)
+    line = silent_input_message('depth', '/d', 4.0, 2, [], 'depth_topic')
+    assert '2 publisher(s) but nothing arrives (QoS mismatch' in line
+    assert 'no topic of this type exists' in line and 'set depth_topic' in line
