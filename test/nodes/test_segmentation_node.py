@@ -7,6 +7,7 @@ each in its own process, tiny random models at 64x80 and a 10 Hz camera.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 import re
 import time
@@ -288,58 +289,55 @@ def test_bad_configuration_exits_non_zero(tmp_path, ros_domain_id, tiny_checkpoi
     assert match in log.read_text()
 
 
-def test_millimetres_in_a_metres_encoding_fall_back_naming_depth_scale(tmp_path, ros_domain_id,
-                                                                       tiny_checkpoints):
-    # a driver that writes millimetres into 32FC1: "2000 m" used to run the fusion model
+
+@contextlib.contextmanager
+def node_then_camera(tmp_path, ros_domain_id, checkpoints, node_extra, camera_extra):
+    """The node (ready), then the camera; yields (ros, probe, node log); both stopped after."""
     node_log, cam_log = tmp_path / 'node.log', tmp_path / 'camera.log'
     with RosTestContext(ros_domain_id) as ros:
         probe = attach_probe(ros.node)
-        node = start_module(NODE, ros_domain_id, node_params(tmp_path, tiny_checkpoints),
-                            node_log)
+        node = start_module(NODE, ros_domain_id,
+                            node_params(tmp_path, checkpoints, **node_extra), node_log)
         camera = None
         try:
             wait_node_ready(ros, probe, node, node_log)
-            camera = start_module(CAMERA, ros_domain_id, camera_params(
-                tmp_path, depth_encoding='32FC1', depth_units_per_metre=1000.0), cam_log)
-            assert ros.spin_until(lambda: 'rgb' in [m for _, m in probe.modes] and
-                                  int(probe.diagnostics.get('implausible depth', '0')) > 0,
-                                  60.0), node_log.read_text()
+            camera = start_module(CAMERA, ros_domain_id,
+                                  camera_params(tmp_path, **camera_extra), cam_log)
+            yield ros, probe, node_log
         finally:
             if camera is not None:
                 stop_process(camera)
             assert stop_process(node) == 0
-    log = node_log.read_text()
-    assert 'is beyond depth_max_m 20 m' in log and 'set depth_scale:=0.001' in log, log
+
+
+def test_millimetres_in_a_metres_encoding_fall_back_naming_depth_scale(tmp_path, ros_domain_id,
+                                                                       tiny_checkpoints):
+    # a driver that writes millimetres into 32FC1: "2000 m" used to run the fusion model
+    with node_then_camera(tmp_path, ros_domain_id, tiny_checkpoints, {}, {
+            'depth_encoding': '32FC1', 'depth_units_per_metre': 1000.0}) as (ros, probe, log):
+        assert ros.spin_until(lambda: 'rgb' in [m for _, m in probe.modes] and
+                              int(probe.diagnostics.get('implausible depth', '0')) > 0,
+                              60.0), log.read_text()
+    text = log.read_text()
+    assert 'is beyond depth_max_m 20 m' in text and 'set depth_scale:=0.001' in text, text
     rgbd = {k for k, (mode, _, _) in probe.frame_modes.items() if mode == 'rgbd'}
     assert len(rgbd) <= 2  # at most frames of the start-up grace ran the fusion model
 
 
 def test_a_silent_input_is_named_with_its_near_misses(tmp_path, ros_domain_id, tiny_checkpoints):
     # the camera on other topic names: the node used to say only "no valid depth"
-    node_log, cam_log = tmp_path / 'node.log', tmp_path / 'camera.log'
-    with RosTestContext(ros_domain_id) as ros:
-        probe = attach_probe(ros.node)
-        node = start_module(NODE, ros_domain_id, node_params(
-            tmp_path, tiny_checkpoints, rgb_topic='camera/color/image_raw'), node_log)
-        camera = None
-        try:
-            wait_node_ready(ros, probe, node, node_log)
-            camera = start_module(CAMERA, ros_domain_id, camera_params(
-                tmp_path, min_subscribers=1), cam_log)
-            assert ros.spin_until(lambda: 'no rgb on /camera/color/image_raw' in
-                                  node_log.read_text(), 30.0), node_log.read_text()
-            ros.spin_until(lambda: int(probe.diagnostics.get('depth received', '0')) > 0, 10.0)
-        finally:
-            if camera is not None:
-                stop_process(camera)
-            assert stop_process(node) == 0
-    line = next(s for s in node_log.read_text().splitlines() if 'no rgb on' in s)
+    with node_then_camera(tmp_path, ros_domain_id, tiny_checkpoints,
+                          {'rgb_topic': 'camera/color/image_raw'},
+                          {'min_subscribers': 1}) as (ros, probe, log):
+        assert ros.spin_until(lambda: 'no rgb on /camera/color/image_raw' in log.read_text(),
+                              30.0), log.read_text()
+        ros.spin_until(lambda: int(probe.diagnostics.get('depth received', '0')) > 0, 10.0)
+    line = next(s for s in log.read_text().splitlines() if 'no rgb on' in s)
     assert 'no publisher' in line and '/rgb/image_rect_color' in line and 'rgb_topic' in line
     assert probe.diagnostics['rgb received'] == '0'
     assert int(probe.diagnostics['depth received']) > 0  # the other inputs are counted
     assert float(probe.diagnostics['rgb silent (s)']) >= 3.0
     assert not probe.labels
-
 
 def test_near_misses_and_the_silent_input_line():
     from rgbd_seg_ros.ros.watchdog import near_misses, silent_input_message
