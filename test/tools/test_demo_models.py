@@ -35,10 +35,11 @@ from training.imagenet import REGISTRY
 from training.run_log import plateaued
 
 # Floors a few points under the scores measured when the bundles were made
-# (models/demo/summary.json, docs/results.md "Shipped demo models").
-# Measured on the calibrated nyu_like world: fusion 77.3, RGB 67.3, depth 52.3 (the recipe at
-# 12000 / 6000 / 8000 steps; the half budget gave 73.0 / 59.2 / 45.4).
-FLOORS = {'rgbd': 74.0, 'rgb': 63.0, 'depth': 48.0}
+# (models/demo/summary.json, docs/results.md "Shipped demo models"), on the 64 held-out test
+# frames of the calibrated nyu_like world: from ImageNet at 8000 steps each, fusion 84.0,
+# RGB 79.5, depth 58.2 (half the steps: 81.7 / 76.0 / 54.5; the previous bundles, from random
+# init at 8000 / 12000 / 6000 steps, score 84.0 / 72.0 / 55.8 on these frames).
+FLOORS = {'rgbd': 81.0, 'rgb': 76.0, 'depth': 55.0}
 
 
 @pytest.fixture(scope='module')
@@ -71,7 +72,7 @@ def test_bundles_carry_their_provenance():
         assert demo['best_val_miou'] == max(v for _, v in demo['val_curve'])
         assert meta.provenance['git_commit'] and meta.provenance['created']
         # every run from the registry's ImageNet file, named in the provenance
-        assert demo['initialised_from'] == 'imagenet' == meta.model.pretrained
+        assert demo['initialised_from'] == 'imagenet'
         init = meta.provenance['init']['pretrained']
         entry = REGISTRY[meta.model.backbone]
         assert (init['distribution'], init['version'], init['sha256']) == (
@@ -84,8 +85,8 @@ def test_bundles_carry_their_provenance():
 def test_shipped_models_score_above_their_floors(scores):
     for mode, floor in FLOORS.items():
         assert scores[mode]['miou'] >= floor, (mode, scores[mode]['miou'])
-    # what the fallback is for: without depth the fusion model is below the RGB model (measured
-    # 39.0 against 67.3)
+    # what the fallback is for: without depth the fusion model is far below the RGB model
+    # (measured 25.9 against 79.5)
     assert scores['rgb']['miou'] > scores['rgbd_no_depth']['miou'] + 5.0
     assert scores['rgbd']['miou'] > scores['rgb']['miou']
 
