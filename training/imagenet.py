@@ -357,9 +357,8 @@ def backbone_normalization(path: str | Path) -> Normalization | None:
     """The input normalisation a backbone file records (``None`` when it records none)."""
     try:
         recorded = file_metadata(path).get(NORMALIZATION_KEY)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f'pretrained weights {path}: not a readable safetensors file '
-                         f'({exc})') from exc
+    except (OSError, ValueError):
+        return None  # missing, pickle or broken: the encoder's loader refuses it with the reason
     return None if recorded is None else Normalization.from_dict(json.loads(recorded))
 
 

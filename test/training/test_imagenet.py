@@ -278,3 +278,17 @@ def test_an_exported_backbone_carries_its_normalization(tmp_path):
                     pretrained_depth=str(other))
     with pytest.raises(ValueError, match='different input normalisations'):
         imagenet.resolve_pretrained(fused)
+
+
+def test_a_pickle_or_missing_pretrained_file_keeps_the_loaders_message(tmp_path):
+    from rgbd_seg_ros.core.models import ModelConfig
+    from training.methods import student_model
+
+    pickled = tmp_path / 'weights.pth'
+    torch.save({'w': torch.zeros(1)}, pickled)
+    for path, match in ((pickled, 'pickle-based PyTorch file; refusing to unpickle it'),
+                        (tmp_path / 'nope.safetensors', 'not found')):
+        cfg = ModelConfig(backbone='mobilenetv2_100', num_classes=5, decoder='light',
+                          embed_dim=16, pretrained=str(path))
+        with pytest.raises(ValueError, match=match):
+            student_model(cfg, seed=0)
