@@ -71,18 +71,27 @@ def valid_ratio(valid: np.ndarray) -> float:
     return float(np.count_nonzero(valid)) / valid.size if valid.size else 0.0
 
 
-def depth_median_m(raw: np.ndarray, encoding: str, depth_scale: float | None = None,
-                   stride: int = 4) -> float | None:
+def valid_samples(raw: np.ndarray, stride: int = 4) -> tuple[np.ndarray, int]:
     """
-    Median in metres of the valid pixels of raw depth ``[H, W]`` on every ``stride``-th row and
-    column (``None`` when none is valid): the plausibility check's statistic.
+    The valid raw values of depth ``[H, W]`` (uint16: > 0; float: finite and > 0) on every
+    ``stride``-th row and column, and how many pixels were sampled: one pass gives both the
+    valid ratio and the plausibility median.
     """
     sample = np.asarray(raw)[::stride, ::stride]
     valid = (np.isfinite(sample) & (sample > 0)) if sample.dtype.kind == 'f' else (sample > 0)
-    if not np.any(valid):
+    return sample[valid], sample.size
+
+
+def depth_median_m(values: np.ndarray, encoding: str,
+                   depth_scale: float | None = None) -> float | None:
+    """
+    Median in metres of valid raw depth values (``valid_samples``); ``None`` when there are
+    none: the plausibility check's statistic.
+    """
+    if values.size == 0:
         return None
     scale = _DEFAULT_SCALE.get(encoding, 1.0) if not depth_scale else float(depth_scale)
-    return float(np.median(sample[valid])) * scale
+    return float(np.median(values)) * scale
 
 
 def implausible_depth(median_m: float | None, max_m: float, encoding: str,

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.depth import KNOWN_DEPTH_ENCODINGS, depth_to_metres
+from rgbd_seg_ros.core.depth import KNOWN_DEPTH_ENCODINGS, depth_to_metres, valid_samples
 
 # encoding -> (dtype, channels)
 ENCODINGS: dict[str, tuple[np.dtype, int]] = {
@@ -154,9 +154,8 @@ def valid_ratio(raw: np.ndarray, stride: int = 4) -> float:
     Fraction of valid pixels of raw depth ``[H, W]`` (uint16: > 0; float: finite and > 0) on
     every ``stride``-th row and column.
     """
-    sample = raw[::stride, ::stride]
-    valid = (np.isfinite(sample) & (sample > 0)) if raw.dtype.kind == 'f' else (sample > 0)
-    return float(np.count_nonzero(valid)) / valid.size
+    values, sampled = valid_samples(raw, stride)
+    return values.size / sampled
 
 
 def image_to_labels(msg: Any) -> np.ndarray:

@@ -33,9 +33,14 @@ from typing import Any
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.depth import depth_median_m, depth_to_metres, implausible_depth
+from rgbd_seg_ros.core.depth import (
+    depth_median_m,
+    depth_to_metres,
+    implausible_depth,
+    valid_samples,
+)
 from rgbd_seg_ros.core.health import RgbHealthCheck
-from rgbd_seg_ros.core.image_codec import valid_ratio, view_to_rgb
+from rgbd_seg_ros.core.image_codec import view_to_rgb
 from rgbd_seg_ros.core.model_set import ModelSet
 from rgbd_seg_ros.core.sync import (
     ModeSwitch,
@@ -163,9 +168,10 @@ class FramePipeline:
         Queue a raw depth view; False when the synchroniser drops it. Depth whose median is
         implausible (``depth_max_m``) counts as all-invalid; ``depth_problem`` says why.
         """
-        ratio = valid_ratio(image)
+        values, sampled = valid_samples(image)  # one pass: the valid ratio and the median
+        ratio = values.size / sampled
         self.depth_problem = implausible_depth(
-            depth_median_m(image, encoding, self.config.depth_scale) if ratio > 0 else None,
+            depth_median_m(values, encoding, self.config.depth_scale),
             self.config.depth_max_m, encoding, self.config.depth_scale)
         if self.depth_problem:
             self.implausible_depth += 1

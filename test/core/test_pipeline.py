@@ -107,13 +107,15 @@ def test_outputs_are_assembled_as_configured():
 
 
 def test_millimetres_in_32fc1_are_implausible_and_fall_back():
-    from rgbd_seg_ros.core.depth import depth_median_m, implausible_depth
+    from rgbd_seg_ros.core.depth import depth_median_m, implausible_depth, valid_samples
 
     mm = np.full((H // 2, W // 2), 1500.0, np.float32)  # 1.5 m written as millimetres
     mm[0, :] = np.nan
-    assert depth_median_m(mm, '32FC1') == pytest.approx(1500.0)
-    assert depth_median_m(mm, '32FC1', depth_scale=0.001) == pytest.approx(1.5)
-    assert depth_median_m(np.zeros((4, 4), np.uint16), '16UC1') is None
+    values, sampled = valid_samples(mm)
+    assert sampled == mm[::4, ::4].size and values.size == sampled - mm[0, ::4].size
+    assert depth_median_m(values, '32FC1') == pytest.approx(1500.0)
+    assert depth_median_m(values, '32FC1', depth_scale=0.001) == pytest.approx(1.5)
+    assert depth_median_m(valid_samples(np.zeros((4, 4), np.uint16))[0], '16UC1') is None
     why = implausible_depth(1500.0, 20.0, '32FC1')
     assert 'depth_scale:=0.001' in why and '1.50 m if it were millimetres' in why
     assert implausible_depth(1.5, 20.0, '32FC1') == ''
