@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 import math
+from typing import Any
 
 import numpy as np
 
@@ -86,16 +87,9 @@ class CameraIntrinsics:
 
     def scaled(self, width: int, height: int) -> CameraIntrinsics:
         """Intrinsics after resizing the image to ``width`` x ``height`` (OpenCV convention)."""
-        sx = width / self.width
-        sy = height / self.height
-        return CameraIntrinsics(
-            self.fx * sx,
-            self.fy * sy,
-            (self.cx + 0.5) * sx - 0.5,
-            (self.cy + 0.5) * sy - 0.5,
-            width,
-            height,
-        )
+        fx, fy, cx, cy = scale_pinhole(self.fx, self.fy, self.cx, self.cy,
+                                       width / self.width, height / self.height)
+        return CameraIntrinsics(fx, fy, cx, cy, width, height)
 
     def cropped(self, x0: int, y0: int, width: int, height: int) -> CameraIntrinsics:
         """
@@ -115,6 +109,16 @@ class CameraIntrinsics:
             'fx': self.fx, 'fy': self.fy, 'cx': self.cx, 'cy': self.cy,
             'width': self.width, 'height': self.height,
         }
+
+
+def scale_pinhole(fx: Any, fy: Any, cx: Any, cy: Any, sx: float, sy: float
+                  ) -> tuple[Any, Any, Any, Any]:
+    """
+    Pinhole parameters after resizing the image by (``sx``, ``sy``), 0-based pixel centres
+    (OpenCV's pixel-corner convention: ``c' = (c + 0.5) * s - 0.5``). The one scaling rule of
+    the package: floats (``CameraIntrinsics.scaled``) or tensors (``preprocess.scale_intrinsics``).
+    """
+    return fx * sx, fy * sy, (cx + 0.5) * sx - 0.5, (cy + 0.5) * sy - 0.5
 
 
 def match_intrinsics(intrinsics: CameraIntrinsics, width: int, height: int) -> CameraIntrinsics:

@@ -114,14 +114,32 @@ def implausible_depth(median_m: float | None, max_m: float, encoding: str,
             '(or raise depth_max_m)')
 
 
+def nearest_indices(out_size: int, in_size: int) -> np.ndarray:
+    """
+    Source index of each output index of a nearest-neighbour resize by pixel centres: output
+    ``j`` takes input ``floor((j + 0.5) * in_size / out_size)`` (int64 ``[out_size]``). The one
+    rule for depth and masks everywhere (``resize_nearest``, ``core.preprocess.resize_inputs``).
+    """
+    return np.minimum(((np.arange(out_size) + 0.5) * (in_size / out_size)).astype(np.int64),
+                      in_size - 1)
+
+
 def resize_nearest(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """
     Nearest-neighbour resize of ``[H, W]`` or ``[H, W, C]`` by pixel centres (depth-safe: no
-    value mixing). Output pixel ``j`` takes input ``floor((j + 0.5) * W_in / W_out)``.
+    value mixing; :func:`nearest_indices`).
     """
     h, w = image.shape[:2]
     if (w, h) == (width, height):
         return image
-    rows = np.minimum(((np.arange(height) + 0.5) * (h / height)).astype(np.int64), h - 1)
-    cols = np.minimum(((np.arange(width) + 0.5) * (w / width)).astype(np.int64), w - 1)
-    return image[rows[:, None], cols[None, :]]
+    rows, cols = nearest_indices(height, h), nearest_indices(width, w)
+    return np.take(np.take(image, rows, axis=0), cols, axis=1)
+
+
+def resize_nearest_batch(images: np.ndarray, width: int, height: int) -> np.ndarray:
+    """:func:`resize_nearest` of each image of ``[B, H, W]``."""
+    b, h, w = images.shape
+    if (w, h) == (width, height):
+        return images
+    rows, cols = nearest_indices(height, h), nearest_indices(width, w)
+    return np.take(np.take(images, rows, axis=1), cols, axis=2)

@@ -3,19 +3,31 @@
 """
 Input health: the mode state machine ``DepthHealth`` (depth timeout, valid-pixel ratio,
 recovery with hysteresis; RGB black/frozen for the depth-only mode) and ``RgbHealthCheck``,
-the callback-time test of an RGB frame. Time is injected. ``core/sync.py`` feeds them; the valid
-ratio of a raw depth image is ``core/image_codec.valid_ratio``.
+the callback-time test of an RGB frame. Time is injected. ``DepthHealth`` owns the thresholds
+(``HealthConfig``: whether a depth frame is good is decided here only); ``core/sync.py`` feeds
+it and imports it, not the other way round. The valid ratio of a raw depth image comes from
+``core.depth.valid_samples``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from rgbd_seg_ros.core.sync import SyncConfig
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """When depth and RGB count as healthy, and how a fallback ends (seconds, ratios, frames)."""
+
+    depth_timeout: float = 0.5  # no good depth for this long -> rgb mode, seconds
+    min_valid_depth_ratio: float = 0.3  # depth frames with fewer valid pixels count as bad, 0..1
+    recover_frames: int = 5  # consecutive good frames needed to leave a fallback mode
+    depth_mode: bool = False  # use the depth-only mode when RGB is black/frozen
+
+    def depth_good(self, valid_ratio: float) -> bool:
+        """Whether a depth frame with ``valid_ratio`` valid pixels counts as good depth."""
+        return valid_ratio >= self.min_valid_depth_ratio
 
 
 class RgbHealthCheck:
@@ -66,7 +78,7 @@ class DepthHealth:
     else ``rgbd``. It starts in ``rgbd`` with ``depth_timeout`` of grace from the first ``now``.
     """
 
-    def __init__(self, config: SyncConfig) -> None:
+    def __init__(self, config: HealthConfig) -> None:
         self.config = config
         self.depth_ok = True
         self.rgb_ok = True
@@ -106,7 +118,7 @@ class DepthHealth:
         """A depth frame arrived at ``now`` with ``valid_ratio`` valid pixels."""
         events = self.update(now)
         before = self.mode
-        if valid_ratio >= self.config.min_valid_depth_ratio:
+        if self.config.depth_good(valid_ratio):
             if self._since_good_depth(now) > self.config.depth_timeout:
                 self._good_depth = 0  # too far apart to count as consecutive
             self._good_depth += 1

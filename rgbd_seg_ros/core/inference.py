@@ -8,14 +8,16 @@ as ``training/evaluate.py`` has them. Both run the same steps:
 
 1. Fit the image into the checkpoint's ``input_size`` keeping its aspect ratio (scale
    ``min(H_in / H, W_in / W)``, up or down): RGB bilinear, depth and valid mask nearest,
-   intrinsics scaled (``core.preprocess.resize_inputs``).
+   intrinsics scaled (``core.preprocess``; depth registered at another resolution than the RGB
+   is resized once, straight to the network size).
 2. ``core.preprocess.build_inputs`` at that network resolution: HHA is computed there, on the
    model's device, with the scaled intrinsics (as in training, where HHA is computed on the
    augmented crop), then normalised.
 3. The model (padding to its stride internally), under ``torch.inference_mode()`` and, on CUDA
    only, autocast to fp16/bf16.
 4. Logits (float32) upsampled bilinearly to the input resolution; labels are their argmax,
-   confidence the largest softmax probability.
+   confidence the largest softmax probability. ``predict`` gets the labels without upsampling
+   every class map (``core.upsample``: the same labels, a fraction of the cost at 640x480).
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ import torch.nn.functional as F
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.core.checkpoint import CheckpointMeta, load_checkpoint
+from rgbd_seg_ros.core.depth import resize_nearest_batch
 from rgbd_seg_ros.core.device import resolve_device
 from rgbd_seg_ros.core.labels import LabelSet
 from rgbd_seg_ros.core.node_config import KNOWN_PRECISIONS
-from rgbd_seg_ros.core.preprocess import build_inputs, fit_size, resize_inputs
+from rgbd_seg_ros.core.preprocess import build_inputs, fit_size, resize_inputs, resize_rgb
+from rgbd_seg_ros.core.upsample import upsampled_confidence, upsampled_labels
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +89,7 @@ class Segmenter:
         self._meta = meta
         self._precision = precision
         self._host_buffers: dict[str, torch.Tensor] = {}
-        # -- issue 16: inference backends (core/backends.py) --------------------------------
-        self._network = self._model  # callable inputs -> logits; torch eager by default
+        self._network = self._model  # inputs -> logits: torch eager, or core/backends.py
         self._backend = 'torch'
 
     def use_network(self, network: object | None, backend: str) -> None:
@@ -101,8 +104,6 @@ class Segmenter:
     def backend(self) -> str:
         """``'torch'``, ``'onnxruntime'`` or ``'tensorrt'``."""
         return self._backend
-
-    # -- end issue 16 -------------------------------------------------------------------------
 
     @classmethod
     def from_checkpoint(
@@ -217,19 +218,36 @@ class Segmenter:
             depth_m = K = valid = None  # noqa: N806
         size = self.network_size(h, w)
         rgb, depth_m, K, valid = resize_inputs(rgb, depth_m, K, valid, size)  # noqa: N806
-        inputs = build_inputs(rgb, depth_m, K, self.modalities, valid=valid,
-                              normalization=self._meta.normalization)
-        with self._autocast():
-            logits = self._network(inputs)  # issue 16: torch model or a backend network
-        logits = logits.float()
+        logits = self.network_logits(rgb, depth_m, K, valid)
         if size != (h, w):
             logits = F.interpolate(logits, size=(h, w), mode='bilinear', align_corners=False)
         return logits
 
+    @torch.inference_mode()
+    def network_logits(
+        self,
+        rgb: torch.Tensor,
+        depth_m: torch.Tensor | None = None,
+        K: torch.Tensor | None = None,  # noqa: N803
+        valid: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """
+        The network alone on inputs already at its size (``network_size``), on ``device``:
+        encoding (``build_inputs``: HHA, normalisation) and the forward pass.
+
+        :returns: float32 logits ``[B, K, h, w]`` at the input size.
+        """
+        inputs = build_inputs(rgb, depth_m, K, self.modalities, valid=valid,
+                              normalization=self._meta.normalization)
+        with self._autocast():
+            logits = self._network(inputs)
+        return logits.float()
+
     def _intrinsics_tensor(
         self, intrinsics: CameraIntrinsics | Sequence[CameraIntrinsics], batch: int,
-        height: int, width: int,
+        height: int, width: int, size: tuple[int, int],
     ) -> torch.Tensor:
+        """``[B, 3, 3]`` intrinsics scaled from the ``height`` x ``width`` image to ``size``."""
         items = [intrinsics] if isinstance(intrinsics, CameraIntrinsics) else list(intrinsics)
         if len(items) == 1:
             items = items * batch
@@ -243,7 +261,8 @@ class Segmenter:
                     f'intrinsics are for {c.width}x{c.height} images but the image is '
                     f'{width}x{height}; pass intrinsics.scaled({width}, {height})'
                 )
-        return torch.from_numpy(np.stack([c.K for c in items]).astype(np.float32))
+        scaled = [c.scaled(size[1], size[0]) for c in items]
+        return torch.from_numpy(np.stack([c.K for c in scaled]).astype(np.float32))
 
     @torch.inference_mode()
     def predict(
@@ -257,7 +276,8 @@ class Segmenter:
         Segment one image or a batch.
 
         :param rgb: uint8 ``[H, W, 3]`` or ``[B, H, W, 3]``, RGB order.
-        :param depth_m: float metres ``[H, W]`` or ``[B, H, W]`` registered to ``rgb``, 0/NaN =
+        :param depth_m: float metres ``[H, W]`` or ``[B, H, W]`` registered to ``rgb`` (or at
+            another resolution with the same aspect ratio, e.g. 320x240 for 640x480), 0/NaN =
             invalid; needed for HHA/depth models, ignored by RGB-only ones.
         :param intrinsics: ``CameraIntrinsics`` of the ``rgb`` size (one, or one per image);
             needed for HHA models.
@@ -274,44 +294,55 @@ class Segmenter:
         if single:
             rgb = rgb[None]
         b, h, w = rgb.shape[:3]
-        rgb_t = self._to_device('rgb', _as_tensor(rgb))
-        rgb_t = rgb_t.permute(0, 3, 1, 2)
+        size = self.network_size(h, w)
+        rgb_t = self._to_device('rgb', _as_tensor(rgb)).permute(0, 3, 1, 2)
+        rgb_t = resize_rgb(rgb_t, size)
         depth_t = k_t = None
         if self.needs_depth:
-            if depth_m is None:
-                raise ValueError(
-                    f'this model reads {self.modalities} and needs depth_m; without depth use '
-                    'an RGB-only model'
-                )
-            depth_m = np.asarray(depth_m)
-            if not np.issubdtype(depth_m.dtype, np.floating):
-                raise ValueError(
-                    f'depth_m must be float metres, got dtype {depth_m.dtype} (convert raw '
-                    'depth with core.depth.depth_to_metres)'
-                )
-            expected = (h, w) if single else (b, h, w)
-            if depth_m.shape not in (expected, (b, h, w)):
-                raise ValueError(
-                    f'depth_m must have shape {expected} like rgb, got {depth_m.shape}'
-                )
-            depth = np.ascontiguousarray(depth_m, dtype=np.float32).reshape(b, 1, h, w)
-            depth_t = self._to_device('depth', _as_tensor(depth))
+            depth = self._registered_depth(depth_m, single, b, h, w)
+            depth = resize_nearest_batch(depth, size[1], size[0])  # once: straight to the net
+            depth_t = self._to_device('depth', _as_tensor(depth[:, None]))
             if self.needs_intrinsics:
                 if intrinsics is None:
                     raise ValueError(
                         f'this model reads {self.modalities} and needs the camera intrinsics'
                     )
-                k_t = self._intrinsics_tensor(intrinsics, b, h, w)
-        logits = self.predict_logits(rgb_t, depth_t, k_t)
-        labels = logits.argmax(dim=1)
-        out_dtype = np.uint8 if self.labels.num_classes <= 256 else np.uint16
-        labels_np = labels.to(torch.int32).cpu().numpy().astype(out_dtype)
-        if single:
-            labels_np = labels_np[0]
-        if not return_confidence:
-            return labels_np
-        conf = torch.softmax(logits, dim=1).amax(dim=1).cpu().numpy().astype(np.float32)
-        return labels_np, conf[0] if single else conf
+                k_t = self._intrinsics_tensor(intrinsics, b, h, w, size).to(self._device)
+        logits = self.network_logits(rgb_t, depth_t, k_t)
+        if return_confidence:
+            labels, conf = upsampled_confidence(logits, (h, w))
+            return (labels[0], conf[0]) if single else (labels, conf)
+        labels = upsampled_labels(logits, (h, w))
+        return labels[0] if single else labels
+
+    def _registered_depth(self, depth_m: np.ndarray | None, single: bool, b: int, h: int,
+                          w: int) -> np.ndarray:
+        """Checked float32 ``[B, h_d, w_d]`` metres registered to the ``h`` x ``w`` RGB."""
+        if depth_m is None:
+            raise ValueError(
+                f'this model reads {self.modalities} and needs depth_m; without depth use '
+                'an RGB-only model'
+            )
+        depth_m = np.asarray(depth_m)
+        if not np.issubdtype(depth_m.dtype, np.floating):
+            raise ValueError(
+                f'depth_m must be float metres, got dtype {depth_m.dtype} (convert raw '
+                'depth with core.depth.depth_to_metres)'
+            )
+        if depth_m.ndim == 2:
+            depth_m = depth_m[None]
+        if depth_m.ndim != 3 or depth_m.shape[0] != b or min(depth_m.shape[1:]) < 1:
+            expected = (h, w) if single else (b, h, w)
+            raise ValueError(f'depth_m must have shape {expected} like rgb, got {depth_m.shape}')
+        hd, wd = depth_m.shape[1:]
+        # registered depth at another resolution must show the same field of view: its aspect
+        # ratio equals the RGB's to within half a depth pixel
+        if abs(hd * w / wd - h) > 0.5 * h / hd:
+            raise ValueError(
+                f'depth_m must have shape {(h, w)} like rgb (or the same aspect ratio, registered '
+                f'at another resolution), got {depth_m.shape[1:]}'
+            )
+        return np.asarray(depth_m, dtype=np.float32)
 
     def warmup(self, iterations: int = 2, batch_size: int = 1) -> None:
         """Run ``predict`` on synthetic input of the checkpoint's size (allocations, kernels)."""

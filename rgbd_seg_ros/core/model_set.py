@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics, match_intrinsics
-from rgbd_seg_ros.core.depth import resize_nearest
 from rgbd_seg_ros.core.sync import KNOWN_MODES
 
 # Modalities each mode's model must read (one entry per KNOWN_MODES).
@@ -82,13 +81,21 @@ class ModelSet:
             except (ValueError, KeyError, OSError) as exc:
                 raise ModelSetError(f'{_PARAM[mode]} {path!r}: {exc}') from exc
         models = cls.from_segmenters(segmenters)
-        # -- issue 16: inference backends -------------------------------------------------
         from rgbd_seg_ros.core.backends import apply_backend
 
         for mode, seg in models.segmenters.items():
             apply_backend(seg, backend, paths[mode])
-        # -- end issue 16 -------------------------------------------------------------------
         return models
+
+    @classmethod
+    def from_params(cls, params: Any) -> ModelSet:
+        """
+        The node's models from its parameters (``core.node_config.SegmentationParams``): the
+        one construction of the node and of both replays (checkpoints, device, precision,
+        backend).
+        """
+        return cls.from_paths(params.fusion_model, params.rgb_model, params.depth_model,
+                              params.device, params.precision, params.backend)
 
     @classmethod
     def from_segmenters(cls, segmenters: dict[str, Any]) -> ModelSet:
@@ -123,7 +130,7 @@ class ModelSet:
 
     @property
     def backends(self) -> dict[str, str]:
-        """The inference backend each mode's model runs on (issue 16)."""
+        """The inference backend each mode's model runs on (``core/backends.py``)."""
         return {mode: getattr(seg, 'backend', 'torch') for mode, seg in self.segmenters.items()}
 
     @property
@@ -140,28 +147,26 @@ class ModelSet:
         """The segmenter of ``mode`` (the RGB one when ``mode`` has no model)."""
         return self.segmenters.get(mode, self.segmenters['rgb'])
 
-    def effective_mode(self, mode: str) -> str:
-        """The mode actually run for a requested one (``rgb`` when it has no model)."""
-        return mode if mode in self.segmenters else 'rgb'
-
     def predict(self, mode: str, rgb: np.ndarray, depth_m: np.ndarray | None,
                 intrinsics: CameraIntrinsics | None, return_confidence: bool = False) -> Any:
         """
         Run the model of ``mode`` on one frame: the node worker's and bag replay's one path.
 
-        Depth registered at another resolution is resized (nearest) to the RGB size with the
-        intrinsics scaled to match; the RGB model ignores depth.
+        Depth registered at another resolution goes to the segmenter as it is (it is resized
+        once, to the network size); intrinsics of another image size are scaled to the RGB
+        size; the RGB model ignores depth.
 
         :param rgb: uint8 ``[H, W, 3]``.
         :param depth_m: float32 metres ``[h, w]`` (0 invalid), or None in ``rgb`` mode.
         :returns: uint8 labels ``[H, W]`` (and float32 confidence when asked).
         """
-        mode = self.effective_mode(mode)
+        if mode not in self.segmenters:
+            raise ModelSetError(f'no {mode} model loaded (modes: {self.modes}); the '
+                                'synchroniser runs such frames in rgb mode')
         if mode == 'rgb':
             depth_m = intrinsics = None
-        else:
+        elif intrinsics is not None:
             height, width = rgb.shape[:2]
-            depth_m = resize_nearest(depth_m, width, height)
             intrinsics = match_intrinsics(intrinsics, width, height)
         return self.segmenters[mode].predict(rgb, depth_m, intrinsics,
                                              return_confidence=return_confidence)

@@ -124,12 +124,23 @@ class FramePipeline:
     def __init__(self, models: ModelSet, config: PipelineConfig) -> None:
         self.models = models
         self.config = config
-        self.sync = RgbdSynchronizer(config.sync)
+        self.sync = RgbdSynchronizer(config.sync, models.modes)
         self.check_rgb = 'depth' in models.modes  # the depth-only mode needs RGB health
         self._rgb_check = RgbHealthCheck(config.rgb_black_level, config.rgb_frozen_frames)
         self._recent_depth: deque[DepthFrame] = deque(maxlen=max(config.recent_depth, 1))
         self.implausible_depth = 0  # depth frames refused as implausible (depth_max_m)
         self.depth_problem = ''  # why the last depth frame was implausible ('' if it was not)
+
+    @classmethod
+    def from_params(cls, params: Any, models: ModelSet | None = None,
+                    **outputs: Any) -> FramePipeline:
+        """
+        The node's pipeline from its parameters (``core.node_config.SegmentationParams``):
+        ``models`` default to ``ModelSet.from_params(params)``; ``outputs`` are the
+        ``PipelineConfig`` output flags. The node and both replays build theirs here.
+        """
+        models = ModelSet.from_params(params) if models is None else models
+        return cls(models, PipelineConfig.from_params(params, **outputs))
 
     @property
     def labels(self) -> Any:
@@ -139,7 +150,7 @@ class FramePipeline:
     @property
     def mode(self) -> str:
         """The mode a frame released now would run in (the state machine's, if it has a model)."""
-        return self.models.effective_mode(self.sync.mode)
+        return self.sync.frame_mode
 
     @property
     def stats(self) -> SyncStats:
@@ -212,9 +223,7 @@ class FramePipeline:
         :raises Exception: whatever decoding or the model raise; the caller drops the frame.
         """
         rgb_in: RgbFrame = frame.rgb
-        mode = self.models.effective_mode(frame.mode)
-        reason = frame.reason if mode == frame.mode else (
-            f'{frame.reason}; no {frame.mode} model, rgb model')
+        mode, reason = frame.mode, frame.reason  # decided by the synchroniser, once
         t0 = time.perf_counter()
         rgb = view_to_rgb(rgb_in.image, rgb_in.encoding)
         depth = frame.depth if mode != 'rgb' else None

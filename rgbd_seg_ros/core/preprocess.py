@@ -17,8 +17,9 @@ Encodings (all float32 ``[B, C, H, W]``):
 
 Resizing (``resize_inputs``): RGB bilinear (``align_corners=False``, no antialias; rounded back
 to uint8, the behaviour of ``cv2.resize(..., INTER_LINEAR)``), depth and the valid mask nearest
-(``nearest-exact``, pixel-centre aligned) so invalid zeros never blend into valid depth, and the
-intrinsics scaled with the OpenCV pixel-corner convention of ``CameraIntrinsics.scaled``.
+by pixel centres (``core.depth.nearest_indices``, the rule of ``F.interpolate``'s
+``nearest-exact``) so invalid zeros never blend into valid depth, and the intrinsics scaled with
+the OpenCV pixel-corner convention (``core.camera.scale_pinhole``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from rgbd_seg_ros.core.camera import scale_pinhole
+from rgbd_seg_ros.core.depth import nearest_indices
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -211,13 +215,30 @@ def fit_size(height: int, width: int, input_size: Sequence[int]) -> tuple[int, i
 
 
 def scale_intrinsics(K: torch.Tensor, sx: float, sy: float) -> torch.Tensor:  # noqa: N803
-    """``[B, 3, 3]`` 0-based intrinsics after resizing by (sx, sy) (pixel-corner convention)."""
+    """``[B, 3, 3]`` 0-based intrinsics after resizing by (sx, sy) (``camera.scale_pinhole``)."""
     K = K.clone()  # noqa: N806
-    K[:, 0, 0] *= sx
-    K[:, 1, 1] *= sy
-    K[:, 0, 2] = (K[:, 0, 2] + 0.5) * sx - 0.5
-    K[:, 1, 2] = (K[:, 1, 2] + 0.5) * sy - 0.5
+    K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2] = scale_pinhole(
+        K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2], sx, sy)
     return K
+
+
+def resize_rgb(rgb: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """uint8 ``[B, 3, H, W]`` -> uint8 at ``size`` (H, W): bilinear, rounded (module docstring)."""
+    size = (int(size[0]), int(size[1]))
+    if tuple(rgb.shape[-2:]) == size:
+        return rgb
+    x = F.interpolate(rgb.to(torch.float32), size=size, mode='bilinear', align_corners=False)
+    return x.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def resize_nearest_tensor(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """``[..., H, W]`` -> ``[..., *size]`` by ``core.depth.nearest_indices`` (no value mixing)."""
+    h, w = x.shape[-2:]
+    if (h, w) == (int(size[0]), int(size[1])):
+        return x
+    rows = torch.from_numpy(nearest_indices(int(size[0]), h)).to(x.device)
+    cols = torch.from_numpy(nearest_indices(int(size[1]), w)).to(x.device)
+    return x.index_select(-2, rows).index_select(-1, cols)
 
 
 def resize_inputs(
@@ -240,12 +261,11 @@ def resize_inputs(
     size = (int(size[0]), int(size[1]))
     if (h, w) == size:
         return rgb, depth_m, K, valid
-    x = F.interpolate(rgb.to(torch.float32), size=size, mode='bilinear', align_corners=False)
-    rgb = x.round_().clamp_(0, 255).to(torch.uint8)
+    rgb = resize_rgb(rgb, size)
     if depth_m is not None:
-        depth_m = F.interpolate(depth_m.to(torch.float32), size=size, mode='nearest-exact')
+        depth_m = resize_nearest_tensor(depth_m, size)
     if valid is not None:
-        valid = F.interpolate(valid.to(torch.uint8), size=size, mode='nearest-exact').bool()
+        valid = resize_nearest_tensor(valid, size)
     if K is not None:
         K = scale_intrinsics(K.to(torch.float32), size[1] / w, size[0] / h)  # noqa: N806
     return rgb, depth_m, K, valid

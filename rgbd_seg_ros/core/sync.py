@@ -28,13 +28,14 @@ from __future__ import annotations
 
 from bisect import insort
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.core.health import DepthHealth, ModeSwitch
+from rgbd_seg_ros.core.health import DepthHealth, HealthConfig, ModeSwitch
 
 KNOWN_MODES = ('rgbd', 'rgb', 'depth')
 
@@ -64,6 +65,12 @@ class SyncConfig:
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f'SyncConfig.{name} out of range: {getattr(self, name)!r}')
+
+    @property
+    def health(self) -> HealthConfig:
+        """The depth-health thresholds (``core.health.DepthHealth`` applies them)."""
+        return HealthConfig(self.depth_timeout, self.min_valid_depth_ratio,
+                            self.recover_frames, self.depth_mode)
 
 
 @dataclass(frozen=True)
@@ -121,9 +128,12 @@ class RgbdSynchronizer:
     that feed it from several threads hold one lock around it.
     """
 
-    def __init__(self, config: SyncConfig) -> None:
+    def __init__(self, config: SyncConfig, modes: Sequence[str] = KNOWN_MODES) -> None:
         self.config = config
-        self.health = DepthHealth(config)
+        self.modes = tuple(modes)  # modes with a model: a frame of another one runs rgb
+        if 'rgb' not in self.modes:
+            raise ValueError(f'modes must include rgb (the fallback), got {self.modes}')
+        self.health = DepthHealth(config.health)
         self.stats = SyncStats()
         self._rgb: list[_Entry] = []
         self._depth: list[_Entry] = []
@@ -144,6 +154,11 @@ class RgbdSynchronizer:
     def mode(self) -> str:
         """Current mode of the state machine."""
         return self.health.mode
+
+    @property
+    def frame_mode(self) -> str:
+        """The mode a frame released now runs in: the state's, or rgb when it has no model."""
+        return self.mode if self.mode in self.modes else 'rgb'
 
     @property
     def pending(self) -> int:
@@ -202,7 +217,7 @@ class RgbdSynchronizer:
             self._depth_diffs.append(stamp - self._newest_depth)
         self._newest_depth = stamp if self._newest_depth is None else max(
             self._newest_depth, stamp)
-        good = valid_ratio >= self.config.min_valid_depth_ratio
+        good = self.health.config.depth_good(valid_ratio)
         self.stats.depth_in += 1
         self.stats.bad_depth += int(not good)
         self._record(self.health.on_depth(now, valid_ratio))
@@ -314,6 +329,9 @@ class RgbdSynchronizer:
             else:
                 mode = state
                 reason = 'depth paired' if state == 'rgbd' else reason
+        if mode not in self.modes:  # the one place a mode without a model is replaced
+            reason = f'{reason}; no {mode} model, rgb model'
+            mode = 'rgb'
         if mode == 'rgb':
             depth = None
         self._ready.append(SyncedFrame(

@@ -33,7 +33,7 @@ from rgbd_seg_ros.core.latest_slot import LatestSlot
 from rgbd_seg_ros.core.model_set import ModelSet
 from rgbd_seg_ros.core.monitor import DDS_FIX, PipelineMonitor
 from rgbd_seg_ros.core.node_config import SegmentationParams
-from rgbd_seg_ros.core.pipeline import FramePipeline, FrameResult, PipelineConfig
+from rgbd_seg_ros.core.pipeline import FramePipeline, FrameResult
 from rgbd_seg_ros.core.sync import SyncedFrame
 from rgbd_seg_ros.ros import conversions as conv
 from rgbd_seg_ros.ros.diagnostics import diagnostic_status, frame_status
@@ -52,16 +52,15 @@ class SegmentationNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__('segmentation_node', **kwargs)
         p = self.params = declare_params(self, SegmentationParams)
-        self.models = ModelSet.from_paths(p.fusion_model, p.rgb_model, p.depth_model,
-                                          p.device, p.precision, p.backend)
+        self.models = ModelSet.from_params(p)
         self.models.warmup()  # before any subscription: backends are built by now
         self.labels = self.models.labels
         self._declare_class_params()
         q_in, q_out = qos_profile(p.input_qos, p.queue_size), qos_profile(p.output_qos, 1)
         overrides = QoSOverridingOptions.with_default_policies()
         self.outputs = OutputPublishers(self, p, self.labels, q_out)  # the profile's topics
-        self.pipeline = FramePipeline(
-            self.models, PipelineConfig.from_params(p, **self.outputs.pipeline_outputs()))
+        self.pipeline = FramePipeline.from_params(p, self.models,
+                                                  **self.outputs.pipeline_outputs())
         self.monitor = PipelineMonitor()
         self.slot: LatestSlot[SyncedFrame] = LatestSlot()
         self.lock = threading.Lock()  # around the pipeline's inputs (executor vs timers)

@@ -37,7 +37,7 @@ from tqdm import tqdm
 from rgbd_seg_ros.core import image_codec as codec
 from rgbd_seg_ros.core.model_set import ModelSet
 from rgbd_seg_ros.core.node_config import SegmentationParams
-from rgbd_seg_ros.core.pipeline import FramePipeline, PipelineConfig
+from rgbd_seg_ros.core.pipeline import FramePipeline
 from rgbd_seg_ros.core.sync import SyncConfig, SyncedFrame
 from rgbd_seg_ros.replay.bag_io import BagSource, stamp_ns
 from rgbd_seg_ros.replay.make_bag import Window
@@ -113,9 +113,8 @@ class _RgbTag:
 
 
 def load_models(params: SegmentationParams) -> ModelSet:
-    """The node's ``ModelSet`` (checked checkpoints per mode) from its parameters."""
-    return ModelSet.from_paths(params.fusion_model, params.rgb_model, params.depth_model,
-                               params.device, params.precision)
+    """The node's ``ModelSet`` from its parameters, backend included (``from_params``)."""
+    return ModelSet.from_params(params)
 
 
 class OfflineReplay:
@@ -152,12 +151,13 @@ class OfflineReplay:
                 bag=str(bag_path), start_ns=bag.start_ns, end_ns=bag.end_ns,
                 label_names=tuple(self.labels.names), ignore_index=self.labels.ignore_index,
                 settings={**cfg.settings(), 'topics_used': found, 'topic_notes': notes,
+                          'backends': self.models.backends,  # what ran, not what was asked
                           'label_colors': [list(c) for c in self.labels.colors]},
             )
             self._result = result
             self._has_gt = 'ground_truth' in found
-            self._pipe = FramePipeline(self.models, PipelineConfig.from_params(
-                cfg.params, recent_depth=max(8, cfg.sync.queue_size)))
+            self._pipe = FramePipeline.from_params(
+                cfg.params, self.models, recent_depth=max(8, cfg.sync.queue_size))
             self._records: dict[int, FrameRecord] = {}
             self._gt: dict[int, np.ndarray] = {}
             self._waiting: dict[int, tuple[FrameRecord, np.ndarray, np.ndarray | None]] = {}

@@ -80,9 +80,10 @@ def test_one_result_per_frame_with_mode_and_reason():
     # the first frame of the gap waited for its partner until the timeout: the fallback's cause
     gap = [r.reason for r in results if 6 <= r.tag < 12]
     assert gap and all(r.startswith('fallback: no valid depth for 0.4') for r in gap), gap
-    # the fusion model got the depth resized to the RGB size and the intrinsics
+    # the fusion model got the depth at its own size (the segmenter resizes it once, to the
+    # network size) and the intrinsics of the RGB image
     _, depth_m, intrinsics = stubs['rgbd'].seen[0]
-    assert depth_m.shape == (H, W) and intrinsics == K
+    assert depth_m.shape == (H // 2, W // 2) and intrinsics == K
     assert [e.to_mode for e in pipe.pop_events()] == ['rgb', 'rgbd']
 
 

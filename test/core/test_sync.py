@@ -149,7 +149,7 @@ def test_invalid_depth_switches_at_once_and_bad_frame_restarts_recovery():
 
 
 def test_good_frames_further_apart_than_timeout_do_not_recover():
-    health = DepthHealth(SyncConfig(depth_timeout=0.2, recover_frames=2))
+    health = DepthHealth(SyncConfig(depth_timeout=0.2, recover_frames=2).health)
     health.update(0.0)
     health.update(0.3)
     assert health.mode == 'rgb'

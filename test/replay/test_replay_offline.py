@@ -112,6 +112,41 @@ def test_replay_labels_equal_segmenter_predict_on_the_same_frames(gap_bag, check
     assert modes == expected_modes.tolist()
 
 
+def test_replay_honours_the_backend_parameter(gap_bag, checkpoints, tmp_path, monkeypatch):
+    """backend: onnxruntime in the node's parameters makes ONNX Runtime produce the labels."""
+    pytest.importorskip('onnxruntime')
+    from rgbd_seg_ros.core import backends
+
+    calls = []
+    run_onnx = backends.OnnxRuntimeNetwork.__call__
+
+    def counted(self, inputs):
+        calls.append(tuple(inputs))
+        return run_onnx(self, inputs)
+
+    monkeypatch.setattr(backends.OnnxRuntimeNetwork, '__call__', counted)
+    labels = {}
+    for backend in ('torch', 'onnxruntime'):
+        paths = {}
+        for kind in ('fusion', 'rgb'):  # a private copy: the ONNX cache goes next to it
+            paths[kind] = tmp_path / backend / f'{kind}.safetensors'
+            paths[kind].parent.mkdir(exist_ok=True)
+            paths[kind].write_bytes(checkpoints[kind].read_bytes())
+        calls.clear()
+        config = _config(fusion_model=str(paths['fusion']), rgb_model=str(paths['rgb']),
+                         backend=backend)
+        out = labels[backend] = []
+        result = OfflineReplay(config, ModelSet.from_params(config.params)).run(
+            gap_bag, progress=False, on_frame=lambda rec, lab, out=out: out.append(lab))
+        assert result.settings['backends'] == {'rgbd': backend, 'rgb': backend}
+        if backend == 'onnxruntime':  # every frame ran on ONNX Runtime (plus the warm-ups)
+            assert len(calls) >= 36 and ('rgb', 'hha') in calls and ('rgb',) in calls
+        else:
+            assert not calls
+    same = sum(int(np.count_nonzero(a == b)) for a, b in zip(*labels.values()))
+    assert same / sum(a.size for a in labels['torch']) >= 0.995
+
+
 def _switches(result):
     return [(round(s['t_rel'], 5), s['from'], s['to']) for s in result.summary()['mode_switches']]
 
