@@ -2,9 +2,10 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 #
-# The design switches of issue 12 (docs/results.md, "Design switches"), each an ablation
-# variant of bench/methods.py on the quick protocol: the baselines, teachers and pretraining of
-# the main run in the same --out folder are reused, only the distilled runs are trained again.
+# The design switches of PrimKD and CroDiNo-KD (docs/training.md; results: docs/results.md,
+# "Design switches"), each an ablation variant of bench.methods on the quick protocol: the
+# baselines, teachers and pretraining of the main run in the same --out folder are reused, only
+# the distilled runs are trained again.
 #
 #   bash bench/ablations.sh [WORLD] [OUT]      # WORLD: nyu_like (default) | depth_favoured
 #
@@ -19,7 +20,7 @@ export PYTHONPATH=$PWD HF_HUB_OFFLINE=1
 run() {  # run VARIANT METHODS --set ... : one ablation on seeds 0,1,2
     local variant=$1 methods=$2
     shift 2
-    "$PY" bench/methods.py --protocol quick --seeds 0,1,2 --world "$WORLD" --jobs 2 \
+    "$PY" -m bench.methods --protocol quick --seeds 0,1,2 --world "$WORLD" --jobs 2 \
         --out "$OUT" --methods "rgb,depth,rgbd,$methods" --variant "$variant" "$@" \
         --json "bench/results/ablation_${variant}_quick_${WORLD}.json"
 }

@@ -3,7 +3,8 @@
 """
 What the benchmark scripts share: the repository root on ``sys.path`` (so ``python bench/X.py``
 runs from a checkout), the sandboxed environment (no model hub; DDS on shared memory only, on a
-private domain), tiny random checkpoints and the JSON result writer.
+private domain), tiny random checkpoints, the node processes a benchmark starts and samples, the
+percentiles it reports and the JSON result writer.
 
 Scripts import it as ``from common import ...`` (Python puts the script's folder, ``bench/``,
 first on ``sys.path``); importing it puts the repository root after it.
@@ -15,6 +16,8 @@ import json
 import os
 from pathlib import Path
 import random
+import signal
+import subprocess
 import sys
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,3 +68,50 @@ def write_json(result: dict, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(result, indent=2))
     print(f'wrote {path}')
+
+
+def write_params(path: Path, params: dict) -> Path:
+    """A ROS 2 parameter file at ``path`` giving ``params`` to every node; ``path``."""
+    import yaml
+
+    path.write_text(yaml.safe_dump({'/**': {'ros__parameters': params}}))
+    return path
+
+
+def start_node(module: str, params: Path, log: Path) -> subprocess.Popen:
+    """``python -m module`` with a parameter file, output to ``log``, in its own session."""
+    return subprocess.Popen(
+        [sys.executable, '-m', module, '--ros-args', '--params-file', str(params)],
+        cwd=REPO, stdout=open(log, 'w'), stderr=subprocess.STDOUT,  # noqa: SIM115
+        start_new_session=True)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGINT (a node's Ctrl-C), then kill after 15 s; returns once the process has ended."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+def proc_sample(pid: int) -> tuple[float, float]:
+    """(CPU seconds used so far, resident memory MiB) of process ``pid`` from /proc."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    with open(f'/proc/{pid}/status') as f:
+        rss_kib = next(int(line.split()[1]) for line in f if line.startswith('VmRSS'))
+    return cpu_s, rss_kib / 1024.0
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50, p95, p99 of ``values`` (NaN when empty) and their count ``n``."""
+    import numpy as np
+
+    if not values:
+        return {'p50': float('nan'), 'p95': float('nan'), 'p99': float('nan'), 'n': 0}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {'p50': float(p50), 'p95': float(p95), 'p99': float(p99), 'n': len(values)}

@@ -4,10 +4,10 @@
 #
 # Why CroDiNo-KD's RGB model loses to the RGB baseline on the full protocol (docs/results.md,
 # "Why CroDiNo-KD loses"): which part of the joint training costs it. Each line is an ablation
-# variant of bench/methods.py that reuses the baselines and pretraining of the main run in the
+# variant of bench.methods that reuses the baselines and pretraining of the main run in the
 # same folder, so run the main benchmark first with the same PROTOCOL, WORLD, OUT and flags:
 #
-#   bash bench/crodino_why.sh [WORLD] [OUT] [bench/methods.py flags, e.g. --pretrain-iters 4000]
+#   bash bench/crodino_why.sh [WORLD] [OUT] [bench.methods flags, e.g. --pretrain-iters 4000]
 #   JOBS=1 bash bench/crodino_why.sh nyu_like runs/bench_methods --pretrain-iters 4000
 #
 # One JSON per variant: bench/results/crodino_<variant>_<PROTOCOL>_<WORLD>.json.
@@ -17,7 +17,7 @@ args=("${EXTRA[@]}")
 run() {  # run VARIANT --set ... : CroDiNo-KD again on seeds 0,1,2 with one change
     local variant=$1
     shift
-    "$PY" bench/methods.py --protocol "$PROTOCOL" --seeds 0,1,2 --world "$WORLD" --jobs "$JOBS" \
+    "$PY" -m bench.methods --protocol "$PROTOCOL" --seeds 0,1,2 --world "$WORLD" --jobs "$JOBS" \
         --out "$OUT" --methods rgb,depth,crodino --variant "$variant" "${args[@]}" "$@" \
         --json "bench/results/crodino_${variant}_${PROTOCOL}_${WORLD}.json"
 }

@@ -3,7 +3,7 @@
 """
 Which sensor artefacts a trained model reads: test mIoU with parts of the sensor model swapped.
 
-The benchmark's teachers (``bench/methods.py``) are scored on the same seeded test frames
+The benchmark's teachers (``bench.methods``) are scored on the same seeded test frames
 rendered with the world's own sensor and with one artefact changed at a time: the holes along
 depth jumps thinned to a resolution-consistent band (``SensorConfig.edge_hole_px``) or removed
 (``edge_holes=False``). A model that loses much when a hole pattern goes reads objects from the
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.evaluate import evaluate
 
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--root', required=True, help='a bench/methods.py protocol folder')
+    parser.add_argument('--root', required=True, help='a bench.methods protocol folder')
     parser.add_argument('--world', default='nyu_like')
     parser.add_argument('--frames', type=int, default=100, help='test frames (seed 0 test split)')
     parser.add_argument('--json', required=True)

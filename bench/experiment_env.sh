@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Sourced by the experiment scripts (primkd_why.sh, crodino_why.sh) with their arguments
-# [WORLD] [OUT] [bench/methods.py flags...]: sets WORLD, OUT, EXTRA (the flags), PROTOCOL
+# [WORLD] [OUT] [bench.methods flags...]: sets WORLD, OUT, EXTRA (the flags), PROTOCOL
 # (env, default full), JOBS (env, default 2) and PY, and moves to the repository root.
 # shellcheck shell=bash
 set -euo pipefail

@@ -43,7 +43,7 @@ def _mean_ms(fn, items, repeats: int) -> float:
     return (time.perf_counter() - t0) / (repeats * len(items)) * 1e3
 
 
-def _network_inputs(seg, frame):
+def network_inputs(seg, frame):
     """(rgb, depth_m, K) tensors already resized to the network size (not timed)."""
     import numpy as np
     import torch
@@ -75,7 +75,7 @@ def _measure(seg, frames, small, labels_gt, repeats: int) -> dict:
         logits = seg.predict_logits(rgb, depth, k if seg.needs_intrinsics else None)
         return logits.argmax(dim=1).to(torch.int32).cpu().numpy().astype(np.uint8)[0]
 
-    inputs = [_network_inputs(seg, f) for f in frames]
+    inputs = [network_inputs(seg, f) for f in frames]
     row = {
         'network_ms': _mean_ms(lambda x: seg.network_logits(*x), inputs, repeats),
         'at_net_size_ms': _mean_ms(predict, small, repeats),

@@ -17,8 +17,8 @@ repeats the frame B times; figures are per frame (batch time / B).
   and ``peak_mib`` = growth of ``torch.cuda.max_memory_allocated`` during the calls.
 
 ``speedup`` compares with the reference implementation (Depth2HHA-python, 2.64 s per frame on
-2 cores of this machine type, HHA.md). On a shared, oversubscribed machine OpenMP's busy waiting
-makes 2 torch threads far slower than 1; ``OMP_WAIT_POLICY=PASSIVE`` avoids that.
+2 cores of this machine type, docs/hha.md). On a shared, oversubscribed machine OpenMP's busy
+waiting makes 2 torch threads far slower than 1; ``OMP_WAIT_POLICY=PASSIVE`` avoids that.
 
     python bench/hha.py [--threads 1,2] [--batch-sizes 1,4] [--cuda-batch-sizes 1,4,16]
         [--repeats 15] [--json bench/results/hha.json]
@@ -44,7 +44,7 @@ from rgbd_seg_ros.core.camera import CameraIntrinsics  # noqa: E402
 from rgbd_seg_ros.core.hha import compute_hha  # noqa: E402
 
 FIXTURES = REPO / 'test' / 'fixtures' / 'hha'
-REFERENCE_MS = 2640.0  # Depth2HHA-python getHHA, 480x640, 2 cores (HHA.md)
+REFERENCE_MS = 2640.0  # Depth2HHA-python getHHA, 480x640, 2 cores (docs/hha.md)
 
 
 def _int_list(text: str) -> list[int]:

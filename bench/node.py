@@ -13,6 +13,8 @@ stops for the middle third of the run), and the node overhead on the same frames
 - wall: node time per output (callbacks + worker, from its diagnostics) / bare predict wall
   time, and / the node's own predict time (contention with the camera and other processes
   shows up in the first, not in the second).
+- network: node time per output / the bare network at its input size (``network_logits`` on
+  inputs resized beforehand): what the camera resolution costs on top of the network.
 
 Prints a table and writes JSON.
 
@@ -30,19 +32,34 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
-from common import REPO, make_checkpoints, set_env, write_json  # noqa: E402 - bench/common.py
+from common import (  # noqa: E402 - bench/common.py
+    REPO,
+    make_checkpoints,
+    percentiles,
+    proc_sample,
+    set_env,
+    start_node,
+    stop_process,
+    write_json,
+    write_params,
+)
 
 
 def _bare_predict_ms(models: dict[str, str], frames: list, repeats: int,
                      backend: str = 'torch', device: str = 'cpu', precision: str = 'fp32',
+                     network: dict[str, float] | None = None,
                      ) -> tuple[dict[str, float], dict[str, float]]:
-    """Mean ``Segmenter.predict`` wall and CPU time per frame (ms) of each model on ``frames``."""
+    """
+    Mean ``Segmenter.predict`` wall and CPU time per frame (ms) of each model on ``frames``;
+    ``network`` (when given) receives each bare network's wall time per frame at its input size
+    (``Segmenter.network_logits`` on inputs resized beforehand, ``bench/frame_path.py``).
+    """
+    from frame_path import network_inputs
+
     from rgbd_seg_ros.core.backends import apply_backend
     from rgbd_seg_ros.core.inference import Segmenter
 
@@ -59,50 +76,14 @@ def _bare_predict_ms(models: dict[str, str], frames: list, repeats: int,
                 seg.predict(f.rgb, f.depth_m, f.intrinsics)
         wall[mode] = (time.perf_counter() - t0) / n * 1e3
         cpu[mode] = (time.process_time() - c0) / n * 1e3
+        if network is not None:
+            inputs = [network_inputs(seg, f) for f in frames]
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                for x in inputs:
+                    seg.network_logits(*x)
+            network[mode] = (time.perf_counter() - t0) / n * 1e3
     return wall, cpu
-
-
-def _proc_sample(pid: int) -> tuple[float, float]:
-    """(CPU seconds used so far, resident memory MiB) of process ``pid`` from /proc."""
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-    with open(f'/proc/{pid}/status') as f:
-        rss_kib = next(int(line.split()[1]) for line in f if line.startswith('VmRSS'))
-    return cpu_s, rss_kib / 1024.0
-
-
-def _write_params(path: Path, params: dict) -> Path:
-    import yaml
-
-    path.write_text(yaml.safe_dump({'/**': {'ros__parameters': params}}))
-    return path
-
-
-def _start(module: str, params: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, '-m', module, '--ros-args', '--params-file', str(params)],
-        cwd=REPO, stdout=open(log, 'w'), stderr=subprocess.STDOUT,  # noqa: SIM115
-        start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    import numpy as np
-
-    if not values:
-        return {'p50': float('nan'), 'p95': float('nan'), 'p99': float('nan'), 'n': 0}
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {'p50': float(p50), 'p95': float(p95), 'p99': float(p99), 'n': len(values)}
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -124,17 +105,19 @@ def run(args: argparse.Namespace) -> dict:
     print(f'rendering {args.precompute} frames {args.width}x{args.height} ...', flush=True)
     seq = SyntheticSequence(args.seed, args.width, args.height)
     frames = [seq.frame(i, i / args.rate) for i in range(min(args.precompute, 4))]
+    network_ms: dict[str, float] = {}
     bare_ms, bare_cpu_ms = _bare_predict_ms(
         {('rgbd' if k == 'fusion' else k): v for k, v in models.items()}, frames, repeats=3,
-        backend=args.backend, device=args.device, precision=args.precision)
-    print(f'bare Segmenter.predict wall ms {bare_ms}, CPU ms {bare_cpu_ms}', flush=True)
+        backend=args.backend, device=args.device, precision=args.precision, network=network_ms)
+    print(f'bare Segmenter.predict wall ms {bare_ms}, CPU ms {bare_cpu_ms}; bare network at '
+          f'its input size ms {network_ms}', flush=True)
 
     stop_start, stop_end = args.duration / 3.0, 2.0 * args.duration / 3.0
-    node_params = _write_params(work / 'node.yaml', {
+    node_params = write_params(work / 'node.yaml', {
         'fusion_model': models['fusion'], 'rgb_model': models['rgb'],
         'diagnostics_period': 1.0, 'sync_slop': 0.01, 'backend': args.backend,
         'device': args.device, 'precision': args.precision})
-    cam_params = _write_params(work / 'camera.yaml', {
+    cam_params = write_params(work / 'camera.yaml', {
         'rate': float(args.rate), 'width': args.width, 'height': args.height,
         'seed': args.seed, 'precompute_frames': args.precompute, 'publish_ground_truth': False,
         'depth_stop_start': args.warmup + stop_start, 'depth_stop_end': args.warmup + stop_end})
@@ -162,7 +145,7 @@ def run(args: argparse.Namespace) -> dict:
                 diag.update({kv.key: kv.value for kv in status.values})
     probe.create_subscription(DiagnosticArray, '/diagnostics', on_diag, 10)
 
-    node = _start('rgbd_seg_ros.nodes.segmentation_node', node_params, work / 'node.log')
+    node = start_node('rgbd_seg_ros.nodes.segmentation_node', node_params, work / 'node.log')
     camera = None
     samples = []
     try:
@@ -171,7 +154,7 @@ def run(args: argparse.Namespace) -> dict:
             executor.spin_once(timeout_sec=0.1)
         if not modes:
             raise RuntimeError('node did not start:\n' + (work / 'node.log').read_text())
-        camera = _start('rgbd_seg_ros.nodes.camera_sim_node', cam_params, work / 'camera.log')
+        camera = start_node('rgbd_seg_ros.nodes.camera_sim_node', cam_params, work / 'camera.log')
         while not infos and time.monotonic() < deadline + 120:
             executor.spin_once(timeout_sec=0.1)
         t_start = time.monotonic()
@@ -181,14 +164,14 @@ def run(args: argparse.Namespace) -> dict:
         while time.monotonic() < t_end + 1.5:
             executor.spin_once(timeout_sec=0.02)
             if time.monotonic() >= next_sample:
-                cpu_s, rss = _proc_sample(node.pid)
+                cpu_s, rss = proc_sample(node.pid)
                 samples.append((time.monotonic(), cpu_s, rss, modes[-1][1]))
                 next_sample += 1.0
         diag_final = dict(diag)
     finally:
         if camera is not None:
-            _stop(camera)
-        _stop(node)
+            stop_process(camera)
+        stop_process(node)
         executor.shutdown()
         probe.destroy_node()
         rclpy.try_shutdown()
@@ -214,7 +197,7 @@ def run(args: argparse.Namespace) -> dict:
             'input_frames': len(ins), 'output_frames': len(sel),
             'output_rate_hz': len(sel) / span if span else 0.0,
             'drop_rate': 1.0 - len(sel) / len(ins) if ins else float('nan'),
-            'latency_subscriber_ms': _percentiles(lat),
+            'latency_subscriber_ms': percentiles(lat),
             'node_cpu_percent_mean': float(np.mean(cpu)) if cpu else float('nan'),
         }
     node_time_ms = float(diag_final.get('node time per output (ms)', 'nan'))
@@ -223,6 +206,8 @@ def run(args: argparse.Namespace) -> dict:
     frames_by_mode = {m: int(diag_final.get(f'frames {m}', 0)) for m in ('rgbd', 'rgb')}
     total = sum(frames_by_mode.values()) or 1
     bare_weighted = sum(bare_ms.get(m, bare_mean) * n for m, n in frames_by_mode.items()) / total
+    network_weighted = sum(network_ms.get(m, float('nan')) * n
+                           for m, n in frames_by_mode.items()) / total
     bare_cpu_weighted = sum(bare_cpu_ms.get(m, bare_mean) * n
                             for m, n in frames_by_mode.items()) / total
     in_window = [s for s in samples if measure_from <= s[0] <= t_end]
@@ -233,6 +218,8 @@ def run(args: argparse.Namespace) -> dict:
         'load_average': os.getloadavg(),
         'bare_predict_ms': bare_ms,
         'bare_predict_cpu_ms': bare_cpu_ms,
+        'bare_network_ms': network_ms,  # the network alone at its input size, no resizing
+        'node_time_vs_network': node_time_ms / network_weighted,
         'node_cpu_per_output_ms': node_cpu_per_output_ms,
         'node_overhead_cpu': node_cpu_per_output_ms / bare_cpu_weighted,
         'node_time_per_output_ms': node_time_ms,
@@ -270,6 +257,8 @@ def print_table(result: dict) -> None:
           f"{result['node_inference_mean_ms']:.1f} ms)")
     print(f"node CPU per output {result['node_cpu_per_output_ms']:.1f} ms vs bare predict CPU "
           f"{result['bare_predict_cpu_ms']}: overhead (CPU) {result['node_overhead_cpu']:.3f}")
+    print(f"bare network at its input size ms {result['bare_network_ms']}: node time per "
+          f"output {result['node_time_vs_network']:.2f} x the network")
     print(f"node overhead (wall): {result['node_overhead_vs_bare']:.3f} x bare predict, "
           f"{result['node_overhead_vs_own_inference']:.3f} x its own inference; "
           f"memory {result['memory_mib']['start']:.0f} -> {result['memory_mib']['max']:.0f} MiB; "
@@ -338,6 +327,9 @@ def _summary(result: dict) -> dict[str, float]:
         'node_cpu_per_output_ms': result['node_cpu_per_output_ms'],
         'bare_predict_rgbd_ms': result['bare_predict_ms'].get('rgbd', float('nan')),
         'bare_predict_rgb_ms': result['bare_predict_ms'].get('rgb', float('nan')),
+        'bare_network_rgbd_ms': result['bare_network_ms'].get('rgbd', float('nan')),
+        'bare_network_rgb_ms': result['bare_network_ms'].get('rgb', float('nan')),
+        'node_time_vs_network': result['node_time_vs_network'],
     }
 
 
@@ -355,7 +347,8 @@ def backend_ratios(results: dict, baseline: str) -> dict:
 def print_ratios(ratios: dict, baseline: str) -> None:
     """The side-by-side table."""
     keys = ('output_rate_hz', 'latency_p50_ms', 'latency_p95_ms', 'node_cpu_per_output_ms',
-            'bare_predict_rgbd_ms', 'bare_predict_rgb_ms')
+            'bare_predict_rgbd_ms', 'bare_predict_rgb_ms', 'bare_network_rgbd_ms',
+            'bare_network_rgb_ms', 'node_time_vs_network')
     print(f"\n{'backend':12} " + ' '.join(f'{k:>24}' for k in keys))
     for name, r in ratios.items():
         cells = [f"{r['summary'][k]:10.1f} ({r['ratio_vs_' + baseline][k]:5.2f}x)" for k in keys]

@@ -1,7 +1,7 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 """
-Two ``bench/methods.py`` reports side by side: a variant against the default, seed by seed.
+Two ``bench.methods`` reports side by side: a variant against the default, seed by seed.
 
     python bench/paired_rows.py DEFAULT.json VARIANT.json
 
@@ -24,15 +24,18 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from methods import summarise  # noqa: E402  (bench/methods.py: mean, std, 95 % t-interval)
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(REPO))
+
+from bench.methods.scores import summarise  # noqa: E402  (mean, std, 95 % t-interval)
 
 
 def load_rows(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """A report and its rows by label; a clear error when it is not a bench/methods.py report."""
+    """A report and its rows by label; a clear error when it is not a bench.methods report."""
     report = json.loads(Path(path).read_text(encoding='utf-8'))
     if not isinstance(report, dict) or not isinstance(report.get('rows'), list):
-        raise ValueError(f'{path}: no "rows" list (not a bench/methods.py report?)')
+        raise ValueError(f'{path}: no "rows" list (not a bench.methods report?)')
     return report, {row['label']: row for row in report['rows']}
 
 

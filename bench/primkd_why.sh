@@ -4,11 +4,11 @@
 #
 # Why PrimKD loses to the fusion baseline on the synthetic world (docs/results.md, "Full
 # protocol"): which of its two terms costs the fusion student, and whether the cost follows the
-# teacher's strength. Each line is an ablation variant of bench/methods.py that reuses the
+# teacher's strength. Each line is an ablation variant of bench.methods that reuses the
 # baselines, teachers and pretraining of the main run in the same folder, so run the main
 # benchmark first with the same PROTOCOL, WORLD, OUT and extra flags:
 #
-#   bash bench/primkd_why.sh [WORLD] [OUT] [bench/methods.py flags, e.g. --pretrain-iters 4000]
+#   bash bench/primkd_why.sh [WORLD] [OUT] [bench.methods flags, e.g. --pretrain-iters 4000]
 #   PROTOCOL=quick JOBS=1 bash bench/primkd_why.sh nyu_like runs/bench_methods
 #
 # WEAK_TEACHER (default: the seed-0 RGB baseline of that run, trained for a third of the
@@ -18,7 +18,7 @@ source "$(dirname "$0")/experiment_env.sh" "$@"
 
 suffix=""
 args=("${EXTRA[@]}")
-for ((i = 0; i < ${#args[@]}; i++)); do  # the run folder's suffix, as bench/methods.py names it
+for ((i = 0; i < ${#args[@]}; i++)); do  # the run folder's suffix, as bench.methods names it
     case ${args[i]} in
         --pretrain-iters) suffix+="_pre${args[i + 1]}" ;;
         --teacher-factor) suffix+="_tf${args[i + 1]}" ;;
@@ -33,7 +33,7 @@ fi
 run() {  # run VARIANT --set ... : PrimKD again on seeds 0,1,2 with one change
     local variant=$1
     shift
-    "$PY" bench/methods.py --protocol "$PROTOCOL" --seeds 0,1,2 --world "$WORLD" --jobs "$JOBS" \
+    "$PY" -m bench.methods --protocol "$PROTOCOL" --seeds 0,1,2 --world "$WORLD" --jobs "$JOBS" \
         --out "$OUT" --methods rgbd,primkd --variant "$variant" "${args[@]}" "$@" \
         --json "bench/results/primkd_${variant}_${PROTOCOL}_${WORLD}.json"
 }

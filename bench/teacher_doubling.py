@@ -6,17 +6,17 @@ Are the benchmark's teachers converged? The doubling test: the same teachers at 
 ``training.run_log.plateaued`` reads one validation curve, and under the poly-decay schedule the
 last quarter of a run is also where the learning rate anneals, so a curve rises there even when
 more steps would buy little. The test that separates the two trains each teacher again at twice
-the budget (``bench/methods.py --teacher-factor 2K``, a folder of its own) and compares the test
+the budget (``bench.methods --teacher-factor 2K``, a folder of its own) and compares the test
 mIoU: a teacher is converged here when doubling its steps gains at most ``--tol`` points.
 
-    python bench/methods.py --protocol full --seeds '' --world W --teacher-factor 6 ...
+    python -m bench.methods --protocol full --seeds '' --world W --teacher-factor 6 ...
         --json bench/results/calibration_full_W_tf6.json
     python bench/teacher_doubling.py bench/results/methods_full_W.json
         bench/results/calibration_full_W_tf6.json [--tol 1.0] [--json OUT]
 
 (each command on one line).
 
-Both inputs are ``bench/methods.py`` JSON reports (their ``teachers`` block); the table gives
+Both inputs are ``bench.methods`` JSON reports (their ``teachers`` block); the table gives
 each teacher's steps, test mIoU at both budgets, the gain and the verdict, and the calibration
 ratios (depth / RGB, RGB-D / RGB) at both budgets.
 """
@@ -31,18 +31,18 @@ import sys
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # run as a script from anywhere, as bench/methods.py is
+if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
 from training.run_log import DOUBLING_TOL, doubling_row, last_quarter_gain  # noqa: E402
 
 
 def load_report(path: str | Path) -> dict[str, Any]:
-    """A ``bench/methods.py`` report; a clear error when it has no usable ``teachers`` block."""
+    """A ``bench.methods`` report; a clear error when it has no usable ``teachers`` block."""
     report = json.loads(Path(path).read_text(encoding='utf-8'))
     teachers = report.get('teachers') if isinstance(report, dict) else None
     if not teachers:
-        raise ValueError(f'{path}: no "teachers" block (not a bench/methods.py report?)')
+        raise ValueError(f'{path}: no "teachers" block (not a bench.methods report?)')
     for name, entry in teachers.items():
         for key in ('test_miou', 'steps'):
             if key not in entry:
@@ -63,7 +63,7 @@ def compare(base_report: dict[str, Any], doubled_report: dict[str, Any],
 
     ``test_miou`` in the reports is a fraction (0-1); ``gain`` and ``tol`` are in points. A
     teacher of ``doubled`` must have trained exactly twice the steps of its ``base`` namesake.
-    The calibration ratios are the reports' own (``bench/methods.py`` computes them).
+    The calibration ratios are the reports' own (``bench.methods`` computes them).
     """
     base, doubled = base_report['teachers'], doubled_report['teachers']
     common = [name for name in base if name in doubled]
@@ -115,7 +115,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('base', help="bench/methods.py report with the protocol's teachers")
+    parser.add_argument('base', help="bench.methods report with the protocol's teachers")
     parser.add_argument('doubled', help='report with the same teachers at twice the steps')
     parser.add_argument('--tol', type=float, default=DOUBLING_TOL,
                         help='mIoU points a converged teacher may gain from twice the steps')

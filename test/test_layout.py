@@ -5,10 +5,14 @@
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MAX_LINES = 430  # "about 400"
+MAX_LINES = 400
 NODE_MAX_LINES = 250
 # Files over the limit, with the reason; each entry is a debt to pay, not a licence.
-OVER_THE_LIMIT = {'bench/methods.py': 'reworked on another branch (issue 12)'}
+OVER_THE_LIMIT = {
+    'rgbd_seg_ros/replay/live/evaluator.py':
+        'one node (414 lines): eleven callbacks around one shared, locked state; the pure '
+        'report helpers already live in replay/live/transport.py',
+}
 
 
 def _lines(path: Path) -> int:

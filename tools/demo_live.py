@@ -197,7 +197,7 @@ def run_live_demo(models: dict[str, Path], out: Path, script: Script = Script(),
 
 
 def check_demo(summary: dict[str, Any]) -> list[str]:
-    """What a demo run must show (issue 15); returns the problems, empty when it did."""
+    """What a demo run must show (a switch to the fallback and back, a fallback gain); problems."""
     problems = []
     to_rgb = [s for s in summary['mode_switches'] if s['from'] == 'rgbd' and s['to'] == 'rgb']
     back = [s for s in summary['mode_switches'] if s['from'] == 'rgb' and s['to'] == 'rgbd']

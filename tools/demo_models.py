@@ -59,7 +59,7 @@ from training.run_log import DOUBLING_TOL, doubling_row
 LOG = logging.getLogger('tools.demo_models')
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / 'training' / 'configs'
-BUNDLE_LIMIT_BYTES = 25_000_000  # fusion + RGB + depth together (issue 15)
+BUNDLE_LIMIT_BYTES = 25_000_000  # the shipped fusion + RGB + depth bundles together, bytes
 
 
 def _train(run: str, work: Path, pretrained: Path | None, extra: Sequence[str] = ()) -> float:

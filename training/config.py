@@ -38,7 +38,7 @@ def _check_range(path: str, value: float, low: float, high: float | None = None)
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """AdamW with a per-iteration linear warm-up then poly decay (METHODS.md §1)."""
+    """AdamW with a per-iteration linear warm-up then poly decay (docs/training.md)."""
 
     lr: float = 6e-5  # peak learning rate, reached at the end of warm-up
     betas: tuple[float, float] = (0.9, 0.999)  # AdamW (beta1, beta2)

@@ -44,7 +44,7 @@ from training import distributed as ddp
 from training import resume as resume_state
 from training.config import TrainConfig
 from training.config_io import dump_config, to_dict
-from training.loader import (  # noqa: F401 - val_loader: bench/methods.py imports it from here
+from training.loader import (  # noqa: F401 - val_loader: bench.methods imports it from here
     PositionDataset,
     StepSampler,
     to_device,
@@ -145,7 +145,7 @@ class Trainer:
             self.task = create_task(cfg).to(self.device)
             if cfg.train.sync_bn and dist.enabled and self.device.startswith('cuda'):
                 for student in self.task.students().values():
-                    setattr(self.task, self._attr_of(student),
+                    setattr(self.task, self.student_attr(student),
                             nn.SyncBatchNorm.convert_sync_batchnorm(student))
             self.optimizer = create_optimizer(self.task, cfg.optim)
             self.scaler = torch.amp.GradScaler(
@@ -167,7 +167,8 @@ class Trainer:
             raise
         self.metrics = MetricsWriter(self.out_dir, enabled=dist.is_main)
 
-    def _attr_of(self, module: nn.Module) -> str:
+    def student_attr(self, module: nn.Module) -> str:
+        """The task attribute holding student ``module`` (its state-dict key prefix)."""
         for name, child in self.task.named_children():
             if child is module:
                 return name
@@ -175,7 +176,9 @@ class Trainer:
 
     # ---- checkpoints ----------------------------------------------------------------------
 
-    def _meta(self, name: str, model: nn.Module, metrics: dict[str, Any]) -> dict[str, Any]:
+    def checkpoint_meta(self, name: str, model: nn.Module, metrics: dict[str, Any]
+                        ) -> dict[str, Any]:
+        """Checkpoint metadata of export ``name`` (labels, input size, provenance)."""
         from training.imagenet import init_provenance
 
         cfg = self.cfg
@@ -199,7 +202,7 @@ class Trainer:
 
         model = self.task.students()[name]
         save_checkpoint(self.out_dir / f'{name}.safetensors', model,
-                         self._meta(name, model, metrics))
+                         self.checkpoint_meta(name, model, metrics))
 
     def save_last(self) -> None:
         """Write ``last.safetensors``: first student + task/optimizer/RNG state (collective)."""

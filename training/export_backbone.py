@@ -10,7 +10,7 @@ The output is a plain timm-layout safetensors state dict (the backbone only, no 
 fusion modules) that ``model.pretrained`` reads, for single-stream and fusion models alike
 (a fusion model loads it into both streams; a 1-channel depth stream averages the first
 convolution, as timm does for ImageNet weights) and follows the input normalisation recorded in
-the file's metadata (the checkpoint's own). ``bench/methods.py`` uses it for its
+the file's metadata (the checkpoint's own). ``bench.methods`` uses it for its
 pretraining stage, the stand-in for the ImageNet initialisation of the papers
 (docs/results.md, "Protocol"). The file's metadata names the source checkpoint, its sha256 and
 the stream.

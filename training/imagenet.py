@@ -8,9 +8,10 @@ weights inside (``REGISTRY``; facts and hashes in docs/training.md, "ImageNet we
 backbone of the registry this module finds the file in the installed distribution (or takes a
 user's own copy of the same file), checks its sha256 **before** anything parses it, reads only
 an exact match with ``torch.load(weights_only=True)`` from the hashed bytes, renames the tensors
-to the timm model's layout and writes a safetensors file that ``model.pretrained`` reads. The
-file's metadata names the package, version and hash, and the input normalisation the weights
-expect (``Normalization``), which the trained checkpoint then records.
+to the timm model's layout (``training/imagenet_layout.py``) and writes a safetensors file that
+``model.pretrained`` reads. The file's metadata names the package, version and hash, and the
+input normalisation the weights expect (``Normalization``), which the trained checkpoint then
+records.
 
 ``model.pretrained: imagenet`` (and ``pretrained_depth: imagenet``) in a training config resolves
 through :func:`resolve_pretrained`, converting once into a cache (``RGBD_SEG_ROS_CACHE``, else
@@ -32,6 +33,7 @@ from typing import Any
 import torch
 
 from rgbd_seg_ros.core.preprocess import IMAGENET_MEAN, IMAGENET_STD, Normalization
+from training.imagenet_layout import to_timm
 
 LOG = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class WeightSource:
     version: str  # its pinned version
     file: str  # path of the weight file inside the installed distribution
     sha256: str  # full sha256 of that file
-    layout: str  # source key layout: 'torchvision_mobilenet_v2' | 'efficientnet_pytorch'
+    layout: str  # source key layout (training.imagenet_layout.KNOWN_LAYOUTS)
     stage_sizes: tuple[int, ...]  # blocks per timm stage (blocks.S.B), in source order
     mean: tuple[float, float, float]  # input normalisation the weights expect (after /255)
     std: tuple[float, float, float]
@@ -177,104 +179,6 @@ def read_verified(path: str | Path, entry: WeightSource) -> dict[str, torch.Tens
     return dict(state)
 
 
-def _block_names(stage_sizes: tuple[int, ...]) -> list[str]:
-    """``blocks.S.B`` of every block, in order."""
-    return [f'blocks.{s}.{b}' for s, n in enumerate(stage_sizes) for b in range(n)]
-
-
-def _rename(key: str, table: tuple[tuple[str, str], ...]) -> str | None:
-    for src, dst in table:
-        if key.startswith(src):
-            return dst + key[len(src):]
-    return None
-
-
-_TV_FIRST = (('conv.0.0.', 'conv_dw.'), ('conv.0.1.', 'bn1.'), ('conv.1.', 'conv_pw.'),
-             ('conv.2.', 'bn2.'))
-_TV_BLOCK = (('conv.0.0.', 'conv_pw.'), ('conv.0.1.', 'bn1.'), ('conv.1.0.', 'conv_dw.'),
-             ('conv.1.1.', 'bn2.'), ('conv.2.', 'conv_pwl.'), ('conv.3.', 'bn3.'))
-_EP_DS = (('_depthwise_conv.', 'conv_dw.'), ('_bn1.', 'bn1.'), ('_project_conv.', 'conv_pw.'),
-          ('_bn2.', 'bn2.'))
-_EP_IR = (('_expand_conv.', 'conv_pw.'), ('_bn0.', 'bn1.'), ('_depthwise_conv.', 'conv_dw.'),
-          ('_bn1.', 'bn2.'), ('_project_conv.', 'conv_pwl.'), ('_bn2.', 'bn3.'))
-
-
-def _torchvision_key(key: str, blocks: list[str]) -> str | None:
-    """torchvision ``mobilenet_v2`` -> timm ``mobilenetv2_100``."""
-    last = len(blocks) + 1
-    top = (('features.0.0.', 'conv_stem.'), ('features.0.1.', 'bn1.'),
-           (f'features.{last}.0.', 'conv_head.'), (f'features.{last}.1.', 'bn2.'),
-           ('classifier.1.', 'classifier.'))
-    renamed = _rename(key, top)
-    if renamed is not None:
-        return renamed
-    parts = key.split('.')
-    if parts[0] != 'features' or not parts[1].isdigit() or not 1 <= int(parts[1]) <= len(blocks):
-        return None
-    index = int(parts[1])
-    rest = _rename('.'.join(parts[2:]), _TV_FIRST if index == 1 else _TV_BLOCK)
-    return None if rest is None else f'{blocks[index - 1]}.{rest}'
-
-
-def _efficientnet_key(key: str, blocks: list[str], expands: set[int]) -> str | None:
-    """lukemelas EfficientNet-PyTorch naming -> timm ``tf_efficientnet_liteN``."""
-    top = (('_conv_stem.', 'conv_stem.'), ('_bn0.', 'bn1.'), ('_conv_head.', 'conv_head.'),
-           ('_bn1.', 'bn2.'), ('_fc.', 'classifier.'))
-    renamed = _rename(key, top)
-    if renamed is not None:
-        return renamed
-    parts = key.split('.')
-    if parts[0] != '_blocks' or not parts[1].isdigit() or int(parts[1]) >= len(blocks):
-        return None
-    index = int(parts[1])
-    rest = _rename('.'.join(parts[2:]), _EP_IR if index in expands else _EP_DS)
-    return None if rest is None else f'{blocks[index]}.{rest}'
-
-
-def to_timm(state: dict[str, torch.Tensor], entry: WeightSource) -> dict[str, torch.Tensor]:
-    """
-    Rename a source state dict to the timm layout of ``entry.backbone`` and check it against
-    the timm model: every tensor mapped, every timm tensor filled, every shape equal.
-
-    :returns: the full timm classification state dict (backbone, head conv, classifier).
-    """
-    import timm
-
-    blocks = _block_names(entry.stage_sizes)
-    if entry.layout == 'torchvision_mobilenet_v2':
-        def rename(k: str) -> str | None:
-            return _torchvision_key(k, blocks)
-    elif entry.layout == 'efficientnet_pytorch':
-        expands = {int(k.split('.')[1]) for k in state if k.startswith('_blocks.')
-                   and k.split('.')[2] == '_expand_conv'}
-
-        def rename(k: str) -> str | None:
-            return _efficientnet_key(k, blocks, expands)
-    else:
-        raise ValueError(f'unknown source layout {entry.layout!r}')
-    target = timm.create_model(entry.backbone, pretrained=False).state_dict()
-    out: dict[str, torch.Tensor] = {}
-    unmapped = []
-    for key, value in state.items():
-        new = rename(key)
-        if new is None or new not in target:
-            unmapped.append(key)
-            continue
-        if tuple(value.shape) != tuple(target[new].shape):
-            raise ValueError(f'{entry.backbone}: source {key!r} {tuple(value.shape)} -> {new!r} '
-                             f'expects {tuple(target[new].shape)}')
-        out[new] = value.detach().to(target[new].dtype).contiguous()
-    for key, ref in target.items():  # old files predate BatchNorm's step counter
-        if key.endswith('num_batches_tracked') and key not in out:
-            out[key] = torch.zeros_like(ref)
-    missing = sorted(set(target) - set(out))
-    if unmapped or missing:
-        raise ValueError(f'{entry.backbone}: the source layout does not match timm: '
-                         f'{len(unmapped)} source tensors unmapped (e.g. {unmapped[:3]}), '
-                         f'{len(missing)} timm tensors missing (e.g. {missing[:3]})')
-    return out
-
-
 def import_weights(backbone: str, out: str | Path, source: str | Path | None = None) -> Path:
     """
     Convert the registry's ImageNet file of ``backbone`` to a timm-layout safetensors ``out``.
@@ -286,7 +190,8 @@ def import_weights(backbone: str, out: str | Path, source: str | Path | None = N
 
     entry = registry_entry(backbone)
     path = Path(source) if source is not None else installed_file(entry)
-    tensors = to_timm(read_verified(path, entry), entry)
+    tensors = to_timm(read_verified(path, entry), entry.backbone, entry.layout,
+                      entry.stage_sizes)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f'.{out.name}.{os.getpid()}.tmp')

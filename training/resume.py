@@ -126,7 +126,7 @@ def save_last(trainer: Any) -> None:
     if not trainer.dist.is_main:
         return
     name, model = next(iter(trainer.task.students().items()))
-    prefix = trainer._attr_of(model) + '.'
+    prefix = trainer.student_attr(model) + '.'
     extra: dict[str, torch.Tensor] = {}
     for key, value in trainer.task.trainable_state_dict().items():
         if not key.startswith(prefix):
@@ -147,7 +147,7 @@ def save_last(trainer: Any) -> None:
         'rng': rng_meta,
         'scaler': trainer.scaler.state_dict() if trainer.scaler.is_enabled() else None,
     }
-    meta = trainer._meta(name, model, {})
+    meta = trainer.checkpoint_meta(name, model, {})
     meta['provenance']['resume'] = resume
     save_checkpoint(trainer.out_dir / 'last.safetensors', model, meta, extra_tensors=extra)
 
@@ -169,7 +169,7 @@ def resume(trainer: Any, path: Path) -> None:
         )
     extra = read_extra_tensors(path)
     _, first = next(iter(trainer.task.students().items()))
-    prefix = trainer._attr_of(first) + '.'
+    prefix = trainer.student_attr(first) + '.'
     state = {prefix + k: v for k, v in model.state_dict().items()}
     state.update({k[len(_TASK_PREFIX):]: v for k, v in extra.items()
                   if k.startswith(_TASK_PREFIX)})

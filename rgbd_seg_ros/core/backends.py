@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rgbd_seg_ros.core.node_config import KNOWN_BACKENDS
+from rgbd_seg_ros.core.names import KNOWN_BACKENDS
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class OnnxRuntimeNetwork:
     ``network(inputs: dict[str, Tensor]) -> logits Tensor``: one ONNX Runtime session per
     network size, exported on first use (or read from the cache).
 
-    :param model: the torch ``Segmentor`` (used only to export).
+    :param model: the torch ``SegmentationNet`` (used only to export).
     :param num_classes: K, the logits' channel count.
     :param device: where inputs arrive and logits must be returned.
     :param providers: ONNX Runtime providers, first = the one that must be active.
@@ -163,10 +163,10 @@ class TorchTensorRTNetwork:
     def __init__(self, model: nn.Module, precision: str) -> None:
         import torch_tensorrt
 
-        from rgbd_seg_ros.core.export import _PositionalInputs
+        from rgbd_seg_ros.core.export import PositionalInputs
 
         self._trt = torch_tensorrt
-        self._wrapper = _PositionalInputs(model).eval()
+        self._wrapper = PositionalInputs(model).eval()
         self._dtype = torch.float16 if precision == 'fp16' else torch.float32
         self._compiled: dict[tuple[int, ...], Callable] = {}
         self.modalities = tuple(model.modalities)

@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rgbd_seg_ros.core.checkpoint_meta import FORMAT_VERSION, CheckpointMeta, _as_meta
+from rgbd_seg_ros.core.checkpoint_meta import FORMAT_VERSION, CheckpointMeta, as_meta
 from rgbd_seg_ros.core.preprocess import hha_settings
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def save_checkpoint(
     Write ``model``'s weights and ``meta`` to ``path`` atomically (temp file + ``os.replace``).
 
     :param path: target ``.safetensors`` file; its folder must exist.
-    :param model: a ``Segmentor`` (its ``cfg`` must equal ``meta.model``); DDP and
+    :param model: a ``SegmentationNet`` (its ``cfg`` must equal ``meta.model``); DDP and
         ``torch.compile`` wrappers are unwrapped.
     :param meta: ``CheckpointMeta``, or a dict with ``labels`` and optionally ``input_size``,
         ``normalization``, ``hha``, ``provenance`` (``model`` defaults to ``model.cfg``).
@@ -128,7 +128,7 @@ def save_checkpoint(
         inner = getattr(model, attr, None)
         if isinstance(inner, nn.Module) and hasattr(inner, 'cfg'):
             model = inner
-    meta = _as_meta(meta, model)
+    meta = as_meta(meta, model)
     provenance = {**_default_provenance(), **meta.provenance}
     meta = replace(meta, provenance=provenance)
     tensors: dict[str, torch.Tensor] = {}

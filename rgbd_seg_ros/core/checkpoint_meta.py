@@ -112,7 +112,7 @@ class CheckpointMeta:
         return meta
 
 
-def _as_meta(meta: CheckpointMeta | Mapping[str, Any], model: nn.Module) -> CheckpointMeta:
+def as_meta(meta: CheckpointMeta | Mapping[str, Any], model: nn.Module) -> CheckpointMeta:
     cfg = getattr(model, 'cfg', None)
     if isinstance(meta, CheckpointMeta):
         out = meta

@@ -66,7 +66,7 @@ def metres_to_depth_mm(depth_m: np.ndarray) -> np.ndarray:
     return np.clip(mm, 0, 65535).astype(np.uint16)
 
 
-def valid_ratio(valid: np.ndarray) -> float:
+def valid_fraction(valid: np.ndarray) -> float:
     """Fraction of valid pixels in a bool mask (0.0 for an empty mask)."""
     return float(np.count_nonzero(valid)) / valid.size if valid.size else 0.0
 

@@ -27,7 +27,7 @@ from rgbd_seg_ros.core.models import MODALITY_CHANNELS
 DEFAULT_OPSET = 17
 
 
-class _PositionalInputs(nn.Module):
+class PositionalInputs(nn.Module):
     """ONNX needs positional tensors: ``forward(*inputs)`` -> ``model(dict(...))``."""
 
     def __init__(self, model: nn.Module) -> None:
@@ -49,7 +49,7 @@ def export_onnx(
     """
     Write an ONNX file of the network.
 
-    :param model_or_segmenter: a ``Segmentor`` or a ``core.inference.Segmenter``.
+    :param model_or_segmenter: a ``SegmentationNet`` or a ``core.inference.Segmenter``.
     :param path: output ``.onnx`` file.
     :param size: (H, W) of the graph's inputs; default the Segmenter's ``meta.input_size``.
     :param batch_size: batch of the example input (the batch axis is dynamic).
@@ -66,14 +66,14 @@ def export_onnx(
     elif isinstance(model_or_segmenter, nn.Module) and hasattr(model_or_segmenter, 'modalities'):
         model = model_or_segmenter
     else:
-        raise ValueError('export_onnx needs a Segmentor or a Segmenter, got '
+        raise ValueError('export_onnx needs a SegmentationNet or a Segmenter, got '
                          f'{type(model_or_segmenter).__name__}')
     if size is None or len(size) != 2 or min(size) <= 0:
         raise ValueError(f'export_onnx needs size=(H, W) with positive sides, got {size}')
     h, w = int(size[0]), int(size[1])
     path = Path(path)
     device = next(model.parameters()).device
-    wrapper = _PositionalInputs(model)
+    wrapper = PositionalInputs(model)
     names = list(wrapper.modalities)
     example = tuple(
         torch.zeros(batch_size, MODALITY_CHANNELS[m], h, w, device=device) for m in names

@@ -4,8 +4,10 @@
 HHA encoding of metric depth (Gupta et al., ECCV 2014), batched, on the input's device.
 
 One implementation serves training (on the fly or cached as lossless PNG) and the robot. It
-reproduces the reference (Depth2HHA-python = s-gupta/rcnn-depth, see ``HHA.md`` in the team's
-shared folder) step by step.
+follows the reference (s-gupta/rcnn-depth and its Python port Depth2HHA-python) step by step;
+docs/hha.md describes the encoding, its constants, where it departs from the reference and the
+reference fixtures it is tested against. The geometry (normals, box filters, gravity) lives in
+``core/hha_geometry.py``; this module holds the definition, its constants and the public API.
 
 Channels, in this order everywhere in the project (``[B, 3, H, W]`` / ``[H, W, 3]``):
 
@@ -28,54 +30,18 @@ Values are the reference's grey levels: rounded half to even (``np.rint``), clip
 R = disparity, G = height, B = angle (the reference's files): ``cv2.imwrite`` needs
 ``hha[..., ::-1]``, and ``cv2.imread`` returns ``[angle, height, disparity]``.
 
-Algorithm (reference semantics, lengths in cm internally):
-
-* Point cloud ``P = z * ((u - cx) / fx, (v - cy) / fy, 1)`` from the geometry depth.
-* Surface normals by least squares of the plane ``n . P = 1`` over a (2R+1)^2 window, R = 3
-  for the output angle (``NORMAL_RADIUS``) and R = 10 for gravity
-  (``GRAVITY_NORMAL_RADIUS``); windows are truncated at the border, missing points are left out,
-  normals are oriented away from the camera; a window with no valid point gives no normal.
-* Gravity: start at the camera's y axis, 5 iterations with a 45 degree threshold, then 5 with
-  15 degrees (``GRAVITY_STAGES``); each iteration takes the eigenvector of
-  ``sum_wall n n^T - sum_floor n n^T`` with the smallest eigenvalue.
-* Height ``h = -P . g`` (g = gravity, unit, down); if g is within 0.1 degree of the camera's y
-  axis the reference skips the rotation and uses ``h = -P_y``. The floor is ``min(h)`` over all
-  pixels (missing depth sits at the camera centre, h = 0); if that is above -90 cm, -130 cm.
-
 Pixel convention: ``compute_hha`` takes ``CameraIntrinsics`` / ``K`` tensors in the project's
-**0-based** convention (ROS, OpenCV). The reference and the NYU toolbox calibration are 1-based
-(u = column + 1); ``hha_image`` takes such a 1-based ``K`` and converts it (cx - 1, cy - 1).
+**0-based** convention (ROS, OpenCV); ``hha_image`` takes the reference's **1-based** ``K`` (the
+NYU toolbox calibration) and converts it (cx - 1, cy - 1).
 
-Missing depth: NaN, +-Inf, zero and negative depth are all treated as missing (depth 0): such
-pixels take part in no normal, get disparity 255 and height ``0 - floor`` (the camera centre).
-``valid_mask`` (False = leave out of the normals, like the reference's raw depth ``RD == 0``)
-removes further pixels from the normal estimates only; geometry (disparity, height) always comes
-from ``depth_m``. All-missing depth gives the constant output (255, 130, 218): no normals, so
-gravity stays at the camera's y axis, every point is at h = 0, and the floor is assumed at
--130 cm.
+Missing depth: NaN, +-Inf, zero and negative depth are all missing. ``valid_mask`` (False =
+leave out, like the reference's raw depth ``RD == 0``) removes further pixels from the normal
+fits only; geometry (disparity, height) always comes from ``depth_m``. All-missing depth gives
+the constant (255, 130, 218).
 
-Deviations from the reference, all where the reference itself is undefined:
-
-* A window whose valid points are collinear (1 or 2 points, or a line next to missing data)
-  has no normal here (angle 218, not used for gravity); the reference returns a numerically
-  arbitrary normal there (HHA.md: environment-dependent +-1 differences).
-* A gravity iteration with neither floor- nor wall-like normals keeps the previous estimate (the
-  reference returns a zero or arbitrary vector).
-* Depth that is 0 but not masked is missing here (the reference divides by zero).
-
-A known gravity (e.g. from an IMU) can be passed to ``compute_hha(gravity=...)`` instead of the
-estimate; ``estimate_gravity`` and ``surface_normals`` expose the intermediate steps.
-
-Performance: no Python loop over pixels; box filters are separable, the gravity iterations are
-batched matrix-vector products and a batched 3x3 eigen solve (``torch.linalg.eigh`` on GPUs,
-numpy's on the CPU, where its per-call overhead is lower). On the CPU, work buffers are reused
-between calls (per thread; see ``_Scratch``). Measured figures: ``bench/hha.py``.
-
-Numerics: float32 on every device. The least-squares sums are taken over window-relative pixel
-offsets (``sum m*du``, ``sum m*du^2``, ``sum m*du*dv``, ... with m the validity mask), which is
-well conditioned; the reference's uncentred sums fail in float32 (HHA.md). The mask moments are
-exact integers, so collinear windows are detected exactly. Box filters: OpenCV on the CPU,
-depthwise ``conv2d`` (PyTorch's native fp32 kernel, no TF32) elsewhere.
+Numerics: float32 on every device; the plane fits use window-relative pixel offsets, which stay
+well conditioned where the reference's uncentred sums would not. Measured speed:
+``bench/hha.py``.
 """
 
 from __future__ import annotations
@@ -90,13 +56,13 @@ from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.core.hha_geometry import (
     GRAVITY_STAGES,
     KNOWN_BOX_FILTERS,
-    _check_box_filter,
-    _dot3,
-    _fit_inputs,
-    _gravity_from_normals,
-    _normals,
-    _pixel_grid,
-    _Scratch,
+    Scratch,
+    check_box_filter,
+    dot3,
+    fit_inputs,
+    gravity_from_normals,
+    pixel_grid,
+    plane_normals,
 )
 
 __all__ = [
@@ -268,14 +234,14 @@ def surface_normals(
     depth = _as_depth_batch(depth_m)
     if int(radius) != radius or radius < 1:
         raise ValueError(f'radius must be a positive integer, got {radius}')
-    _check_box_filter(box_filter)
+    check_box_filter(box_filter)
     batch, height, width = depth.shape
     params = _intrinsics_params(intrinsics, batch, height, width, depth.device)
-    scratch = _Scratch(depth.device)
-    fit = _fit_inputs(depth, _fit_mask(valid_mask, depth), scratch)
+    scratch = Scratch(depth.device)
+    fit = fit_inputs(depth, _fit_mask(valid_mask, depth), scratch)
     out = torch.empty((batch, 3, height, width), device=depth.device)
     dense = bool(fit[0].amin() == 1)
-    return _normals(fit, params, int(radius), box_filter, scratch, out, dense=dense)
+    return plane_normals(fit, params, int(radius), box_filter, scratch, out, dense=dense)
 
 
 @torch.no_grad()
@@ -292,7 +258,7 @@ def estimate_gravity(
     normals at all.
     """
     normals = surface_normals(depth_m, intrinsics, valid_mask, GRAVITY_NORMAL_RADIUS, box_filter)
-    return _gravity_from_normals(normals, _Scratch(normals.device)).to(torch.float32)
+    return gravity_from_normals(normals, Scratch(normals.device)).to(torch.float32)
 
 
 @torch.no_grad()
@@ -319,7 +285,7 @@ def compute_hha(
     :returns: channels ``[disparity, height, angle]``, rounded, clipped to 0..255.
     """
     depth = _as_depth_batch(depth_m)
-    _check_box_filter(box_filter)
+    check_box_filter(box_filter)
     batch, height, width = depth.shape
     params = _intrinsics_params(intrinsics, batch, height, width, depth.device)
     fit_mask = _fit_mask(valid_mask, depth)
@@ -346,21 +312,21 @@ def _hha(depth: torch.Tensor, params: torch.Tensor, fit_mask: torch.Tensor,
     """
     batch, height, width = depth.shape
     device = depth.device
-    scratch = _Scratch(device)
-    fit = _fit_inputs(depth, fit_mask, scratch)
+    scratch = Scratch(device)
+    fit = fit_inputs(depth, fit_mask, scratch)
     normals = scratch.take('hha_normals', (batch, 3, height, width))
     if gravity is None:
-        _normals(fit, params, GRAVITY_NORMAL_RADIUS, box_filter, scratch, normals, orient=False,
-                 dense=dense)
-        g = _gravity_from_normals(normals, scratch)
+        plane_normals(fit, params, GRAVITY_NORMAL_RADIUS, box_filter, scratch, normals,
+                      orient=False, dense=dense)
+        g = gravity_from_normals(normals, scratch)
     else:
         g = gravity
-    _normals(fit, params, NORMAL_RADIUS, box_filter, scratch, normals, dense=dense)
+    plane_normals(fit, params, NORMAL_RADIUS, box_filter, scratch, normals, dense=dense)
 
     hha = torch.empty((batch, 3, height, width), device=device)
     disparity, height_cm, angle = hha.unbind(1)
     # Angle between the normal and gravity + 38; no normal -> 180 degrees.
-    _dot3(normals.flatten(2), g.to(torch.float32), angle.view(batch, -1))
+    dot3(normals.flatten(2), g.to(torch.float32), angle.view(batch, -1))
     angle.clamp_(-1.0, 1.0).acos_().mul_(180.0 / math.pi)
     angle.nan_to_num_(nan=MISSING_NORMAL_ANGLE_DEG).add_(ANGLE_OFFSET_DEG)
 
@@ -368,7 +334,7 @@ def _hha(depth: torch.Tensor, params: torch.Tensor, fit_mask: torch.Tensor,
     tilt_deg = torch.rad2deg(torch.atan2(torch.hypot(g[:, 0], g[:, 2]), g[:, 1]))
     e_y = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64, device=device)
     g_h = torch.where((tilt_deg > ROTATION_SKIP_DEG)[:, None], g, e_y)
-    du, dv = _pixel_grid(params, height, width, torch.float64)
+    du, dv = pixel_grid(params, height, width, torch.float64)
     along_x = (g_h[:, 0, None, None] * du / params[:, 0, None, None]).to(torch.float32)
     along_y = (g_h[:, 1, None, None] * dv / params[:, 1, None, None] + g_h[:, 2, None, None])
     torch.add(along_x, along_y.to(torch.float32), out=height_cm)

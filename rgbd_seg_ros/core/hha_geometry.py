@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """
 The geometry behind ``core/hha.py``: surface normals from windowed plane fits, box filters
-(OpenCV or torch), per-thread scratch buffers and the iterative gravity estimate. An
-implementation module of ``hha.py`` (its names are private to the pair); the HHA definition, its
-constants and the public API are in ``hha.py``.
+(OpenCV or torch), per-thread scratch buffers and the iterative gravity estimate (docs/hha.md,
+"The algorithm"). ``hha.py`` builds the encoding from the public helpers here; the HHA
+definition, its constants and the user-facing API are in ``hha.py``. Inputs are checked there:
+the helpers take float32 ``[B, H, W]`` planes and float64 ``[B, 4]`` intrinsics
+``(fx, fy, cx, cy)``, 0-based.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ KNOWN_BOX_FILTERS = ('auto', 'opencv', 'torch')
 # --------------------------------------------------------------------------- scratch buffers
 
 
-class _Scratch:
+class Scratch:
     """
     Named work buffers, reused between calls on the CPU (one set per thread).
 
@@ -82,7 +84,7 @@ def _kernels(radius: int) -> dict[str, np.ndarray]:
 
 
 def _box_sums_torch(
-    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: _Scratch, moments: bool
+    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: Scratch, moments: bool
 ) -> torch.Tensor:
     """
     Window sums by depthwise separable convolution (zero padding = truncated windows).
@@ -109,7 +111,7 @@ def _box_sums_torch(
 
 
 def _box_sums_opencv(
-    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: _Scratch, moments: bool
+    mask: torch.Tensor, mask_b: torch.Tensor, radius: int, scratch: Scratch, moments: bool
 ) -> torch.Tensor:
     """The same as ``_box_sums_torch`` with OpenCV's 1-D filters (several times faster on CPU)."""
     k = 2 * radius + 1
@@ -132,7 +134,7 @@ def _box_sums_opencv(
     return out
 
 
-def _box_sums(mask, mask_b, radius: int, box_filter: str, scratch: _Scratch,
+def _box_sums(mask, mask_b, radius: int, box_filter: str, scratch: Scratch,
               moments: bool = True) -> torch.Tensor:
     if box_filter == 'auto':
         box_filter = 'opencv' if mask.device.type == 'cpu' else 'torch'
@@ -146,8 +148,9 @@ def _box_sums(mask, mask_b, radius: int, box_filter: str, scratch: _Scratch,
 # --------------------------------------------------------------------------- normals
 
 
-def _pixel_grid(params: torch.Tensor, height: int, width: int, dtype):
-    """Column and row offsets from the principal point: ``[B, 1, W]`` and ``[B, H, 1]``."""
+def pixel_grid(params: torch.Tensor, height: int, width: int,
+               dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Column and row offsets from the principal point (pixels): ``[B, 1, W]``, ``[B, H, 1]``."""
     device = params.device
     cols = torch.arange(width, dtype=torch.float64, device=device)
     rows = torch.arange(height, dtype=torch.float64, device=device)
@@ -156,8 +159,12 @@ def _pixel_grid(params: torch.Tensor, height: int, width: int, dtype):
     return du, dv
 
 
-def _fit_inputs(depth: torch.Tensor, fit_mask: torch.Tensor, scratch: _Scratch):
-    """The per-frame planes the normal fits need: mask m, m/depth, and sign(depth)."""
+def fit_inputs(depth: torch.Tensor, fit_mask: torch.Tensor,
+               scratch: Scratch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """
+    The per-frame planes the normal fits need, each ``[B, H, W]``: the 0/1 mask m, m/depth
+    (per metre) and sign(depth), from depth (m, 0 = missing) and the 0/1 fit mask.
+    """
     inv_depth = scratch.take('inv_depth', depth.shape)
     inv_depth.copy_(depth).clamp_min_(1e-30).reciprocal_().mul_(fit_mask)
     has_depth = torch.sign(depth, out=scratch.take('has_depth', depth.shape))
@@ -175,12 +182,12 @@ def _window_sums_1d(size: int, radius: int) -> tuple[torch.Tensor, ...]:
     return inside.sum(1), (inside * off).sum(1), (inside * off * off).sum(1)
 
 
-def _normals(
+def plane_normals(
     fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     params: torch.Tensor,
     radius: int,
     box_filter: str,
-    scratch: _Scratch,
+    scratch: Scratch,
     out: torch.Tensor,
     orient: bool = True,
     dense: bool = False,
@@ -193,9 +200,9 @@ def _normals(
     (du, dv) = (u_k - u, v_k - v), ``(x_k, y_k, 1) = M (du, dv, 1)`` with
     ``M = [[1/fx, 0, x], [0, 1/fy, y], [0, 0, 1]]``, so the fit ``m . (du, dv, 1) = b``
     (b = 1/depth) gives ``n = M^-T m``; it is solved through the window centroid (2x2 Schur
-    complement). In-place arithmetic on reused buffers throughout (see ``_Scratch``).
+    complement). In-place arithmetic on reused buffers throughout (see ``Scratch``).
 
-    :param fit: float32 ``[B, H, W]`` planes from ``_fit_inputs``: the 0/1 fit mask (zero where
+    :param fit: float32 ``[B, H, W]`` planes from ``fit_inputs``: the 0/1 fit mask (zero where
         depth is 0), mask/depth, and sign(depth).
     :param orient: False skips the orientation (the sign of each normal), e.g. for gravity.
     :param dense: the fit mask is all ones: the mask moments are then products of per-row and
@@ -252,7 +259,7 @@ def _normals(
         # ... and m2 = the fitted 1/depth at the centre pixel.
         m2 = t00.addcmul_(m0, s10, value=-1.0).addcmul_(m1, s01, value=-1.0).div_(s00)
         poison = inv_delta.mul_(0.0)  # 0 * inf = NaN
-    du, dv = _pixel_grid(params, height, width, dtype)
+    du, dv = pixel_grid(params, height, width, dtype)
     fx = params[:, 0, None, None].to(dtype)
     fy = params[:, 1, None, None].to(dtype)
     n = out if dtype == out.dtype else scratch.take('normals_n64', out.shape, dtype)
@@ -275,7 +282,8 @@ def _normals(
     return out
 
 
-def _dot3(n: torch.Tensor, v: torch.Tensor, out: torch.Tensor, blas: bool | None = None):
+def dot3(n: torch.Tensor, v: torch.Tensor, out: torch.Tensor,
+         blas: bool | None = None) -> torch.Tensor:
     """
     ``out[B, P] = sum_k n[B, k, P] v[B, k]`` in plain float32.
 
@@ -290,7 +298,7 @@ def _dot3(n: torch.Tensor, v: torch.Tensor, out: torch.Tensor, blas: bool | None
 
 
 def _reduce(a: torch.Tensor, w: torch.Tensor, out: torch.Tensor, blas: bool | None = None):
-    """``out[B, K] = sum_p a[B, K, p] w[B, p]`` in plain float32 (``blas`` as in ``_dot3``)."""
+    """``out[B, K] = sum_p a[B, K, p] w[B, p]`` in plain float32 (``blas`` as in ``dot3``)."""
     if a.device.type == 'cpu' if blas is None else blas:
         for i in range(a.shape[0]):
             torch.mv(a[i], w[i], out=out[i])
@@ -334,7 +342,7 @@ def _eigen_step(a6: torch.Tensor, y: torch.Tensor, use_numpy: bool | None = None
     return torch.where(empty, y, y_new)
 
 
-def _gravity_from_normals(normals: torch.Tensor, scratch: _Scratch) -> torch.Tensor:
+def gravity_from_normals(normals: torch.Tensor, scratch: Scratch) -> torch.Tensor:
     """
     Gravity (unit, down, float64 ``[B, 3]``) from normals ``[B, 3, H, W]`` (NaN = none).
 
@@ -358,7 +366,7 @@ def _gravity_from_normals(normals: torch.Tensor, scratch: _Scratch) -> torch.Ten
         sin_t = math.sin(math.radians(thresh_deg))
         a6_prev = None
         for _ in range(iterations):
-            _dot3(n, y.to(torch.float32), sim).abs_()
+            dot3(n, y.to(torch.float32), sim).abs_()
             _reduce(outer, _classify(sim, sin_t, cos_t, buf, buf2), a6).mul_(-0.5)
             if check_fixed_point:
                 if a6_prev is not None and torch.equal(a6, a6_prev):
@@ -368,6 +376,7 @@ def _gravity_from_normals(normals: torch.Tensor, scratch: _Scratch) -> torch.Ten
     return y
 
 
-def _check_box_filter(box_filter: str) -> None:
+def check_box_filter(box_filter: str) -> None:
+    """``ValueError`` unless ``box_filter`` is one of ``KNOWN_BOX_FILTERS``."""
     if box_filter not in KNOWN_BOX_FILTERS:
         raise ValueError(f'unknown box_filter {box_filter!r}; expected one of {KNOWN_BOX_FILTERS}')

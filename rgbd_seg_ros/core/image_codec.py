@@ -42,8 +42,8 @@ DEPTH_ENCODINGS = KNOWN_DEPTH_ENCODINGS  # owned by core/depth.py
 LABEL_ENCODINGS = ('mono8', '8UC1', 'mono16', '16UC1')
 
 # Channel indices that give RGB order, per colour encoding.
-_TO_RGB = {'rgb8': (0, 1, 2), 'rgba8': (0, 1, 2), 'bgr8': (2, 1, 0), 'bgra8': (2, 1, 0)}
-_HOST_BIG_ENDIAN = sys.byteorder == 'big'
+TO_RGB = {'rgb8': (0, 1, 2), 'rgba8': (0, 1, 2), 'bgr8': (2, 1, 0), 'bgra8': (2, 1, 0)}
+HOST_BIG_ENDIAN = sys.byteorder == 'big'
 
 
 class ImageConversionError(ValueError):
@@ -86,7 +86,7 @@ def image_to_numpy(msg: Any) -> np.ndarray:
     if dtype.itemsize > 1 and (step % dtype.itemsize or step != row_bytes):
         rows = np.ascontiguousarray(rows)  # unaligned or padded rows: one copy
     out = rows.view(wire).reshape(height, width, channels)
-    if dtype.itemsize > 1 and big != _HOST_BIG_ENDIAN:
+    if dtype.itemsize > 1 and big != HOST_BIG_ENDIAN:
         out = out.astype(dtype)  # byte swap to native order (a copy)
     return out[:, :, 0] if channels == 1 else out
 
@@ -110,7 +110,7 @@ def view_to_rgb(view: np.ndarray, encoding: str) -> np.ndarray:
         return np.repeat(view[:, :, None], 3, axis=2)
     if encoding == 'rgb8':
         return view
-    return view[:, :, list(_TO_RGB[encoding])]
+    return view[:, :, list(TO_RGB[encoding])]
 
 
 def image_to_depth_m(
@@ -146,15 +146,7 @@ def depth_valid_ratio(msg: Any, stride: int = 4) -> float:
     Fraction of valid pixels of a depth Image, on every ``stride``-th row and column (the
     callback-time health check; ``image_to_depth_m`` converts the frames that are used).
     """
-    return valid_ratio(checked_view(msg, DEPTH_ENCODINGS, 'depth'), stride)
-
-
-def valid_ratio(raw: np.ndarray, stride: int = 4) -> float:
-    """
-    Fraction of valid pixels of raw depth ``[H, W]`` (uint16: > 0; float: finite and > 0) on
-    every ``stride``-th row and column.
-    """
-    values, sampled = valid_samples(raw, stride)
+    values, sampled = valid_samples(checked_view(msg, DEPTH_ENCODINGS, 'depth'), stride)
     return values.size / sampled
 
 
@@ -200,8 +192,8 @@ def camera_info_to_intrinsics(msg: Any, use_projection: bool = True) -> CameraIn
     except ValueError as exc:
         raise ImageConversionError(f'camera_info: {exc}') from exc
     roi = msg.roi
-    # issue 17 (fuzzing): an ROI outside the image and binning larger than it were accepted or
-    # failed with a misleading 'focal lengths must be positive, got fx=0.0'.
+    # An ROI outside the image, or binning larger than it, is refused here by name (else it
+    # fails later with a misleading 'focal lengths must be positive, got fx=0.0').
     x0, y0, w, h = (int(v) for v in (roi.x_offset, roi.y_offset, roi.width, roi.height))
     if w > 0 and h > 0 and (x0 + w > width or y0 + h > height):
         raise ImageConversionError(
@@ -221,8 +213,8 @@ def camera_info_to_intrinsics(msg: Any, use_projection: bool = True) -> CameraIn
             intr = intr.scaled(intr.width // bx, intr.height // by)
         except ValueError as exc:  # focal lengths so small that binning underflows them
             raise ImageConversionError(f'camera_info of frame {frame!r}: {exc}') from exc
-    # issue 17 (fuzzing): finite but absurd values (fx = 1e300 or 1e-300, cx = 1e300) were
-    # cached, then overflowed the float32 K of HHA and every RGB-D frame failed in the worker.
+    # Finite but absurd values (fx = 1e300 or 1e-300, cx = 1e300) would be cached and then
+    # overflow the float32 K of HHA, failing every RGB-D frame in the worker: refused here.
     lo, hi = _FOCAL_RANGE_PX
     if not (lo <= intr.fx <= hi and lo <= intr.fy <= hi
             and abs(intr.cx) <= _MAX_CENTRE_PX and abs(intr.cy) <= _MAX_CENTRE_PX):

@@ -37,8 +37,14 @@ from rgbd_seg_ros.core.checkpoint import CheckpointMeta, load_checkpoint
 from rgbd_seg_ros.core.depth import resize_nearest_batch
 from rgbd_seg_ros.core.device import resolve_device
 from rgbd_seg_ros.core.labels import LabelSet
-from rgbd_seg_ros.core.node_config import KNOWN_PRECISIONS
-from rgbd_seg_ros.core.preprocess import build_inputs, fit_size, resize_inputs, resize_rgb
+from rgbd_seg_ros.core.names import KNOWN_PRECISIONS
+from rgbd_seg_ros.core.preprocess import (
+    check_inputs,
+    encode_inputs,
+    fit_size,
+    resize_inputs,
+    resize_rgb,
+)
 from rgbd_seg_ros.core.upsample import upsampled_confidence, upsampled_labels
 
 logger = logging.getLogger(__name__)
@@ -59,7 +65,7 @@ class Segmenter:
     """
     Runs a segmentation model on RGB(-D) images with the checkpoint's preprocessing.
 
-    :param model: a ``Segmentor`` (moved to ``device`` and set to eval mode).
+    :param model: a ``SegmentationNet`` (moved to ``device`` and set to eval mode).
     :param meta: its ``CheckpointMeta`` (labels, normalisation, input size).
     :param device: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
     :param precision: ``'fp32'``, or ``'fp16'``/``'bf16'`` autocast (CUDA only).
@@ -190,11 +196,6 @@ class Segmenter:
         :param valid: optional bool ``[B, 1, H, W]`` (default: finite depth > 0).
         :returns: float32 ``[B, K, H, W]`` on ``device`` (an inference-mode tensor).
         """
-        if not isinstance(rgb, torch.Tensor) or rgb.ndim != 4 or rgb.shape[1] != 3:
-            got = tuple(rgb.shape) if isinstance(rgb, torch.Tensor) else type(rgb).__name__
-            raise ValueError(f'rgb must be a uint8 tensor [B, 3, H, W], got {got}')
-        if rgb.dtype != torch.uint8:
-            raise ValueError(f'rgb must be uint8 (0..255), got dtype {rgb.dtype}')
         if self.needs_depth and depth_m is None:
             raise ValueError(
                 f'this model reads {self.modalities} and needs depth_m; without depth use an '
@@ -202,20 +203,15 @@ class Segmenter:
             )
         if self.needs_intrinsics and K is None:
             raise ValueError(f'this model reads {self.modalities} and needs the intrinsics K')
+        if not self.needs_depth:
+            depth_m = K = valid = None  # noqa: N806
+        depth_m, valid = check_inputs(rgb, depth_m, K, self.modalities, valid)
         h, w = rgb.shape[-2:]
         rgb = rgb.to(self._device, non_blocking=True)
-        if self.needs_depth:
+        if depth_m is not None:
             depth_m = depth_m.to(self._device, torch.float32, non_blocking=True)
-            if depth_m.ndim == 3:
-                depth_m = depth_m[:, None]
-            if valid is not None:
-                valid = valid.to(self._device, non_blocking=True)
-                if valid.ndim == 3:
-                    valid = valid[:, None]
-            if K is not None:
-                K = K.to(self._device, torch.float32)  # noqa: N806
-        else:
-            depth_m = K = valid = None  # noqa: N806
+            valid = None if valid is None else valid.to(self._device, non_blocking=True)
+            K = None if K is None else K.to(self._device, torch.float32)  # noqa: N806
         size = self.network_size(h, w)
         rgb, depth_m, K, valid = resize_inputs(rgb, depth_m, K, valid, size)  # noqa: N806
         logits = self.network_logits(rgb, depth_m, K, valid)
@@ -232,13 +228,14 @@ class Segmenter:
         valid: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """
-        The network alone on inputs already at its size (``network_size``), on ``device``:
-        encoding (``build_inputs``: HHA, normalisation) and the forward pass.
+        The network alone on inputs already at its size (``network_size``), on ``device``, and
+        already checked (``predict`` and ``predict_logits`` check them once, on the way in):
+        encoding (``core.preprocess.encode_inputs``: HHA, normalisation) and the forward pass.
 
         :returns: float32 logits ``[B, K, h, w]`` at the input size.
         """
-        inputs = build_inputs(rgb, depth_m, K, self.modalities, valid=valid,
-                              normalization=self._meta.normalization)
+        inputs = encode_inputs(rgb, depth_m, K, self.modalities, valid=valid,
+                               normalization=self._meta.normalization)
         with self._autocast():
             logits = self._network(inputs)
         return logits.float()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics, match_intrinsics
-from rgbd_seg_ros.core.sync import KNOWN_MODES
+from rgbd_seg_ros.core.names import KNOWN_MODES
 
 # Modalities each mode's model must read (one entry per KNOWN_MODES).
 _EXPECTED = {

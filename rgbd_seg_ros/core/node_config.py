@@ -7,8 +7,8 @@ Each field carries its description, range and choices in ``metadata``; ``ros/par
 them into ``ParameterDescriptor``s and declares them, the offline replay fills the same
 dataclass from parameter files. ``parameters_markdown`` renders the metadata as the table in
 docs/ros.md. The fixed name sets of the configuration (precisions, backends, QoS profiles,
-output profiles) are owned here, torch- and ROS-free, and imported by the code that implements
-them.
+output profiles) live in ``core/names.py``, which this module and the code implementing them
+both read.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from dataclasses import dataclass, field, fields
 import difflib
 from typing import Any, TypeVar
 
+from rgbd_seg_ros.core.names import (  # noqa: F401 - re-exported: the parameters' choices
+    KNOWN_BACKENDS,
+    KNOWN_OUTPUT_PROFILES,
+    KNOWN_PRECISIONS,
+    KNOWN_QOS_NAMES,
+)
 from rgbd_seg_ros.core.sync import SyncConfig
 
-KNOWN_PRECISIONS = ('fp32', 'fp16', 'bf16')
-KNOWN_QOS_NAMES = ('sensor_data', 'reliable', 'system_default')
-KNOWN_BACKENDS = ('torch', 'onnxruntime', 'tensorrt')  # core/backends.py builds them
-KNOWN_OUTPUT_PROFILES = ('default', 'nav2')  # ros/outputs.py publishes them
 P = TypeVar('P')
 
 
@@ -116,7 +118,7 @@ class SegmentationParams:
         range=(0.0, 10.0), read_only=True)
     diagnostics_period: float = _param(1.0, 'period of /diagnostics, seconds',
                                        range=(0.1, 60.0), read_only=True)
-    # -- issue 16: output profiles, semantic cloud, inference backends ------------------------
+    # output profiles, semantic cloud, inference backends
     output_profile: str = _param(
         'default', 'output topics: default (segmentation/labels) or nav2 (segmentation/mask, '
         'mono8 confidence, label_info)', choices=KNOWN_OUTPUT_PROFILES, read_only=True)
@@ -133,7 +135,6 @@ class SegmentationParams:
     backend: str = _param(
         'torch', 'inference backend of the networks; falls back to torch with a warning when '
         'it cannot load', choices=KNOWN_BACKENDS, read_only=True)
-    # -- end issue 16 -------------------------------------------------------------------------
 
     def __post_init__(self) -> None:
         _validate(self)

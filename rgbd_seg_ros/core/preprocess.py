@@ -10,7 +10,8 @@ Encodings (all float32 ``[B, C, H, W]``):
 
 - ``rgb``: ``rgb / 255``, then ImageNet mean/std.
 - ``hha``: ``core.hha.compute_hha`` grey levels (``[disparity, height, angle]``, 0..255) on the
-  input's device, then ``/ 255`` and ImageNet mean/std, exactly like RGB (METHODS.md §1).
+  input's device, then ``/ 255`` and ImageNet mean/std, exactly like RGB (docs/training.md,
+  "The ground every method shares").
 - ``depth``: ``min(depth_m, depth_max_m) / depth_max_m`` (``depth_max_m`` = 10 m), then
   ``(x - depth_mean) / depth_std`` with NYU Depth v2 statistics (mean 2.842 m, std 1.417 m over
   valid pixels, as ESANet uses), and invalid pixels set to 0 (the mean) after normalisation.
@@ -166,34 +167,67 @@ def build_inputs(
     :param normalization: default ``Normalization()`` (ImageNet mean/std, 10 m depth scale).
     :returns: name -> float32 ``[B, C, H, W]`` on ``rgb``'s device.
     """
-    n = normalization or Normalization()
+    depth_m, valid = check_inputs(rgb, depth_m, K, modalities, valid)
+    return encode_inputs(rgb, depth_m, K, modalities, valid, normalization)
+
+
+def check_inputs(
+    rgb: torch.Tensor,
+    depth_m: torch.Tensor | None,
+    K: torch.Tensor | None,  # noqa: N803
+    modalities: Sequence[str],
+    valid: torch.Tensor | None = None,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """
+    The checks of :func:`build_inputs` (``ValueError`` naming the problem); returns
+    ``depth_m`` and ``valid`` as ``[B, 1, H, W]`` (a ``[B, H, W]`` input gets its channel).
+    """
     _check_image(rgb)
     unknown = [m for m in modalities if m not in ('rgb', 'hha', 'depth')]
     if unknown:
         raise ValueError(f'unknown modalities {unknown}; expected rgb, hha or depth')
+    if 'hha' in modalities or 'depth' in modalities:
+        if depth_m is None:
+            raise ValueError(f'modalities {tuple(modalities)} need depth_m, got None')
+        depth_m = _as_depth(depth_m, rgb)
+        if valid is not None:
+            if valid.ndim == 3:
+                valid = valid[:, None]
+            if tuple(valid.shape) != tuple(depth_m.shape):
+                raise ValueError(
+                    f'valid must be bool {list(depth_m.shape)}, got {tuple(valid.shape)}'
+                )
+    if 'hha' in modalities:
+        if K is None:
+            raise ValueError("modality 'hha' needs the intrinsics K [B, 3, 3], got None")
+        _check_k(K, rgb.shape[0])
+    return depth_m, valid
+
+
+def encode_inputs(
+    rgb: torch.Tensor,
+    depth_m: torch.Tensor | None,
+    K: torch.Tensor | None,  # noqa: N803
+    modalities: Sequence[str],
+    valid: torch.Tensor | None = None,
+    normalization: Normalization | None = None,
+) -> dict[str, torch.Tensor]:
+    """
+    :func:`build_inputs` on inputs its caller has already checked (``Segmenter``: the shapes
+    were validated once, on the way in): uint8 ``rgb [B, 3, H, W]``, float ``depth_m
+    [B, 1, H, W]`` and ``K [B, 3, 3]`` where the modalities need them, ``valid`` bool
+    ``[B, 1, H, W]`` or None.
+    """
+    n = normalization or Normalization()
     out: dict[str, torch.Tensor] = {}
     if 'rgb' in modalities:
         out['rgb'] = normalize_image(rgb, n)
     if 'hha' not in modalities and 'depth' not in modalities:
         return out
-    if depth_m is None:
-        raise ValueError(f'modalities {tuple(modalities)} need depth_m, got None')
-    depth_m = _as_depth(depth_m, rgb).to(device=rgb.device, dtype=torch.float32)
+    depth_m = depth_m.to(device=rgb.device, dtype=torch.float32)
     finite = torch.isfinite(depth_m) & (depth_m > 0)
-    if valid is None:
-        valid = finite
-    else:
-        if valid.ndim == 3:
-            valid = valid[:, None]
-        if tuple(valid.shape) != tuple(depth_m.shape):
-            raise ValueError(
-                f'valid must be bool {list(depth_m.shape)}, got {tuple(valid.shape)}'
-            )
-        valid = valid.to(device=rgb.device, dtype=torch.bool) & finite
+    valid = finite if valid is None else valid.to(device=rgb.device, dtype=torch.bool) & finite
     if 'hha' in modalities:
-        if K is None:
-            raise ValueError("modality 'hha' needs the intrinsics K [B, 3, 3], got None")
-        _check_k(K, rgb.shape[0])
         from rgbd_seg_ros.core.hha import compute_hha
 
         hha = compute_hha(depth_m, K.to(device=rgb.device, dtype=torch.float32), valid)

@@ -36,8 +36,7 @@ import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.core.health import DepthHealth, HealthConfig, ModeSwitch
-
-KNOWN_MODES = ('rgbd', 'rgb', 'depth')
+from rgbd_seg_ros.core.names import KNOWN_MODES  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

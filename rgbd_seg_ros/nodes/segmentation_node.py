@@ -201,7 +201,7 @@ class SegmentationNode(Node):
         self.watchdog.check(now)  # a silent input is named, with its near-miss topics
         values = {'mode': mode, **self.watchdog.values(now),
                   **self.monitor.snapshot(now, self.params.diagnostics_period),
-                  **self.outputs.diagnostics(),  # issue 16: profile, class metadata, cloud
+                  **self.outputs.diagnostics(),  # profile, class metadata, cloud
                   **{f'backend {m}': b for m, b in self.models.backends.items()},
                   'dropped (worker busy)': self.slot.dropped,
                   'implausible depth': self.pipeline.implausible_depth,

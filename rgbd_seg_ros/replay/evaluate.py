@@ -43,9 +43,9 @@ from rgbd_seg_ros.replay.bag_io import BagSource, stamp_ns
 from rgbd_seg_ros.replay.make_bag import Window
 from rgbd_seg_ros.replay.params import bag_topic, environment_summary, resolve_topics
 from rgbd_seg_ros.replay.scoring import (
+    BagModeSwitch,
     ExamplePicker,
     FrameRecord,
-    ModeSwitch,
     ReplayResult,
     put_bounded,
 )
@@ -251,7 +251,7 @@ class OfflineReplay:
     def _collect_events(self) -> None:
         for ev in self._pipe.pop_events():
             self._result.mode_switches.append(
-                ModeSwitch(self._start_ns + int(round(ev.t * 1e9)), ev.from_mode, ev.to_mode,
+                BagModeSwitch(self._start_ns + int(round(ev.t * 1e9)), ev.from_mode, ev.to_mode,
                            ev.reason))
 
     def _process(self, frames: list[SyncedFrame], now: float) -> None:

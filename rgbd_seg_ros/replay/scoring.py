@@ -75,8 +75,11 @@ class FrameRecord:
 
 
 @dataclass
-class ModeSwitch:
-    """A change of the node's mode at bag time ``t_ns``."""
+class BagModeSwitch:
+    """
+    A change of the node's mode at bag time ``t_ns``: the report's row (the state machine's
+    own event is ``core.health.ModeSwitch``, in seconds of ``now``).
+    """
 
     t_ns: int
     from_mode: str
@@ -105,7 +108,7 @@ class ReplayResult:
     ignore_index: int = 255
     source: str = 'offline'  # 'offline' (deterministic, no DDS) or 'live' (over DDS)
     frames: list[FrameRecord] = field(default_factory=list)
-    mode_switches: list[ModeSwitch] = field(default_factory=list)
+    mode_switches: list[BagModeSwitch] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> messages skipped
     confusion: dict[str, np.ndarray] = field(default_factory=dict)  # 'all', 'mode:rgb', ...
     settings: dict[str, Any] = field(default_factory=dict)  # models, topics, sync parameters

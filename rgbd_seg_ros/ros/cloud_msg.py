@@ -13,7 +13,7 @@ import numpy as np
 from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import Header
 
-from rgbd_seg_ros.ros.conversions import _fill_data
+from rgbd_seg_ros.ros.conversions import fill_data
 
 # numpy kind+size -> PointField datatype
 _DATATYPES = {
@@ -52,7 +52,7 @@ def points_to_cloud(points: np.ndarray, header: Header | None = None) -> PointCl
     msg.point_step = int(points.dtype.itemsize)
     msg.row_step = msg.point_step * msg.width
     msg.is_dense = True
-    _fill_data(msg, np.ascontiguousarray(points))
+    fill_data(msg, np.ascontiguousarray(points))
     return msg
 
 

@@ -6,7 +6,7 @@ sensor_msgs/Image and CameraInfo <-> numpy, without cv_bridge: the ROS side of t
 Reading (``image_to_numpy``, ``image_to_rgb``, ``image_to_depth_m``, ``camera_info_to_intrinsics``,
 ...) is ROS-free and lives in ``core/image_codec.py``; it is re-exported here so the node reads
 ``conv.image_to_rgb(msg)``. Writing builds messages: it copies the contiguous array once into
-the message (see ``_fill_data``: of the ways to fill ``msg.data`` this is the fastest, ~55 us
+the message (see ``fill_data``: of the ways to fill ``msg.data`` this is the fastest, ~55 us
 for 640x480x3 against ~100 us for ``msg.data = arr.tobytes()``).
 """
 
@@ -21,13 +21,13 @@ from std_msgs.msg import Header
 from rgbd_seg_ros.core.camera import CameraIntrinsics
 from rgbd_seg_ros.core.depth import metres_to_depth_mm
 from rgbd_seg_ros.core.image_codec import (  # noqa: F401 - the reading half, re-exported
-    _HOST_BIG_ENDIAN,
-    _TO_RGB,
     COLOR_ENCODINGS,
     DEPTH_ENCODINGS,
     ENCODINGS,
+    HOST_BIG_ENDIAN,
     KNOWN_ENCODINGS,
     LABEL_ENCODINGS,
+    TO_RGB,
     ImageConversionError,
     camera_info_to_intrinsics,
     checked_view,
@@ -39,7 +39,7 @@ from rgbd_seg_ros.core.image_codec import (  # noqa: F401 - the reading half, re
 )
 
 
-def _fill_data(msg: Image, arr: np.ndarray) -> None:
+def fill_data(msg: Image, arr: np.ndarray) -> None:
     """Copy a C-contiguous array into ``msg.data`` with a single copy."""
     data = array.array('B')
     data.frombytes(memoryview(arr).cast('B'))
@@ -79,9 +79,9 @@ def numpy_to_image(arr: np.ndarray, encoding: str, header: Header | None = None)
         msg.header = header
     msg.height, msg.width = int(arr.shape[0]), int(arr.shape[1])
     msg.encoding = encoding
-    msg.is_bigendian = int(_HOST_BIG_ENDIAN and dtype.itemsize > 1)
+    msg.is_bigendian = int(HOST_BIG_ENDIAN and dtype.itemsize > 1)
     msg.step = msg.width * channels * dtype.itemsize
-    _fill_data(msg, arr)
+    fill_data(msg, arr)
     return msg
 
 
@@ -90,11 +90,11 @@ def rgb_to_image(rgb: np.ndarray, header: Header | None = None, encoding: str = 
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ImageConversionError(f'rgb must be [H, W, 3], got shape {rgb.shape}')
-    if encoding not in _TO_RGB:
+    if encoding not in TO_RGB:
         raise ImageConversionError(
-            f'colour output encoding {encoding!r}; expected one of {tuple(_TO_RGB)}'
+            f'colour output encoding {encoding!r}; expected one of {tuple(TO_RGB)}'
         )
-    order = list(_TO_RGB[encoding])
+    order = list(TO_RGB[encoding])
     out = rgb if encoding == 'rgb8' else rgb[:, :, order]
     if encoding in ('rgba8', 'bgra8'):
         alpha = np.full(rgb.shape[:2] + (1,), 255, dtype=np.uint8)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from rgbd_seg_ros.core.node_config import KNOWN_OUTPUT_PROFILES
+from rgbd_seg_ros.core.names import KNOWN_OUTPUT_PROFILES
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from rclpy.qos import (
     qos_profile_system_default,
 )
 
-from rgbd_seg_ros.core.node_config import KNOWN_QOS_NAMES
+from rgbd_seg_ros.core.names import KNOWN_QOS_NAMES
 
 KNOWN_QOS = KNOWN_QOS_NAMES  # owned by core/node_config.py
 

@@ -18,7 +18,7 @@ from rgbd_seg_ros.sim.primitives import Box, Cylinder, Scene, Sphere
 _NEAR = 0.02  # metres; hits closer than this along z are ignored
 
 
-def _camera_rays(intr: CameraIntrinsics, R: np.ndarray  # noqa: N803
+def camera_rays(intr: CameraIntrinsics, R: np.ndarray  # noqa: N803
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """World-frame ray directions (dx, dy, dz), each float32 ``[H, W]``, with camera z = 1."""
     xc = ((np.arange(intr.width, dtype=np.float64) - intr.cx) / intr.fx)[None, :]
@@ -53,7 +53,7 @@ def _bounds(p: Box | Cylinder | Sphere) -> np.ndarray:
                       lo[2] if i & 4 == 0 else hi[2]] for i in range(8)])
 
 
-def _screen_rects(scene: Scene, intr: CameraIntrinsics, R: np.ndarray,  # noqa: N803
+def screen_rects(scene: Scene, intr: CameraIntrinsics, R: np.ndarray,  # noqa: N803
                   origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     Per primitive the ``[r0, r1, c0, c1]`` pixel window containing it (empty if not visible),
@@ -151,4 +151,4 @@ def _hit_sphere(p: Sphere, o: tuple[float, float, float], d: tuple[np.ndarray, .
     return np.where((disc >= 0) & (t > _NEAR), t, np.inf)
 
 
-_HIT = {Box: _hit_box, Cylinder: _hit_cylinder, Sphere: _hit_sphere}
+HIT = {Box: _hit_box, Cylinder: _hit_cylinder, Sphere: _hit_sphere}

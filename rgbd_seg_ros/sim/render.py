@@ -31,7 +31,7 @@ from rgbd_seg_ros.sim import classes as C
 from rgbd_seg_ros.sim.camera import CameraPose
 from rgbd_seg_ros.sim.materials import ir_albedo, texture
 from rgbd_seg_ros.sim.primitives import Box, Cylinder, Scene, Sphere
-from rgbd_seg_ros.sim.raycast import _HIT, _camera_rays, _screen_rects
+from rgbd_seg_ros.sim.raycast import HIT, camera_rays, screen_rects
 
 Vec3 = tuple[np.ndarray, np.ndarray, np.ndarray]  # x, y, z component arrays
 _ROOM_LABELS = (C.WALL, C.WALL, C.WALL, C.WALL, C.FLOOR, C.CEILING)
@@ -64,7 +64,7 @@ def render(scene: Scene, intr: CameraIntrinsics, pose: CameraPose,
     R = pose.rotation  # noqa: N806
     o = tuple(float(v) for v in pose.position)  # python floats keep the arrays float32
     h, w = intr.height, intr.width
-    dx, dy, dz = _camera_rays(intr, R)
+    dx, dy, dz = camera_rays(intr, R)
     inv = (1.0 / dx, 1.0 / dy, 1.0 / dz)
     sx, sy, sz = (float(v) for v in scene.size)
     n_prims = len(scene.primitives)
@@ -79,7 +79,7 @@ def render(scene: Scene, intr: CameraIntrinsics, pose: CameraPose,
     surf = (face + n_prims).astype(np.int16 if n_prims < 32000 else np.int32)
 
     # 2. primitives inside their screen rectangles, nearest first; skip occluded ones
-    rects, zmin = _screen_rects(scene, intr, R, np.asarray(o))
+    rects, zmin = screen_rects(scene, intr, R, np.asarray(o))
     for i in np.argsort(zmin, kind='stable'):
         r0, r1, c0, c1 = rects[i]
         if r1 <= r0 or c1 <= c0:
@@ -89,7 +89,7 @@ def render(scene: Scene, intr: CameraIntrinsics, pose: CameraPose,
         if zmin[i] > zwin.max():
             continue
         p = scene.primitives[i]
-        t = _HIT[type(p)](p, o, (dx[win], dy[win], dz[win]),
+        t = HIT[type(p)](p, o, (dx[win], dy[win], dz[win]),
                           (inv[0][win], inv[1][win], inv[2][win]))
         closer = t < zwin
         np.copyto(zwin, t, where=closer)

@@ -1,7 +1,8 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""``bench/methods.py``: the statistics, the plateau rule and a smoke run of the protocol."""
+"""``bench.methods``: the statistics, the plateau rule and a smoke run of the protocol."""
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -17,7 +18,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope='module')
 def methods():
-    return load_script(REPO / 'bench' / 'methods.py', 'bench_methods')
+    import bench.methods
+
+    return bench.methods
+
+
+def _plan(methods, out, protocol='smoke', **kw):
+    """A plan as the tests' runs use it: no pretraining unless asked, one run at a time."""
+    kw.setdefault('pretrain', False)
+    return methods.Plan(out=out, budget=methods.PROTOCOLS[protocol], protocol=protocol, **kw)
 
 
 def test_summary_is_mean_sample_std_and_a_t_interval(methods):
@@ -117,6 +126,32 @@ def test_teachers_alone_for_a_doubling_test(methods, tmp_path):
                       '--out', str(tmp_path / 'runs'), '--json', str(out)])
 
 
+def test_the_command_line_becomes_a_plan_in_a_folder_named_after_it(methods, tmp_path):
+    import subprocess
+    import sys
+
+    parser = methods.cli.build_parser()
+    args = parser.parse_args(['--protocol', 'full', '--seeds', '0,1', '--methods', 'rgb,primkd',
+                              '--depth', 'filled', '--no-depth-pretrain', '--pretrain-iters',
+                              '4000', '--teacher-factor', '6', '--out', str(tmp_path)])
+    plan = methods.plan_from_args(args)
+    assert plan.out == tmp_path / 'full_nyu_like_filled_rgbinit_pre4000_tf6'
+    assert plan.seeds == (0, 1) and plan.methods == ('rgb', 'primkd')
+    assert plan.pretrain and not plan.depth_pretrain
+    assert plan.pretrains == ('pretrain',)  # the depth streams start from the RGB backbone
+    assert plan.teachers == ('teacher_depth', 'teacher_rgb', 'teacher_rgbd')  # calibration
+    assert plan.budget.teacher_factor == 6 and plan.budget.pretrain_steps('pretrain') == 4000
+    nyu = methods.plan_from_args(parser.parse_args(['--data', str(tmp_path), '--methods',
+                                                    'cmkd_rgb']))
+    assert (nyu.data, nyu.root, nyu.pretrain) == ('nyu', str(tmp_path), False)
+    assert nyu.teachers == ('teacher_rgbd',)  # only what its methods need
+    with pytest.raises(ValueError, match='unknown methods'):
+        methods.plan_from_args(parser.parse_args(['--methods', 'rgb,teacher_rgb']))
+    proc = subprocess.run([sys.executable, '-m', 'bench.methods', '--help'], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and '--teacher-factor' in proc.stdout, proc.stderr
+
+
 def test_schedule_starts_each_run_after_what_it_needs(methods):
     import threading
     import time
@@ -164,61 +199,50 @@ def test_an_ablation_variant_shares_baselines_and_teachers_only(methods):
 
 
 def test_an_ablation_override_reaches_its_own_runs_not_the_shared_baseline(methods, tmp_path):
-    import argparse
-    args = argparse.Namespace(data='synthetic', world='nyu_like', stream=False, no_pretrain=True,
-                              no_depth_pretrain=False, depth='raw', out=str(tmp_path), nproc=1,
-                              threads=1, set=['distill.temperature=1.0'], variant='T1')
-    proto = methods.PROTOCOLS['smoke']
-    main = argparse.Namespace(**{**vars(args), 'set': [], 'variant': ''})
+    plan = _plan(methods, tmp_path, sets=('distill.temperature=1.0',), variant='T1')
+    main = dataclasses.replace(plan, sets=(), variant='')
     for run in ('rgb', 'rgbd', 'teacher_rgbd'):  # shared: the same overrides as the main run's
-        assert methods.run_sets(run, 0, args, proto, None) == methods.run_sets(
-            run, 0, main, proto, None)
+        assert methods.run_sets(run, 0, plan, None) == methods.run_sets(run, 0, main, None)
     teacher = tmp_path / 'teachers' / 'teacher_rgbd' / 'model.safetensors'
     for run in ('cmkd_rgb', 'crodino'):
-        sets = methods.run_sets(run, 0, args, proto, teacher if run == 'cmkd_rgb' else None)
+        sets = methods.run_sets(run, 0, plan, teacher if run == 'cmkd_rgb' else None)
         assert sets[-1] == 'distill.temperature=1.0'
-        assert 'distill.temperature=1.0' not in methods.run_sets(run, 0, main, proto, None)
+        assert 'distill.temperature=1.0' not in methods.run_sets(run, 0, main, None)
+    with pytest.raises(ValueError, match='may only change'):  # the plan checks it too
+        dataclasses.replace(plan, sets=('optim.lr=0.1',))
 
 
 def test_a_finished_run_is_reused_only_for_the_same_settings(methods, tmp_path, monkeypatch):
-    import argparse
-    import dataclasses
-
     from rgbd_seg_ros import sim
-    args = argparse.Namespace(data='synthetic', world='nyu_like', stream=False, no_pretrain=True,
-                              no_depth_pretrain=False, depth='raw', out=str(tmp_path), set=[],
-                              nproc=1, threads=1)
-    proto = methods.PROTOCOLS['smoke']
+    plan = _plan(methods, tmp_path)
     out = tmp_path / 'seed0' / 'rgb'
     out.mkdir(parents=True)
     (out / 'model.safetensors').write_bytes(b'')
-    sets = methods.run_sets('rgb', 0, args, proto, None)
+    sets = methods.run_sets('rgb', 0, plan, None)
     config = methods.CONFIGS / 'synthetic_rgb.yaml'
-    good = methods.run_fingerprint(config, sets, args)
+    good = methods.run_fingerprint(config, sets, plan)
     (out / 'bench_time.json').write_text(json.dumps({'seconds': 12.5, 'fingerprint': good}))
-    assert methods.train_run('rgb', 0, out, args, proto, None) == 12.5  # reused, not trained
+    assert methods.train_run('rgb', 0, out, plan, None) == 12.5  # reused, not trained
     # the same folder asked for by another world (or config, or override) is refused
-    other = argparse.Namespace(**{**vars(args), 'world': 'depth_favoured'})
+    other = dataclasses.replace(plan, world='depth_favoured')
     with pytest.raises(RuntimeError, match='delete the folder'):
-        methods.train_run('rgb', 0, out, other, proto, None)
-    assert methods.run_fingerprint(config, sets + ['optim.lr=0.1'], args) != good
+        methods.train_run('rgb', 0, out, other, None)
+    assert methods.run_fingerprint(config, sets + ['optim.lr=0.1'], plan) != good
     # a world of the same name whose knobs changed in the code is another world
     changed = dataclasses.replace(sim.world_style('nyu_like'), door_proud_m=0.03)
     monkeypatch.setattr(sim, 'world_style', lambda world: changed)
     with pytest.raises(RuntimeError, match='delete the folder'):
-        methods.train_run('rgb', 0, out, args, proto, None)
+        methods.train_run('rgb', 0, out, plan, None)
 
 
 def test_an_interrupted_run_resumes_from_its_interim_state(methods, tmp_path, monkeypatch):
-    import argparse
     import subprocess
 
-    args = argparse.Namespace(data='synthetic', world='nyu_like', stream=False, no_pretrain=True,
-                              no_depth_pretrain=False, depth='raw', out=str(tmp_path), set=[],
-                              nproc=1, threads=1)
-    proto = methods.PROTOCOLS['smoke']  # a teacher: 3 x 2 = 6 steps
+    from bench.methods import runs
+
+    plan = _plan(methods, tmp_path)  # smoke: a teacher trains 3 x 2 = 6 steps
     out = tmp_path / 'teachers' / 'teacher_rgb'
-    monkeypatch.setattr(methods, 'RESUME_EVERY', 2)
+    monkeypatch.setattr(runs, 'RESUME_EVERY', 2)
     real_run, calls = subprocess.run, []
 
     def killed_at_first(cmd, **kw):  # the first launch dies after step 2, as a killed job does
@@ -228,11 +252,11 @@ def test_an_interrupted_run_resumes_from_its_interim_state(methods, tmp_path, mo
             return subprocess.CompletedProcess(cmd, -9)
         return real_run(cmd, **kw)
 
-    monkeypatch.setattr(methods.subprocess, 'run', killed_at_first)
+    monkeypatch.setattr(subprocess, 'run', killed_at_first)
     with pytest.raises(RuntimeError, match='exit status -9'):
-        methods.train_run('teacher_rgb', 100, out, args, proto, None)
+        methods.train_run('teacher_rgb', 100, out, plan, None)
     assert (out / 'last.safetensors').is_file() and not (out / 'bench_time.json').exists()
-    assert methods.train_run('teacher_rgb', 100, out, args, proto, None) > 0
+    assert methods.train_run('teacher_rgb', 100, out, plan, None) > 0
     assert '--resume' not in calls[0] and '--resume' in calls[1]
     log = (out / 'bench_stdout.log').read_text()  # the second launch's
     assert re.search(r'resumed from \S+last\.safetensors at step 2', log)
@@ -256,43 +280,34 @@ def test_tables_name_each_pretraining_run_old_reports_included(methods):
 
 
 def test_pretraining_and_teacher_budgets_can_be_changed_in_their_own_folder(methods, tmp_path):
-    import argparse
-
-    args = argparse.Namespace(protocol='full', pretrain_iters=5000, teacher_factor=4,
-                              data='synthetic', world='nyu_like', stream=False,
-                              no_pretrain=False, no_depth_pretrain=False, depth='raw',
-                              out=str(tmp_path), set=[])
-    proto, suffix = methods.protocol(args)
+    budget, suffix = methods.protocol_budget('full', pretrain_iters=5000, teacher_factor=4)
     assert suffix == '_pre5000_tf4'
-    assert methods.PROTOCOLS['full']['teacher_factor'] == 3  # the table itself is untouched
+    assert methods.PROTOCOLS['full'].teacher_factor == 3  # the table itself is untouched
+    plan = methods.Plan(out=tmp_path, budget=budget, protocol='full')
 
     def steps(run):
-        sets = methods.run_sets(run, 100, args, proto, None)
+        sets = methods.run_sets(run, 100, plan, None)
         return [s for s in sets if s.startswith('train.max_iters=')]
 
     assert steps('pretrain') == ['train.max_iters=5000']
     assert steps('pretrain_depth') == ['train.max_iters=2500']  # the protocol's
     assert steps('teacher_rgbd') == ['train.max_iters=2000']  # 4 x 500
     assert steps('rgb') == ['train.max_iters=500']
-    plain = argparse.Namespace(**{**vars(args), 'pretrain_iters': 0, 'teacher_factor': 0})
-    assert methods.protocol(plain) == (methods.PROTOCOLS['full'], '')
+    assert methods.protocol_budget('full') == (methods.PROTOCOLS['full'], '')
     # the full protocol's own budgets: RGB pretraining 4000 steps (the calibration's), depth 2500
     default = methods.PROTOCOLS['full']
-    assert [methods.pretrain_iters(default, r) for r in ('pretrain', 'pretrain_depth')] == \
-        [4000, 2500]
+    assert [default.pretrain_steps(r) for r in ('pretrain', 'pretrain_depth')] == [4000, 2500]
     with pytest.raises(ValueError, match='>= 3'):
-        methods.protocol(argparse.Namespace(**{**vars(args), 'teacher_factor': 2}))
+        methods.protocol_budget('full', teacher_factor=2)
 
 
 def test_primkd_experiment_script_finds_the_main_runs_folder(methods, tmp_path):
-    import argparse
     import subprocess
     flags = ['--pretrain-iters', '4000', '--teacher-factor', '4']
     proc = subprocess.run(['bash', str(REPO / 'bench' / 'primkd_why.sh'), 'nyu_like',
                            str(tmp_path), *flags], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2  # nothing trained there: refused before any training
-    _, suffix = methods.protocol(argparse.Namespace(protocol='full', pretrain_iters=4000,
-                                                    teacher_factor=4))
+    _, suffix = methods.protocol_budget('full', pretrain_iters=4000, teacher_factor=4)
     expected = tmp_path / f'full_nyu_like{suffix}' / 'seed0' / 'rgb' / 'model.safetensors'
     assert f'no weaker teacher at {expected}' in proc.stderr
 
@@ -309,7 +324,7 @@ def test_experiment_scripts_only_set_keys_their_method_config_has(script):
     assert len(sets) >= 2
     for item in sets:
         section = item.split('.')[0]
-        assert section in ('distill', 'crodino'), item  # what bench/methods.py --variant allows
+        assert section in ('distill', 'crodino'), item  # what bench.methods --variant allows
         name = 'synthetic_crodino.yaml' if section == 'crodino' else 'synthetic_primkd.yaml'
         cfg = load_config(str(REPO / 'training' / 'configs' / name),
                           ['distill.teacher=x.safetensors', item])
@@ -318,55 +333,51 @@ def test_experiment_scripts_only_set_keys_their_method_config_has(script):
         assert str(got).lower() == value.lower() or float(got) == float(value), item
 
 
-def _stamped_run(methods, args, proto, run, out, teacher=None):
+def _stamped_run(methods, plan, run, out, teacher=None):
     """A finished run folder of ``run`` (empty exports) with today's fingerprint; its sets."""
     out.mkdir(parents=True, exist_ok=True)
     for export in methods.RUNS[run][2]:
         (out / f'{export}.safetensors').write_bytes(b'')
-    sets = methods.run_sets(run, 0, args, proto, teacher)
+    sets = methods.run_sets(run, 0, plan, teacher)
     config = methods.CONFIGS / f'synthetic_{methods.RUNS[run][0]}.yaml'
     return config, sets
 
 
 def test_a_folder_linked_under_another_name_is_reused_and_its_teacher_checked(methods, tmp_path):
-    import argparse
     import os
     import shutil
 
-    proto = methods.PROTOCOLS['smoke']
     a = tmp_path / 'quick_nyu_like_tf16'
-    args = argparse.Namespace(data='synthetic', world='nyu_like', stream=False, no_pretrain=True,
-                              no_depth_pretrain=False, depth='raw', out=str(a), set=[],
-                              nproc=1, threads=1)
+    plan = _plan(methods, a)
     teacher = a / 'teachers' / 'teacher_rgb'
     ckpt = teacher / 'model.safetensors'
-    config, sets = _stamped_run(methods, args, proto, 'teacher_rgb', teacher)
-    methods._write_stamp(teacher / 'bench_time.json', 100.0,
-                         methods.run_fingerprint(config, sets, args))
+    config, sets = _stamped_run(methods, plan, 'teacher_rgb', teacher)
+    methods.write_stamp(teacher / 'bench_time.json', 100.0,
+                        methods.run_fingerprint(config, sets, plan))
     student = a / 'seed0' / 'primkd'
-    config, sets = _stamped_run(methods, args, proto, 'primkd', student, ckpt)
-    methods._write_stamp(student / 'bench_time.json', 7.0,
-                         methods.run_fingerprint(config, sets, args))
-    assert methods.train_run('primkd', 0, student, args, proto, ckpt) == 7.0
+    config, sets = _stamped_run(methods, plan, 'primkd', student, ckpt)
+    methods.write_stamp(student / 'bench_time.json', 7.0,
+                        methods.run_fingerprint(config, sets, plan))
+    assert methods.train_run('primkd', 0, student, plan, ckpt) == 7.0
     # the same runs in a folder of another name (a copy; `cp -al` in docs/results.md): reused
     b = tmp_path / 'quick_nyu_like_tf3'
     shutil.copytree(a, b)
-    args_b = argparse.Namespace(**{**vars(args), 'out': str(b)})
+    plan_b = dataclasses.replace(plan, out=b)
     ckpt_b = b / 'teachers' / 'teacher_rgb' / 'model.safetensors'
-    assert methods.train_run('primkd', 0, b / 'seed0' / 'primkd', args_b, proto, ckpt_b) == 7.0
+    assert methods.train_run('primkd', 0, b / 'seed0' / 'primkd', plan_b, ckpt_b) == 7.0
     # a teacher trained otherwise (its stamp's fingerprint differs): its student is refused
-    methods._write_stamp(b / 'teachers' / 'teacher_rgb' / 'bench_time.json', 50.0, 'f' * 64)
+    methods.write_stamp(b / 'teachers' / 'teacher_rgb' / 'bench_time.json', 50.0, 'f' * 64)
     with pytest.raises(RuntimeError, match='teacher'):
-        methods.train_run('primkd', 0, b / 'seed0' / 'primkd', args_b, proto, ckpt_b)
+        methods.train_run('primkd', 0, b / 'seed0' / 'primkd', plan_b, ckpt_b)
     # a stamp of the revision before (path-bound hash) is accepted once and rewritten as a new
     # file: its hard-linked twin keeps the old content
     rgb = a / 'seed0' / 'rgb'
-    config, sets = _stamped_run(methods, args, proto, 'rgb', rgb)
-    legacy = methods.run_fingerprint(config, sets, args, legacy=True)
+    config, sets = _stamped_run(methods, plan, 'rgb', rgb)
+    legacy = methods.run_fingerprint(config, sets, plan, legacy=True)
     (rgb / 'bench_time.json').write_text(json.dumps({'seconds': 3.0, 'fingerprint': legacy}))
     twin = tmp_path / 'twin.json'
     os.link(rgb / 'bench_time.json', twin)
-    assert methods.train_run('rgb', 0, rgb, args, proto, None) == 3.0
+    assert methods.train_run('rgb', 0, rgb, plan, None) == 3.0
     assert json.loads((rgb / 'bench_time.json').read_text())['fingerprint'] == \
-        methods.run_fingerprint(config, sets, args) != legacy
+        methods.run_fingerprint(config, sets, plan) != legacy
     assert json.loads(twin.read_text())['fingerprint'] == legacy

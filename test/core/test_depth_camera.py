@@ -14,7 +14,7 @@ from rgbd_seg_ros.core.depth import (
     KNOWN_DEPTH_ENCODINGS,
     depth_to_metres,
     metres_to_depth_mm,
-    valid_ratio,
+    valid_fraction,
 )
 
 CAM = CameraIntrinsics(fx=525.0, fy=520.0, cx=319.5, cy=239.25, width=640, height=480)
@@ -205,6 +205,6 @@ def test_metres_to_millimetres_round_trip():
     assert np.abs(back[ok] - depth[ok]).max() <= 0.0005 + 1e-6
 
 
-def test_valid_ratio():
-    assert valid_ratio(np.zeros((0, 3), bool)) == 0.0
-    assert valid_ratio(np.array([[True, False], [True, True]])) == 0.75
+def test_valid_fraction():
+    assert valid_fraction(np.zeros((0, 3), bool)) == 0.0
+    assert valid_fraction(np.array([[True, False], [True, True]])) == 0.75

@@ -161,7 +161,7 @@ def test_filled_depth_with_torch_box_filter(nyu):
 
 
 def test_one_based_convention_matters(nyu):
-    """Using the 1-based K as if it were 0-based shifts the output measurably (HHA.md)."""
+    """Using the 1-based K as if it were 0-based shifts the output measurably (docs/hha.md)."""
     cam_wrong = CameraIntrinsics.from_matrix(nyu['K'], 640, 480)
     wrong = hha.compute_hha(nyu['depth'], cam_wrong)[0].permute(1, 2, 0).numpy()
     ref = _read_ref(nyu['root'] / 'hha_complete.png')
@@ -382,7 +382,7 @@ def test_torch_and_opencv_box_filters_agree_with_brute_force():
     mask = torch.from_numpy((rng.random((2, 23, 31)) > 0.3).astype(np.float32))
     vals = torch.from_numpy(rng.random((2, 23, 31)).astype(np.float32)) * mask
     radius = 4
-    scratch = hha_geometry._Scratch(torch.device('cpu'))
+    scratch = hha_geometry.Scratch(torch.device('cpu'))
     ours_cv = hha_geometry._box_sums_opencv(mask, vals, radius, scratch, True).clone()
     ours_t = hha_geometry._box_sums_torch(mask, vals, radius, scratch, True)
     for box in (hha_geometry._box_sums_opencv, hha_geometry._box_sums_torch):  # T sums only
@@ -415,11 +415,11 @@ def test_dense_shortcut_equals_general_fit(shape):
     depth = torch.from_numpy(scene.depth_m[:shape[0], :shape[1]].copy())[None]
     cam = scene.cam.cropped(0, 0, shape[1], shape[0])
     params = hha._intrinsics_params(cam, 1, *shape, depth.device)
-    scratch = hha_geometry._Scratch(depth.device)
-    fit = hha_geometry._fit_inputs(depth, hha._fit_mask(None, depth), scratch)
+    scratch = hha_geometry.Scratch(depth.device)
+    fit = hha_geometry.fit_inputs(depth, hha._fit_mask(None, depth), scratch)
     for radius in (hha.NORMAL_RADIUS, hha.GRAVITY_NORMAL_RADIUS):
         for orient in (True, False):
-            got = [hha_geometry._normals(fit, params, radius, 'opencv', scratch,
+            got = [hha_geometry.plane_normals(fit, params, radius, 'opencv', scratch,
                                 torch.empty(1, 3, *shape), orient, dense).numpy()
                    for dense in (True, False)]
             np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(got[1]))
@@ -670,7 +670,7 @@ def test_gpu_code_paths_agree_on_cpu():
     w = torch.from_numpy(rng.normal(size=(2, 500)).astype(np.float32))
     for blas in (True, False):
         out = torch.empty(2, 500)
-        np.testing.assert_allclose(hha_geometry._dot3(n, v, out, blas=blas).numpy(),
+        np.testing.assert_allclose(hha_geometry.dot3(n, v, out, blas=blas).numpy(),
                                    torch.einsum('bkp,bk->bp', n, v).numpy(), atol=1e-5)
         red = torch.empty(2, 3)
         np.testing.assert_allclose(hha_geometry._reduce(n, w, red, blas=blas).numpy(),

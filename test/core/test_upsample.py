@@ -1,7 +1,9 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""Full-resolution labels from network-resolution logits (core/upsample.py), and the
-Segmenter's one depth resize for depth registered at another resolution."""
+"""
+Full-resolution labels from network-resolution logits (core/upsample.py), and the Segmenter's
+one depth resize for depth registered at another resolution.
+"""
 
 from __future__ import annotations
 

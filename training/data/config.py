@@ -42,7 +42,7 @@ class DataConfig:
     synthetic_cache: str = ''  # folder keeping rendered frames of finite synthetic sets; '' = off
     augment: bool = True  # random augmentation on the train split (val/test are never augmented)
     crop_size: tuple[int, int] = (240, 320)  # train crop (H, W); pads with 0 / ignore / invalid
-    scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)  # random scales (METHODS §1)
+    scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)  # random scales, the papers' set
     flip_p: float = 0.5  # horizontal flip probability (joint, intrinsics follow)
     photometric_p: float = 0.5  # RGB colour jitter: brightness, contrast, saturation, hue
     blur_p: float = 0.1  # RGB Gaussian blur

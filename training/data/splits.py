@@ -7,7 +7,7 @@ A split file lists one sample per line: a bare name (``0001``) or, as in some CM
 copies, paths whose file stem is the name (``RGB/0001.jpg Label/0001.png``). Blank lines and
 lines starting with ``#`` are skipped.
 
-Checkpoints are selected on a validation split, never on test (METHODS.md §1). Datasets that
+Checkpoints are selected on a validation split, never on test (docs/training.md). Datasets that
 ship only ``train.txt``/``test.txt`` (NYU Depth v2, SUN RGB-D) get a seeded hold-out: ``val`` is
 a fixed fraction of ``train.txt`` and ``train`` is the rest.
 """

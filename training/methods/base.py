@@ -61,7 +61,7 @@ def freeze(model: nn.Module) -> nn.Module:
 
 
 def normalization_of(model: nn.Module) -> Normalization:
-    """A model's input normalisation (``Segmentor.normalization``; ImageNet mean/std if none)."""
+    """A model's input normalisation (``SegmentationNet.normalization``; else ImageNet)."""
     norm = getattr(model, 'normalization', None)
     return norm if isinstance(norm, Normalization) else Normalization()
 

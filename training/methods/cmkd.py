@@ -1,7 +1,7 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 """
-Cross-modal teacher/student distillation (METHODS.md §3), CroDiNo-KD's baselines.
+Cross-modal teacher/student distillation (docs/training.md), CroDiNo-KD's baselines.
 
 A frozen RGB-D fusion ``teacher`` distils into a single-modality ``student`` (RGB-only or
 depth-only). Three switchable terms, each with its own weight (0 removes the term and its

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """
 CroDiNo-KD (Ferrod et al., ECML-PKDD 2025): teacher-free joint training of an RGB-only and a
-depth-only model with disentangled features (METHODS.md §4).
+depth-only model with disentangled features (docs/training.md, CroDiNo-KD).
 
 Certain from the paper's abstract, README and overview figure: no teacher; the two
 single-modality encoder-decoders are trained jointly; each encoder output is split into a
@@ -16,7 +16,8 @@ RECONSTRUCTION (the paper's details were not available; every choice is a ``crod
 
 - split: the deepest stage's channels in halves, invariant first; shallower stages pass through.
   Because the decoder sees ``concat(inv, spec)`` -- the unchanged stage output -- at test time,
-  each exported model is a plain single-modality ``Segmentor`` that uses its own invariant part.
+  each exported model is a plain single-modality ``SegmentationNet`` using its own invariant
+  part.
 - MixUp (``crodino.mixup``): in training the decoder sees ``concat(inv_mix, spec)`` with
   ``inv_mix = lam * inv_own + (1 - lam) * inv_other``, ``lam ~ U(mixup_lambda_min, 1)`` per
   sample and model (``U(0, 1)`` by default); only with shared geometric augmentation (aligned

@@ -7,7 +7,7 @@ The teacher is trained on the *primary* modality: RGB in the paper (its Table 1 
 depth teacher, which helped less on NYU). Either is accepted here; the teacher reads its own
 stream of the student's inputs.
 
-``L = CE + alpha * KL(teacher || student) + beta * select_i(L_i)`` (METHODS.md §2):
+``L = CE + alpha * KL(teacher || student) + beta * select_i(L_i)`` (docs/training.md, PrimKD):
 
 - the teacher is a frozen single-stream model in eval mode, fed the student's augmented input of
   its modality (RGB by default);

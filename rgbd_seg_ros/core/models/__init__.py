@@ -3,7 +3,7 @@
 """
 Segmentation models: timm encoders, RGB-D fusion (CMX, SE-add), SegFormer/light decoders.
 
-``create_model(ModelConfig(...))`` builds a ``Segmentor``; see docs/architecture.md (Models).
+``create_model(ModelConfig(...))`` builds a ``SegmentationNet``; see docs/architecture.md (Models).
 The config names load eagerly (no torch); everything else loads torch and timm on first use, so
 ``from rgbd_seg_ros.core.models.config import ModelConfig`` stays light.
 """
@@ -28,7 +28,7 @@ _LAZY = {
     'FusionEncoder': '.fusion',
     'create_model': '.segmentor',
     'MODALITY_CHANNELS': '.segmentor',
-    'Segmentor': '.segmentor',
+    'SegmentationNet': '.segmentor',
 }
 
 __all__ = [

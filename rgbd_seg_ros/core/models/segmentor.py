@@ -25,7 +25,7 @@ from .fusion import FusionEncoder
 MODALITY_CHANNELS = {'rgb': 3, 'hha': 3, 'depth': 1}
 
 
-class Segmentor(nn.Module):
+class SegmentationNet(nn.Module):
     """
     Semantic segmentation model over one or two input modalities.
 
@@ -130,33 +130,33 @@ class Segmentor(nn.Module):
         return self.decode(self.forward_features(inputs), size)
 
 
-def _build_single(cfg: ModelConfig) -> Segmentor:
+def _build_single(cfg: ModelConfig) -> SegmentationNet:
     weights = cfg.pretrained if cfg.modality == 'rgb' else cfg.depth_weights
     encoder = Encoder(cfg.backbone, MODALITY_CHANNELS[cfg.modality], weights, cfg.num_stages)
     decoder = create_decoder(cfg.decoder, encoder.channels, cfg.embed_dim, cfg.num_classes,
                              cfg.decoder_dropout)
-    return Segmentor(cfg, encoder, decoder)
+    return SegmentationNet(cfg, encoder, decoder)
 
 
-def _build_fusion(cfg: ModelConfig) -> Segmentor:
+def _build_fusion(cfg: ModelConfig) -> SegmentationNet:
     encoder = FusionEncoder(cfg.backbone, MODALITY_CHANNELS[cfg.depth_modality], cfg.fusion,
                             cfg.pretrained, cfg.num_stages, cfg.ffm_head_dim,
                             cfg.depth_weights)
     decoder = create_decoder(cfg.decoder, encoder.channels, cfg.embed_dim, cfg.num_classes,
                              cfg.decoder_dropout)
-    return Segmentor(cfg, encoder, decoder)
+    return SegmentationNet(cfg, encoder, decoder)
 
 
 _ARCHS = {'single': _build_single, 'fusion': _build_fusion}
 
 
-def create_model(cfg: ModelConfig) -> Segmentor:
+def create_model(cfg: ModelConfig) -> SegmentationNet:
     """
     Build a segmentation model from its config.
 
     :param cfg: architecture; ``cfg.pretrained`` (a local .safetensors file) initialises the
         backbone(s), ``cfg.pretrained_depth`` (when set) the depth stream instead.
-    :returns: a ``Segmentor`` in training mode on the CPU.
+    :returns: a ``SegmentationNet`` in training mode on the CPU.
     """
     if not isinstance(cfg, ModelConfig):
         raise ValueError(f'create_model needs a ModelConfig, got {type(cfg).__name__}')

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 
-def _stamp_ns(stamp: Any) -> int:
+def header_stamp_ns(stamp: Any) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
@@ -94,7 +94,7 @@ class ModeTimeline(_Steps):
                 if a != b]
 
 
-def _received_ns(info: Mapping[str, Any] | None) -> int:
+def arrival_ns(info: Mapping[str, Any] | None) -> int:
     """The middleware's reception time of a message (system clock, ns), else now."""
     if info:
         received = int(info.get('received_timestamp') or 0)

@@ -29,12 +29,17 @@ from std_msgs.msg import String
 
 from rgbd_seg_ros.core.labels import LabelSet
 from rgbd_seg_ros.core.sync import nearest_within
-from rgbd_seg_ros.replay.live.clock import ClockMap, ModeTimeline, _received_ns, _stamp_ns
-from rgbd_seg_ros.replay.live.transport import node_outputs_published, transport_summary
+from rgbd_seg_ros.replay.live.clock import ClockMap, ModeTimeline, arrival_ns, header_stamp_ns
+from rgbd_seg_ros.replay.live.transport import (
+    add_unreceived,
+    node_outputs_published,
+    note_frames_without_output,
+    transport_summary,
+)
 from rgbd_seg_ros.replay.scoring import (
+    BagModeSwitch,
     ExamplePicker,
     FrameRecord,
-    ModeSwitch,
     ReplayResult,
     put_bounded,
 )
@@ -175,11 +180,11 @@ class ReplayEvaluator(Node):
 
     def _on_clock(self, msg: Any, info: Mapping[str, Any] | None) -> None:
         with self.lock:
-            self.clock_map.add(_received_ns(info), _stamp_ns(msg.clock))
+            self.clock_map.add(arrival_ns(info), header_stamp_ns(msg.clock))
 
     def _on_rgb(self, msg: Any, info: Mapping[str, Any] | None) -> None:
-        received_ns = _received_ns(info)
-        stamp = _stamp_ns(msg.header.stamp)
+        received_ns = arrival_ns(info)
+        stamp = header_stamp_ns(msg.header.stamp)
         now = self.now_ns() or stamp
         with self.lock:
             self._touch()
@@ -217,7 +222,7 @@ class ReplayEvaluator(Node):
             return
         with self.lock:
             self._touch()
-            stamp = _stamp_ns(msg.header.stamp)
+            stamp = header_stamp_ns(msg.header.stamp)
             self._depth.append(_Depth(stamp, ratio, depth_m))
             self._depth_ratios.append((stamp, ratio))
 
@@ -232,7 +237,7 @@ class ReplayEvaluator(Node):
             with self.lock:
                 self._skip(f'ground_truth: {exc}')
             return
-        stamp = _stamp_ns(msg.header.stamp)
+        stamp = header_stamp_ns(msg.header.stamp)
         with self.lock:
             pending = self._waiting.pop(stamp, None)
             if pending is not None:
@@ -242,13 +247,13 @@ class ReplayEvaluator(Node):
 
     def _on_mode(self, msg: Any, info: Mapping[str, Any] | None) -> None:
         with self.lock:
-            self.modes.add(_received_ns(info), msg.data)
+            self.modes.add(arrival_ns(info), msg.data)
 
     def _on_frame_status(self, msg: Any) -> None:
         status = frame_mode(msg)
         if status is None:
             return
-        stamp = _stamp_ns(msg.header.stamp)
+        stamp = header_stamp_ns(msg.header.stamp)
         with self.lock:
             if stamp in self._provisional:  # the output came first and took a stand-in mode
                 self._provisional.discard(stamp)
@@ -278,8 +283,8 @@ class ReplayEvaluator(Node):
         return nearest_within(self._depth, stamp, self.params.sync_slop * 1e9)
 
     def _on_labels(self, msg: Any, info: Mapping[str, Any] | None) -> None:
-        received_ns = _received_ns(info)
-        stamp = _stamp_ns(msg.header.stamp)
+        received_ns = arrival_ns(info)
+        stamp = header_stamp_ns(msg.header.stamp)
         try:
             pred = conv.image_to_labels(msg)
         except ValueError as exc:
@@ -377,28 +382,13 @@ class ReplayEvaluator(Node):
             result = self.result_skeleton
             if result is None:
                 raise RuntimeError('start_scoring was never called (the node never came up)')
-            if sent:
-                for stamp, t_ns in sent.items():
-                    record = self.records.get(stamp)
-                    if record is None:
-                        self.records[stamp] = FrameRecord(
-                            stamp_ns=stamp, t_ns=t_ns,
-                            note='RGB not received by the evaluator')
-                    else:
-                        record.t_ns = t_ns  # exact bag time of the published message
+            add_unreceived(self.records, sent or {})
             result.end_ns = max(end_ns, result.start_ns)
             result.frames = sorted(self.records.values(),
                                    key=lambda r: (r.t_ns, r.stamp_ns))
-            depth = np.array(self._depth_ratios, dtype=np.float64).reshape(-1, 2)
-            slop_ns = self.params.sync_slop * 1e9
-            for rec in result.frames:
-                if rec.mode is None and rec.note is None:
-                    rec.note = 'no output received'
-                if rec.mode is None and len(depth):
-                    dt = np.abs(depth[:, 0] - rec.stamp_ns)
-                    if dt.min() <= slop_ns:
-                        rec.depth_ratio = float(depth[int(dt.argmin()), 1])
-            switches = [ModeSwitch(self.bag_time_ns(wall), a, b, 'segmentation/mode')
+            note_frames_without_output(result.frames, self._depth_ratios,
+                                       self.params.sync_slop)
+            switches = [BagModeSwitch(self.bag_time_ns(wall), a, b, 'segmentation/mode')
                         for wall, a, b in self.modes.switches()]
             # switches once the bag has ended (no more depth) are not the bag's
             result.mode_switches = [s for s in switches if s.t_ns <= result.end_ns]

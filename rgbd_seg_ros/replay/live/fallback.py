@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics
-from rgbd_seg_ros.replay.live.clock import _stamp_ns
+from rgbd_seg_ros.replay.live.clock import header_stamp_ns
 from rgbd_seg_ros.replay.live.evaluator import ReplayEvaluator
-from rgbd_seg_ros.replay.scoring import FrameRecord, ModeSwitch
+from rgbd_seg_ros.replay.scoring import BagModeSwitch, FrameRecord
 from rgbd_seg_ros.ros import conversions as conv
 from rgbd_seg_ros.ros.diagnostics import frame_mode
 
@@ -39,7 +39,7 @@ class FallbackEvaluator(ReplayEvaluator):
         self._inputs: dict[int, tuple[np.ndarray, np.ndarray | None, CameraIntrinsics]] = {}
         self._deferred: list[tuple[FrameRecord, np.ndarray, np.ndarray]] = []
         self.fusion_alone_dropped = 0  # fallback frames beyond MAX_KEPT, scored without it
-        self.switches: list[ModeSwitch] = []  # by RGB stamp, with the node's reason
+        self.switches: list[BagModeSwitch] = []  # by RGB stamp, with the node's reason
         self._last_status: str | None = None
 
     def _on_frame_status(self, msg: Any) -> None:
@@ -47,10 +47,10 @@ class FallbackEvaluator(ReplayEvaluator):
         status = frame_mode(msg)
         if status is None:
             return
-        stamp = _stamp_ns(msg.header.stamp)
+        stamp = header_stamp_ns(msg.header.stamp)
         with self.lock:
             if self._last_status is not None and status[0] != self._last_status:
-                self.switches.append(ModeSwitch(stamp, self._last_status, status[0], status[1]))
+                self.switches.append(BagModeSwitch(stamp, self._last_status, status[0], status[1]))
             self._last_status = status[0]
 
     def _on_info(self, msg: Any) -> None:

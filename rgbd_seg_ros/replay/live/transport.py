@@ -7,8 +7,47 @@ and published (its ``/diagnostics`` values), what the evaluator received, and th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
+
+from rgbd_seg_ros.replay.scoring import FrameRecord
+
+
+def add_unreceived(records: dict[int, FrameRecord], sent: Mapping[int, int]) -> None:
+    """
+    Give every RGB stamp the player ``sent`` (stamp -> bag time, ns) its record: a frame the
+    evaluator never received becomes a frame without output; a received one gets the exact bag
+    time of the published message.
+    """
+    for stamp, t_ns in sent.items():
+        record = records.get(stamp)
+        if record is None:
+            records[stamp] = FrameRecord(stamp_ns=stamp, t_ns=t_ns,
+                                         note='RGB not received by the evaluator')
+        else:
+            record.t_ns = t_ns
+
+
+def note_frames_without_output(frames: Sequence[FrameRecord],
+                               depth_ratios: Sequence[tuple[int, float]],
+                               sync_slop_s: float) -> None:
+    """
+    Mark frames without output ('no output received' unless they say why) and give them the
+    valid-depth ratio of the depth frame nearest in stamp within ``sync_slop_s``
+    (``depth_ratios``: (stamp ns, ratio) of the depth the evaluator received).
+    """
+    depth = np.array(depth_ratios, dtype=np.float64).reshape(-1, 2)
+    for rec in frames:
+        if rec.mode is not None:
+            continue
+        if rec.note is None:
+            rec.note = 'no output received'
+        if len(depth):
+            dt = np.abs(depth[:, 0] - rec.stamp_ns)
+            if dt.min() <= sync_slop_s * 1e9:
+                rec.depth_ratio = float(depth[int(dt.argmin()), 1])
 
 
 def _int_or_none(value: str | None) -> int | None:
