@@ -54,16 +54,14 @@ from rgbd_seg_ros.core.sync import (
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """Synchronisation, input checks and which outputs to assemble."""
+    """Synchronisation, input checks and whether the model must return confidence."""
 
     sync: SyncConfig = field(default_factory=SyncConfig)  # pairing and depth health
     depth_scale: float = 0.0  # metres per depth unit; 0: the encoding's unit (mm / m)
     depth_max_m: float = 20.0  # a depth median beyond this is implausible: the frame is invalid
     rgb_black_level: float = 4.0  # mean grey level below which RGB counts as black
     rgb_frozen_frames: int = 15  # identical RGB frames in a row that count as frozen
-    confidence: bool = False  # assemble the max-softmax confidence [H, W]
-    colored: bool = False  # assemble the palette image [H, W, 3]
-    overlay_alpha: float | None = None  # assemble the overlay with this alpha; None: off
+    confidence: bool = False  # compute the max-softmax confidence [H, W] (published outputs)
     recent_depth: int = 0  # depth frames kept for ``nearest_depth``; 0: none
 
     @classmethod
@@ -114,12 +112,10 @@ class FrameResult:
     convert_s: float  # decoding to RGB order and metres
     inference_s: float  # the model call
     confidence: np.ndarray | None = None  # float32 [H, W] 0..1, when configured
-    colored: np.ndarray | None = None  # uint8 [H, W, 3], when configured
-    overlay: np.ndarray | None = None  # uint8 [H, W, 3], when configured
 
 
 class FramePipeline:
-    """Synchronises, checks, segments and assembles; see the module docstring."""
+    """Synchronises, checks and segments; see the module docstring."""
 
     def __init__(self, models: ModelSet, config: PipelineConfig) -> None:
         self.models = models
@@ -217,7 +213,8 @@ class FramePipeline:
 
     def process(self, frame: SyncedFrame, now: float | None = None) -> FrameResult:
         """
-        Convert what the frame's mode uses, run its model and assemble the outputs.
+        Convert what the frame's mode uses and run its model (labels, confidence when
+        configured); the published images are derived from it by ``ros/outputs.py``.
 
         :param now: the time of the release (for ``waited_s``); the RGB arrival when omitted.
         :raises Exception: whatever decoding or the model raise; the caller drops the frame.
@@ -233,14 +230,10 @@ class FramePipeline:
                                   return_confidence=self.config.confidence)
         labels, confidence = out if self.config.confidence else (out, None)
         t2 = time.perf_counter()
-        label_set = self.models.labels
         return FrameResult(
             stamp=frame.stamp, frame_id=frame.frame_id, tag=rgb_in.tag, mode=mode,
             reason=reason, labels=labels, rgb=rgb, depth=depth, depth_m=depth_m,
             intrinsics=frame.intrinsics,
             waited_s=max(0.0, (rgb_in.received if now is None else now) - rgb_in.received),
             convert_s=t1 - t0, inference_s=t2 - t1, confidence=confidence,
-            colored=label_set.colorize(labels) if self.config.colored else None,
-            overlay=(label_set.overlay(rgb, labels, self.config.overlay_alpha)
-                     if self.config.overlay_alpha is not None else None),
         )

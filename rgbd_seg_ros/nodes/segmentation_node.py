@@ -27,7 +27,6 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import String
 
 from rgbd_seg_ros.core.latest_slot import LatestSlot
 from rgbd_seg_ros.core.model_set import ModelSet
@@ -36,11 +35,11 @@ from rgbd_seg_ros.core.node_config import SegmentationParams
 from rgbd_seg_ros.core.pipeline import FramePipeline, FrameResult
 from rgbd_seg_ros.core.sync import SyncedFrame
 from rgbd_seg_ros.ros import conversions as conv
-from rgbd_seg_ros.ros.diagnostics import diagnostic_status, frame_status
+from rgbd_seg_ros.ros.diagnostics import diagnostic_status
 from rgbd_seg_ros.ros.lifecycle import run_node
 from rgbd_seg_ros.ros.outputs import OutputPublishers
 from rgbd_seg_ros.ros.params import declare_params
-from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
+from rgbd_seg_ros.ros.qos import qos_profile
 from rgbd_seg_ros.ros.watchdog import InputWatchdog
 
 _WARN_PERIOD_S = 10.0
@@ -58,7 +57,7 @@ class SegmentationNode(Node):
         self._declare_class_params()
         q_in, q_out = qos_profile(p.input_qos, p.queue_size), qos_profile(p.output_qos, 1)
         overrides = QoSOverridingOptions.with_default_policies()
-        self.outputs = OutputPublishers(self, p, self.labels, q_out)  # the profile's topics
+        self.outputs = OutputPublishers(self, p, self.labels, q_out)  # every publisher
         self.pipeline = FramePipeline.from_params(p, self.models,
                                                   **self.outputs.pipeline_outputs())
         self.monitor = PipelineMonitor()
@@ -66,10 +65,6 @@ class SegmentationNode(Node):
         self.lock = threading.Lock()  # around the pipeline's inputs (executor vs timers)
         self._stop = threading.Event()
         self._last_warn: dict[str, float] = {}
-        self.pub_mode = self.create_publisher(String, 'segmentation/mode', latched_qos())
-        self.pub_status = self.create_publisher(DiagnosticArray, 'segmentation/frame_status',
-                                                qos_profile(p.output_qos, 10))
-        self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._publish_mode()
 
         self.create_subscription(Image, p.rgb_topic, self._on_rgb, q_in,
@@ -168,8 +163,7 @@ class SegmentationNode(Node):
 
     def _publish(self, result: FrameResult, taken: float) -> None:
         header = result.tag
-        self.pub_status.publish(frame_status(header, result.mode, result.reason))
-        self.outputs.publish(header, result)  # every output of the profile
+        self.outputs.publish(header, result)  # frame_status, then every output of the profile
         now = self._now()
         self.monitor.observe_output(result.mode, now, now - result.stamp, result.inference_s,
                                     time.perf_counter() - taken)
@@ -186,7 +180,7 @@ class SegmentationNode(Node):
         self.declare_parameter('class_colors', colors, ro, ignore_override=True)
 
     def _publish_mode(self) -> None:
-        self.pub_mode.publish(String(data=self.pipeline.mode))
+        self.outputs.publish_mode(self.pipeline.mode)
 
     def _warn(self, key: str, text: str) -> None:
         now = time.monotonic()
@@ -215,7 +209,7 @@ class SegmentationNode(Node):
         array.header.stamp = self.get_clock().now().to_msg()
         array.status = [diagnostic_status(f'{self.get_name()}: segmentation',
                                           degraded or bool(problems), message, values)]
-        self.pub_diag.publish(array)
+        self.outputs.publish_diagnostics(array)
 
     def close(self) -> None:
         """Stop the worker thread."""

@@ -33,49 +33,99 @@ from rgbd_seg_ros.core.names import KNOWN_OUTPUT_PROFILES
 
 @dataclass(frozen=True)
 class OutputTopic:
-    """One row of the output table (docs/ros.md renders ``output_topics_markdown``)."""
+    """
+    One row of the output table: docs/ros.md renders it (``output_topics_markdown``) and
+    ``OutputPublishers`` creates a publisher for each row that applies (``active_topics``).
+    """
 
     name: str  # relative topic name
     msg_type: str  # ROS message type
     encoding: str  # encoding / payload
     qos: str  # QoS profile
     when: str  # which profile, which parameter
+    key: str = ''  # the output it carries: a key of OutputPublishers' publishers
+    profiles: tuple[str, ...] = KNOWN_OUTPUT_PROFILES  # the output profiles that publish it
+    switch: str = ''  # the bool parameter that turns it on; '' = always in its profiles
+    qos_kind: str = 'output'  # output (`output_qos`), status, latched or diagnostics
 
 
 OUTPUT_TOPICS = (
     OutputTopic('segmentation/labels', 'sensor_msgs/Image',
                 'mono8 class ids (255 = ignore); mono16 above 255 classes', '`output_qos`',
-                'profile `default`'),
+                'profile `default`', 'labels', ('default',)),
     OutputTopic('segmentation/mask', 'sensor_msgs/Image', 'mono8 class ids',
-                '`output_qos`', 'profile `nav2` (more than 255 classes: start-up error)'),
+                '`output_qos`', 'profile `nav2` (more than 255 classes: start-up error)',
+                'labels', ('nav2',)),
     OutputTopic('segmentation/confidence', 'sensor_msgs/Image',
                 '32FC1 max softmax probability 0..1', '`output_qos`',
-                'profile `default` with `publish_confidence`'),
+                'profile `default` with `publish_confidence`', 'confidence', ('default',),
+                'publish_confidence'),
     OutputTopic('segmentation/confidence', 'sensor_msgs/Image',
                 'mono8 round(255 * max softmax probability)', '`output_qos`',
-                'profile `nav2` (always)'),
+                'profile `nav2` (always)', 'confidence', ('nav2',)),
     OutputTopic('segmentation/label_info', 'vision_msgs/LabelInfo',
                 'class_map (class_id, class_name), threshold 0.0', 'reliable, transient local',
-                'both profiles, when vision_msgs is importable'),
+                'both profiles, when vision_msgs is importable', 'label_info',
+                qos_kind='latched'),
     OutputTopic('segmentation/classes', 'std_msgs/String',
                 'JSON {name, names, colors, ignore_index}', 'reliable, transient local',
-                'always (the fallback for LabelInfo)'),
+                'always (the fallback for LabelInfo)', 'classes', qos_kind='latched'),
     OutputTopic('segmentation/colored', 'sensor_msgs/Image', 'rgb8 palette colours',
-                '`output_qos`', '`publish_colored`'),
+                '`output_qos`', '`publish_colored`', 'colored', switch='publish_colored'),
     OutputTopic('segmentation/overlay', 'sensor_msgs/Image', 'rgb8 colours blended over RGB',
-                '`output_qos`', '`publish_overlay`'),
+                '`output_qos`', '`publish_overlay`', 'overlay', switch='publish_overlay'),
     OutputTopic('segmentation/cloud', 'sensor_msgs/PointCloud2',
                 'x, y, z float32 m (optical frame), label uint16, confidence float32, '
                 'rgb float32 (`cloud_rgb`)', '`output_qos`',
-                '`publish_cloud`; frames with depth only (none in `rgb` mode)'),
+                '`publish_cloud`; frames with depth only (none in `rgb` mode)', 'cloud',
+                switch='publish_cloud'),
     OutputTopic('segmentation/mode', 'std_msgs/String', '`rgbd`, `rgb` or `depth`',
-                'reliable, transient local', 'always; on start and every switch'),
+                'reliable, transient local', 'always; on start and every switch', 'mode',
+                qos_kind='latched'),
     OutputTopic('segmentation/frame_status', 'diagnostic_msgs/DiagnosticArray',
                 'RGB header; status `segmentation frame`: message = mode, values `mode`, '
-                '`reason`', '`output_qos`, keep last 10', 'always; one per output, before it'),
+                '`reason`', '`output_qos`, keep last 10', 'always; one per output, before it',
+                'frame_status', qos_kind='status'),
     OutputTopic('/diagnostics', 'diagnostic_msgs/DiagnosticArray', 'key/value status',
-                'default (reliable, keep last 10)', 'every `diagnostics_period`'),
+                'default (reliable, keep last 10)', 'every `diagnostics_period`',
+                'diagnostics', qos_kind='diagnostics'),
 )
+
+
+def active_topics(params: Any, label_info: bool) -> tuple[OutputTopic, ...]:
+    """
+    The rows of ``OUTPUT_TOPICS`` that ``params`` (``SegmentationParams``) publish: their
+    profile and switch; ``label_info`` says whether vision_msgs is importable.
+    """
+    return tuple(t for t in OUTPUT_TOPICS
+                 if params.output_profile in t.profiles
+                 and (not t.switch or getattr(params, t.switch))
+                 and (t.key != 'label_info' or label_info))
+
+
+def frame_images(result: Any, labels: Any, keys: Any, confidence_encoding: str = '32FC1',
+                 overlay_alpha: float = 0.5) -> dict[str, tuple[np.ndarray, str]]:
+    """
+    The one place a frame's image outputs are derived: ``key -> (array, encoding)`` for the
+    image ``keys`` wanted (``labels``, ``confidence``, ``colored``, ``overlay``).
+
+    :param result: a ``core.pipeline.FrameResult`` (labels ``[H, W]``, rgb ``[H, W, 3]``,
+        confidence ``[H, W]`` 0..1 when the pipeline computed it).
+    :param labels: the models' ``LabelSet``.
+    :param confidence_encoding: ``32FC1`` (probabilities) or ``mono8`` (``round(255 * c)``).
+    """
+    out: dict[str, tuple[np.ndarray, str]] = {}
+    if 'labels' in keys:
+        out['labels'] = (result.labels, 'mono8' if labels.num_classes <= 255 else 'mono16')
+    if 'confidence' in keys:
+        conf = result.confidence
+        out['confidence'] = ((confidence_to_mono8(conf), 'mono8')
+                             if confidence_encoding == 'mono8' else (conf, '32FC1'))
+    if 'colored' in keys:
+        out['colored'] = (labels.colorize(result.labels), 'rgb8')
+    if 'overlay' in keys:
+        out['overlay'] = (labels.overlay(result.rgb, result.labels, overlay_alpha), 'rgb8')
+    return out
 
 
 def output_topics_markdown() -> str:
@@ -118,9 +168,18 @@ def make_label_info(labels: Any, stamp: Any = None, threshold: float = 0.0) -> A
     return msg
 
 
+def _message_class(msg_type: str) -> Any:
+    """The rclpy message class of an ``OUTPUT_TOPICS`` type name (``pkg/Name``)."""
+    import importlib
+
+    package, name = msg_type.split('/')
+    return getattr(importlib.import_module(f'{package}.msg'), name)
+
+
 class OutputPublishers:
     """
-    Creates the publishers of a profile on ``node`` and publishes one frame's results.
+    Every publisher of segmentation_node, created from the rows of ``OUTPUT_TOPICS`` that the
+    parameters select (``active_topics``), and the publishing of one frame's outputs.
 
     :param node: the rclpy node.
     :param params: ``SegmentationParams`` (profile, publish_* switches, cloud settings).
@@ -129,10 +188,9 @@ class OutputPublishers:
     """
 
     def __init__(self, node: Any, params: Any, labels: Any, qos_out: Any) -> None:
-        from sensor_msgs.msg import Image, PointCloud2
         from std_msgs.msg import String
 
-        from rgbd_seg_ros.ros.qos import latched_qos
+        from rgbd_seg_ros.ros.qos import latched_qos, qos_profile
 
         if params.output_profile not in KNOWN_OUTPUT_PROFILES:
             raise ValueError(f'output_profile {params.output_profile!r}: expected one of '
@@ -143,23 +201,16 @@ class OutputPublishers:
             raise ValueError(f'output_profile nav2 publishes a mono8 mask but the models have '
                              f'{labels.num_classes} classes (at most 255); use the default '
                              'profile (mono16 labels)')
-        pub = node.create_publisher
-        self.pub_labels = pub(Image, 'segmentation/mask' if self.nav2 else 'segmentation/labels',
-                              qos_out)
-        self.confidence_encoding = ('mono8' if self.nav2 else
-                                    '32FC1' if params.publish_confidence else '')
-        self.pub_conf = self.confidence_encoding and pub(Image, 'segmentation/confidence',
-                                                         qos_out)
-        self.pub_colored = params.publish_colored and pub(Image, 'segmentation/colored', qos_out)
-        self.pub_overlay = params.publish_overlay and pub(Image, 'segmentation/overlay', qos_out)
-        self.pub_cloud = params.publish_cloud and pub(PointCloud2, 'segmentation/cloud', qos_out)
-        self.pub_classes = pub(String, 'segmentation/classes', latched_qos())
-        self.pub_classes.publish(String(data=json.dumps(labels.to_dict())))
-        label_info = label_info_type()
-        self.pub_label_info = label_info is not None and pub(
-            label_info, 'segmentation/label_info', latched_qos())
-        if self.pub_label_info:
-            self.pub_label_info.publish(make_label_info(
+        qos = {'output': qos_out, 'latched': latched_qos(),
+               'status': qos_profile(params.output_qos, 10), 'diagnostics': 10}
+        self.topics = active_topics(params, label_info_type() is not None)
+        self.pubs = {t.key: node.create_publisher(_message_class(t.msg_type), t.name,
+                                                  qos[t.qos_kind]) for t in self.topics}
+        self.confidence_encoding = next((t.encoding.split()[0] for t in self.topics
+                                         if t.key == 'confidence'), '')
+        self.pubs['classes'].publish(String(data=json.dumps(labels.to_dict())))
+        if 'label_info' in self.pubs:
+            self.pubs['label_info'].publish(make_label_info(
                 labels, node.get_clock().now().to_msg()))
             self.class_metadata = 'vision_msgs/LabelInfo on segmentation/label_info + JSON'
         else:
@@ -169,56 +220,62 @@ class OutputPublishers:
         self.cloud_ms = 0.0
         node.get_logger().info(
             f'output profile {params.output_profile}: labels on '
-            f'{node.resolve_topic_name(self.pub_labels.topic_name)}, confidence '
-            f'{self.confidence_encoding or "off"}, cloud {"on" if self.pub_cloud else "off"}; '
-            f'class metadata: {self.class_metadata}')
+            f'{node.resolve_topic_name(self.pubs["labels"].topic_name)}, confidence '
+            f'{self.confidence_encoding or "off"}, cloud '
+            f'{"on" if "cloud" in self.pubs else "off"}; class metadata: {self.class_metadata}')
 
     @property
     def needs_confidence(self) -> bool:
         """Whether the model must return confidence (confidence image or cloud)."""
-        return bool(self.pub_conf or self.pub_cloud)
+        return 'confidence' in self.pubs or 'cloud' in self.pubs
 
     def pipeline_outputs(self) -> dict[str, Any]:
-        """What ``core.pipeline.PipelineConfig`` must assemble for these publishers."""
-        return {'confidence': self.needs_confidence, 'colored': bool(self.pub_colored),
-                'overlay_alpha': self.params.overlay_alpha if self.pub_overlay else None}
+        """What ``core.pipeline.PipelineConfig`` must compute for these publishers."""
+        return {'confidence': self.needs_confidence}
+
+    def publish_mode(self, mode: str) -> None:
+        """``segmentation/mode`` (latched)."""
+        from std_msgs.msg import String
+
+        self.pubs['mode'].publish(String(data=mode))
+
+    def publish_diagnostics(self, array: Any) -> None:
+        """A ``DiagnosticArray`` on ``/diagnostics``."""
+        self.pubs['diagnostics'].publish(array)
 
     def publish(self, header: Any, result: Any) -> None:
         """
-        Publish one frame's outputs (a ``core.pipeline.FrameResult`` assembled with
-        ``pipeline_outputs()``) with the RGB ``header`` (stamp and frame_id).
+        Publish one frame (a ``core.pipeline.FrameResult``) with the RGB ``header``: its
+        ``frame_status`` first, then every image output of the profile and the cloud.
         """
         from rgbd_seg_ros.ros import conversions as conv
+        from rgbd_seg_ros.ros.diagnostics import frame_status
 
-        labels, confidence = result.labels, result.confidence
-        self.pub_labels.publish(conv.labels_to_image(labels, self.labels.num_classes, header))
-        if self.pub_conf:
-            conf = confidence_to_mono8(confidence) if self.nav2 else confidence
-            self.pub_conf.publish(conv.numpy_to_image(conf, self.confidence_encoding, header))
-        if self.pub_colored:
-            self.pub_colored.publish(conv.rgb_to_image(result.colored, header))
-        if self.pub_overlay:
-            self.pub_overlay.publish(conv.rgb_to_image(result.overlay, header))
-        if self.pub_cloud:
-            self._publish_cloud(header, result.rgb, labels, confidence, result.depth_m,
-                                result.intrinsics, result.mode)
+        self.pubs['frame_status'].publish(frame_status(header, result.mode, result.reason))
+        images = frame_images(result, self.labels, self.pubs.keys(), self.confidence_encoding,
+                              self.params.overlay_alpha)
+        for key, (array, encoding) in images.items():
+            msg = (conv.labels_to_image(array, self.labels.num_classes, header) if key == 'labels'
+                   else conv.numpy_to_image(array, encoding, header))
+            self.pubs[key].publish(msg)
+        if 'cloud' in self.pubs:
+            self._publish_cloud(header, result)
 
-    def _publish_cloud(self, header: Any, rgb: np.ndarray, labels: np.ndarray,
-                       confidence: np.ndarray, depth_m: np.ndarray | None, intrinsics: Any,
-                       mode: str) -> None:
+    def _publish_cloud(self, header: Any, result: Any) -> None:
         from rgbd_seg_ros.core.cloud import semantic_cloud
         from rgbd_seg_ros.ros.cloud_msg import points_to_cloud
 
-        if depth_m is None or intrinsics is None:
-            self.cloud_state = f'none in {mode} mode (no depth)'
+        if result.depth_m is None or result.intrinsics is None:
+            self.cloud_state = f'none in {result.mode} mode (no depth)'
             return
         started = time.perf_counter()
-        points = semantic_cloud(depth_m, intrinsics, labels, confidence,
-                                rgb=rgb if self.params.cloud_rgb else None,
+        points = semantic_cloud(result.depth_m, result.intrinsics, result.labels,
+                                result.confidence,
+                                rgb=result.rgb if self.params.cloud_rgb else None,
                                 decimation=self.params.cloud_decimation,
                                 max_range_m=self.params.cloud_max_range_m)
-        self.pub_cloud.publish(points_to_cloud(points, header))
-        self.cloud_state = f'publishing ({mode} mode)'
+        self.pubs['cloud'].publish(points_to_cloud(points, header))
+        self.cloud_state = f'publishing ({result.mode} mode)'
         self.cloud_points = int(points.size)
         self.cloud_ms = (time.perf_counter() - started) * 1e3
 
@@ -226,7 +283,7 @@ class OutputPublishers:
         """Output keys of the node's diagnostic status."""
         out = {'output profile': self.params.output_profile,
                'class metadata': self.class_metadata, 'cloud': self.cloud_state}
-        if self.pub_cloud:
+        if 'cloud' in self.pubs:
             out['cloud points (last)'] = self.cloud_points
             out['cloud build+publish (ms, last)'] = round(self.cloud_ms, 2)
         return out

@@ -96,15 +96,13 @@ def test_missing_camera_info_and_missing_model_are_the_reason():
 
 
 def test_outputs_are_assembled_as_configured():
-    pipe, _ = _pipeline(confidence=True, colored=True, overlay_alpha=0.5, recent_depth=4)
+    pipe, _ = _pipeline(confidence=True, recent_depth=4)
     r = _run(pipe, 2, depth_at=lambda i: True)[0]
     assert r.confidence.shape == (H, W) and float(r.confidence[0, 0]) == 0.25
-    np.testing.assert_array_equal(r.colored, SYNTHETIC_LABELS.colorize(r.labels))
-    np.testing.assert_array_equal(r.overlay, SYNTHETIC_LABELS.overlay(r.rgb, r.labels, 0.5))
     assert pipe.nearest_depth(0.005).stamp == 0.0 and pipe.nearest_depth(0.05) is None
     bare, _ = _pipeline()
     r = _run(bare, 1, depth_at=lambda i: True)[0]
-    assert r.confidence is None and r.colored is None and r.overlay is None
+    assert r.confidence is None
 
 
 def test_millimetres_in_32fc1_are_implausible_and_fall_back():
