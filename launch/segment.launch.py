@@ -37,6 +37,8 @@ ARGUMENTS = (
     ('fusion_model', '', 'RGB-D fusion checkpoint (.safetensors); empty: from params_file'),
     ('rgb_model', '', 'RGB-only fallback checkpoint (.safetensors); empty: from params_file'),
     ('depth_model', '', 'optional depth-only checkpoint; empty: from params_file'),
+    ('rgb_fallback', '', 'rgb_model or fusion_model (one depth-dropout-trained model, no '
+     'rgb_model); empty: from params_file'),
     ('device', '', "torch device, e.g. 'cpu' or 'cuda'; empty: from params_file"),
     ('output_profile', '', 'output topics: default or nav2 (mask, mono8 confidence, label_info)'),
     ('backend', '', 'inference backend: torch, onnxruntime or tensorrt; empty: params_file'),
@@ -49,7 +51,7 @@ ARGUMENTS = (
     ('log_level', 'info', 'ROS log level of the nodes'),
 )
 OVERRIDES = ('rgb_topic', 'depth_topic', 'camera_info_topic', 'fusion_model', 'rgb_model',
-             'depth_model', 'device', 'output_profile', 'backend')
+             'depth_model', 'rgb_fallback', 'device', 'output_profile', 'backend')
 BOOL_OVERRIDES = ('publish_colored', 'publish_overlay', 'publish_confidence', 'publish_cloud')
 
 

@@ -67,6 +67,7 @@ def score_bundle(models_dir: str | Path, frames: Sequence[Any] | None = None
     ``rgbd_no_depth`` (the fusion model fed an all-invalid depth map: what a robot gets without
     the fallback during an outage).
     """
+    from rgbd_seg_ros.core.depth import missing_depth
     from rgbd_seg_ros.core.metrics import confusion_matrix, scores_from_confusion
     from rgbd_seg_ros.core.model_set import ModelSet
 
@@ -78,7 +79,7 @@ def score_bundle(models_dir: str | Path, frames: Sequence[Any] | None = None
     conf = {row: np.zeros((k, k), np.int64) for row in rows}
     for f in frames:
         for row, mode in rows.items():
-            depth = np.zeros_like(f.depth_m) if row == 'rgbd_no_depth' else f.depth_m
+            depth = missing_depth(*f.depth_m.shape) if row == 'rgbd_no_depth' else f.depth_m
             pred = models.predict(mode, f.rgb, depth, f.intrinsics)
             conf[row] += confusion_matrix(pred, f.label, k)
     out = {}

@@ -139,7 +139,7 @@ def evaluate(
             drop = torch.rand(rgb.shape[0], generator=gen) < depth_dropout
             if bool(drop.any()):
                 keep = (~drop).view(-1, 1, 1, 1).to(depth_m.device)
-                depth_m = depth_m * keep
+                depth_m = depth_m * keep  # core.depth.missing_depth: every pixel invalid
                 valid = (valid if valid is not None else depth_m > 0) & keep
         if len(segmenters) == 1 and not flip:
             logits = segmenter.predict_logits(rgb, depth_m, K, valid)

@@ -114,6 +114,16 @@ def implausible_depth(median_m: float | None, max_m: float, encoding: str,
             '(or raise depth_max_m)')
 
 
+def missing_depth(height: int, width: int) -> np.ndarray:
+    """
+    What a depth-reading model is fed when depth is absent: float32 metres ``[H, W]``, every
+    pixel invalid (0). The one definition shared by training (``data.depth_dropout_p``), the
+    evaluation's depth dropout, the replay's fusion-alone scoring and the node's same-model
+    fallback (``rgb_fallback: fusion_model``); its HHA is ``core.hha.MISSING_HHA``.
+    """
+    return np.zeros((height, width), np.float32)
+
+
 def nearest_indices(out_size: int, in_size: int) -> np.ndarray:
     """
     Source index of each output index of a nearest-neighbour resize by pixel centres: output

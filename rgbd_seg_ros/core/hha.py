@@ -85,6 +85,7 @@ __all__ = [
 ]
 
 HHA_CHANNELS = ('disparity', 'height', 'angle')  # channel order of every HHA array
+MISSING_HHA = (255, 130, 218)  # HHA of depth with no valid pixel (core.depth.missing_depth)
 DISPARITY_NUMERATOR = 31000.0  # disparity grey level = 31000 / max(z_cm, 100)
 DISPARITY_MIN_DEPTH_CM = 100.0  # depth clamp before the division, cm
 ANGLE_OFFSET_DEG = 38.0  # angle grey level = angle_deg + 128 - 90

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from rgbd_seg_ros.core.camera import CameraIntrinsics, match_intrinsics
+from rgbd_seg_ros.core.depth import missing_depth
 from rgbd_seg_ros.core.names import KNOWN_MODES
 
 # Modalities each mode's model must read (one entry per KNOWN_MODES).
@@ -30,6 +31,49 @@ _PARAM = {'rgbd': 'fusion_model', 'rgb': 'rgb_model', 'depth': 'depth_model'}
 _WANTED = {'rgbd': 'an RGB-D fusion model (model.arch: fusion)',
            'rgb': 'an RGB-only model (model.modality: rgb)',
            'depth': 'a depth-only model (model.modality: hha or depth)'}
+
+
+def trained_without_depth(meta: Any) -> float:
+    """
+    The whole-depth dropout probability a checkpoint was trained with
+    (``provenance.config.data.depth_dropout_p``; 0.0 when it records none): above 0 the model
+    has seen ``core.depth.missing_depth`` in training.
+    """
+    config = (getattr(meta, 'provenance', None) or {}).get('config') or {}
+    try:
+        return float((config.get('data') or {}).get('depth_dropout_p') or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+class MissingDepthFallback:
+    """
+    The rgb mode of a one-model node: the fusion segmenter fed ``core.depth.missing_depth``
+    (what it saw under depth dropout in training). Shares the fusion model (no second model in
+    memory, nothing to switch); HHA of missing depth does not depend on the intrinsics, so a
+    frame without camera_info still runs.
+    """
+
+    modalities = ('rgb',)
+
+    def __init__(self, fusion: Any) -> None:
+        self.fusion = fusion
+        self.labels = fusion.labels
+
+    @property
+    def backend(self) -> str:
+        """The fusion model's backend."""
+        return getattr(self.fusion, 'backend', 'torch')
+
+    def predict(self, rgb: np.ndarray, depth_m: np.ndarray | None = None,
+                intrinsics: CameraIntrinsics | None = None,
+                return_confidence: bool = False) -> Any:
+        """``fusion.predict`` on ``rgb`` uint8 ``[H, W, 3]`` with depth missing."""
+        h, w = rgb.shape[:2]
+        if intrinsics is None or (intrinsics.width, intrinsics.height) != (w, h):
+            intrinsics = CameraIntrinsics(float(w), float(w), (w - 1) / 2.0, (h - 1) / 2.0, w, h)
+        return self.fusion.predict(rgb, missing_depth(h, w), intrinsics,
+                                   return_confidence=return_confidence)
 
 
 def _mode_of(modalities: tuple[str, ...]) -> str:
@@ -50,14 +94,20 @@ class ModelSet:
     @classmethod
     def from_paths(cls, fusion_model: str, rgb_model: str, depth_model: str = '',
                    device: str = 'cpu', precision: str = 'fp32',
-                   backend: str = 'torch') -> ModelSet:
+                   backend: str = 'torch', rgb_fallback: str = 'rgb_model') -> ModelSet:
         """
         Load and check the checkpoints (empty path: that mode is not available), then switch
         each to ``backend`` (``core/backends.py``: built and warmed up here, torch with a
-        warning when it cannot load).
+        warning when it cannot load). ``rgb_fallback='fusion_model'``: no RGB model; the fusion
+        model runs the rgb mode with depth missing (``MissingDepthFallback``), and must have
+        been trained for it (``trained_without_depth``).
         """
         paths = {'rgbd': fusion_model, 'rgb': rgb_model, 'depth': depth_model}
-        if not rgb_model:
+        if rgb_fallback == 'fusion_model':
+            if not fusion_model or rgb_model:
+                raise ModelSetError('rgb_fallback fusion_model runs the fusion model in rgb '
+                                    'mode: set fusion_model and leave rgb_model empty')
+        elif not rgb_model:
             raise ModelSetError('rgb_model is required: the RGB-only checkpoint used as fallback')
         for mode, path in paths.items():
             if path and not os.path.isfile(path):
@@ -80,11 +130,21 @@ class ModelSet:
                                                              precision=precision)
             except (ValueError, KeyError, OSError) as exc:
                 raise ModelSetError(f'{_PARAM[mode]} {path!r}: {exc}') from exc
+        if rgb_fallback == 'fusion_model':
+            p_drop = trained_without_depth(segmenters['rgbd'].meta)
+            if p_drop <= 0:
+                raise ModelSetError(
+                    f'rgb_fallback fusion_model: fusion_model {fusion_model!r} was not trained '
+                    'for missing depth (its checkpoint records no data.depth_dropout_p > 0); '
+                    'train it with --set data.depth_dropout_p=0.3, or give an RGB model as '
+                    'rgb_model with rgb_fallback:=rgb_model')
+            segmenters['rgb'] = MissingDepthFallback(segmenters['rgbd'])
         models = cls.from_segmenters(segmenters)
         from rgbd_seg_ros.core.backends import apply_backend
 
         for mode, seg in models.segmenters.items():
-            apply_backend(seg, backend, paths[mode])
+            if paths[mode]:  # the same-model fallback shares the fusion model's network
+                apply_backend(seg, backend, paths[mode])
         return models
 
     @classmethod
@@ -95,7 +155,8 @@ class ModelSet:
         backend).
         """
         return cls.from_paths(params.fusion_model, params.rgb_model, params.depth_model,
-                              params.device, params.precision, params.backend)
+                              params.device, params.precision, params.backend,
+                              params.rgb_fallback)
 
     @classmethod
     def from_segmenters(cls, segmenters: dict[str, Any]) -> ModelSet:
@@ -141,7 +202,13 @@ class ModelSet:
     def warmup(self) -> None:
         """One forward pass per model at its checkpoint size (allocations happen here)."""
         for seg in self.segmenters.values():
-            seg.warmup(1)
+            if not isinstance(seg, MissingDepthFallback):  # its model is the fusion model
+                seg.warmup(1)
+
+    @property
+    def same_model_fallback(self) -> bool:
+        """Whether rgb mode runs the fusion model with depth missing (one model in memory)."""
+        return isinstance(self.segmenters['rgb'], MissingDepthFallback)
 
     def for_mode(self, mode: str) -> Any:
         """The segmenter of ``mode`` (the RGB one when ``mode`` has no model)."""

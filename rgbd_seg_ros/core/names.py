@@ -11,3 +11,4 @@ KNOWN_PRECISIONS = ('fp32', 'fp16', 'bf16')  # core/inference.py (autocast on CU
 KNOWN_BACKENDS = ('torch', 'onnxruntime', 'tensorrt')  # core/backends.py builds them
 KNOWN_QOS_NAMES = ('sensor_data', 'reliable', 'system_default')  # ros/qos.py
 KNOWN_OUTPUT_PROFILES = ('default', 'nav2')  # ros/outputs.py publishes them
+KNOWN_RGB_FALLBACKS = ('rgb_model', 'fusion_model')  # what runs in rgb mode (core/model_set.py)

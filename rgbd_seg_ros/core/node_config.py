@@ -23,6 +23,7 @@ from rgbd_seg_ros.core.names import (  # noqa: F401 - re-exported: the parameter
     KNOWN_OUTPUT_PROFILES,
     KNOWN_PRECISIONS,
     KNOWN_QOS_NAMES,
+    KNOWN_RGB_FALLBACKS,
 )
 from rgbd_seg_ros.core.sync import SyncConfig
 
@@ -61,7 +62,12 @@ class SegmentationParams:
         '', 'RGB-D fusion checkpoint (.safetensors) run in rgbd mode; empty: RGB only',
         read_only=True)
     rgb_model: str = _param(
-        '', 'RGB-only checkpoint (.safetensors) run in rgb mode (required)', read_only=True)
+        '', 'RGB-only checkpoint (.safetensors) run in rgb mode (required unless rgb_fallback '
+        'is fusion_model)', read_only=True)
+    rgb_fallback: str = _param(
+        'rgb_model', 'what runs when depth is missing: rgb_model (a second, RGB-only model) or '
+        'fusion_model (the fusion model itself with depth missing; it must have been trained '
+        'with depth dropout)', choices=KNOWN_RGB_FALLBACKS, read_only=True)
     depth_model: str = _param(
         '', 'optional depth-only checkpoint run in depth mode (RGB black or frozen)',
         read_only=True)
@@ -138,8 +144,14 @@ class SegmentationParams:
 
     def __post_init__(self) -> None:
         _validate(self)
-        if not self.rgb_model:
-            raise ValueError('parameter rgb_model is required: the RGB-only checkpoint path')
+        if self.rgb_fallback == 'fusion_model':
+            if not self.fusion_model or self.rgb_model:
+                raise ValueError('rgb_fallback fusion_model runs the fusion model in rgb mode: '
+                                 'set fusion_model and leave rgb_model empty')
+        elif not self.rgb_model:
+            raise ValueError('parameter rgb_model is required: the RGB-only checkpoint path '
+                             '(or rgb_fallback:=fusion_model with a depth-dropout-trained '
+                             'fusion_model)')
 
     def sync_config(self) -> SyncConfig:
         """The synchronizer/state-machine settings."""

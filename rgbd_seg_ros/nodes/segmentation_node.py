@@ -197,6 +197,8 @@ class SegmentationNode(Node):
                   **self.monitor.snapshot(now, self.params.diagnostics_period),
                   **self.outputs.diagnostics(),  # profile, class metadata, cloud
                   **{f'backend {m}': b for m, b in self.models.backends.items()},
+                  'rgb fallback': ('fusion_model, depth missing (one model)'
+                                   if self.models.same_model_fallback else 'rgb_model'),
                   'dropped (worker busy)': self.slot.dropped,
                   'implausible depth': self.pipeline.implausible_depth,
                   **{f'sync {k}': v for k, v in stats.items()}}

@@ -35,6 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rgbd_seg_ros.core import image_codec as codec
+from rgbd_seg_ros.core.depth import missing_depth
 from rgbd_seg_ros.core.model_set import ModelSet
 from rgbd_seg_ros.core.node_config import SegmentationParams
 from rgbd_seg_ros.core.pipeline import FramePipeline
@@ -281,8 +282,8 @@ class OfflineReplay:
             only = None
             if (out.mode != 'rgbd' and self._has_gt and self.config.fusion_only
                     and 'rgbd' in self.models.modes and frame.intrinsics is not None):
-                depth_m = nearest_m if nearest_m is not None else np.zeros(out.rgb.shape[:2],
-                                                                           np.float32)
+                depth_m = (nearest_m if nearest_m is not None
+                           else missing_depth(*out.rgb.shape[:2]))
                 only = self.models.predict('rgbd', out.rgb, depth_m, frame.intrinsics)
             if self._on_frame is not None:
                 self._on_frame(record, out.labels)

@@ -350,3 +350,55 @@ def test_near_misses_and_the_silent_input_line():
     line = silent_input_message('depth', '/d', 4.0, 2, [], 'depth_topic')
     assert '2 publisher(s) but nothing arrives (QoS mismatch' in line
     assert 'no topic of this type exists' in line and 'set depth_topic' in line
+
+
+def test_one_model_node_falls_back_to_its_fusion_model_without_depth(tmp_path, ros_domain_id,
+                                                                     tiny_checkpoint):
+    """
+    rgb_fallback: fusion_model over DDS: during the depth outage the node keeps publishing,
+    in rgb mode, the labels of its one fusion model fed missing depth (no second model).
+    """
+    import numpy as np
+
+    from rgbd_seg_ros.core.camera import CameraIntrinsics
+    from rgbd_seg_ros.core.depth import missing_depth
+    from rgbd_seg_ros.core.inference import Segmenter
+    from rgbd_seg_ros.ros import conversions as conv
+
+    fusion = tiny_checkpoint('node_fusion_dropout', input_size=(CAMERA_HEIGHT, CAMERA_WIDTH),
+                             arch='fusion', fusion='se_add', depth_modality='hha',
+                             provenance={'config': {'data': {'depth_dropout_p': 0.3}}})
+    node_log, cam_log = tmp_path / 'node.log', tmp_path / 'camera.log'
+    params = node_params(tmp_path, {'fusion': fusion, 'rgb': ''}, rgb_fallback='fusion_model')
+    with RosTestContext(ros_domain_id) as ros:
+        probe = attach_probe(ros.node)
+        node = start_module(NODE, ros_domain_id, params, node_log)
+        camera = None
+        try:
+            wait_node_ready(ros, probe, node, node_log)
+            camera = start_module(CAMERA, ros_domain_id, camera_params(
+                tmp_path, depth_stop_start=2.0, depth_stop_end=4.0), cam_log)
+            assert ros.spin_until(lambda: len(probe.rgb) > 0, 60.0), cam_log.read_text()
+            started = time.monotonic()
+            ros.spin_until(lambda: time.monotonic() - started > 5.5, 8.0)
+        finally:
+            if camera is not None:
+                stop_process(camera)
+            node_rc = stop_process(node)
+    log = node_log.read_text()
+    assert node_rc == 0, log
+    check_labels_match_rgb(probe)
+    rgb_by_stamp = {stamp_key(m.header.stamp): m for m in probe.rgb}
+    reference = Segmenter.from_checkpoint(fusion)
+    intr = CameraIntrinsics(60.0, 60.0, (CAMERA_WIDTH - 1) / 2, (CAMERA_HEIGHT - 1) / 2,
+                            CAMERA_WIDTH, CAMERA_HEIGHT)
+    fallback = [m for m in probe.labels
+                if probe.frame_modes.get(stamp_key(m.header.stamp), ('',))[0] == 'rgb'
+                and stamp_key(m.header.stamp) in rgb_by_stamp]
+    assert len(fallback) >= 3, (len(fallback), probe.frame_modes)
+    for msg in fallback:
+        rgb = conv.image_to_rgb(rgb_by_stamp[stamp_key(msg.header.stamp)])
+        expected = reference.predict(rgb, missing_depth(*rgb.shape[:2]), intr)
+        np.testing.assert_array_equal(conv.image_to_labels(msg), expected)
+    assert {s[0] for s in probe.frame_modes.values()} == {'rgbd', 'rgb'}
+    assert probe.diagnostics['rgb fallback'] == 'fusion_model, depth missing (one model)'

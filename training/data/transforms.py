@@ -27,13 +27,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from rgbd_seg_ros.core.hha import MISSING_HHA  # the HHA of missing depth (core.depth)
 from rgbd_seg_ros.core.labels import IGNORE_INDEX
 from training.data.config import DataConfig
 
 Sample = dict[str, Any]
 
-# HHA of an all-missing depth map (core/hha.py): disparity 255, height 130, angle 218
-MISSING_HHA = (255, 130, 218)
 # RGB used for a dropped image: the ImageNet mean, so the normalised input is ~0
 MEAN_RGB = (124, 116, 104)
 
@@ -276,7 +275,7 @@ class TrainTransform:
             drop_depth, drop_rgb = (True, False) if rng.random() < 0.5 else (False, True)
         sample['depth_present'] = not drop_depth
         sample['rgb_present'] = not drop_rgb
-        if drop_depth:
+        if drop_depth:  # core.depth.missing_depth: every pixel invalid
             sample['depth_m'] = np.zeros_like(sample['depth_m'])
             sample['valid'] = np.zeros_like(sample['valid'])
             if 'hha' in sample:
