@@ -111,6 +111,7 @@ def evaluate(
     seed: int = 0,
     progress: bool = True,
     desc: str = 'eval',
+    depth_valid: float = 1.0,
 ) -> dict[str, Any]:
     """
     Scores of ``segmenter`` over ``batches`` (dataset dicts: ``rgb``, ``depth_m``, ``K``,
@@ -120,11 +121,17 @@ def evaluate(
         ``predict_logits``, the deployment path.
     :param depth_dropout: probability that an image's depth is removed (all pixels invalid),
         drawn per image from ``seed``; only for models that read depth.
+    :param depth_valid: keep this fraction of each image's valid depth, with realistic holes
+        (``training.data.holes.degrade_depth``: far, dark, shiny, edges, blobs; seeded per
+        image from ``seed``, so the holes of two fractions are nested).
     :returns: ``miou``, ``pixel_acc``, ``mean_acc``, ``iou`` (per class), ``num_pixels``,
         ``confusion`` (``[K, K]`` list, rows = labels).
     """
     if not 0.0 <= depth_dropout <= 1.0:
         raise ValueError(f'depth_dropout must be in [0, 1], got {depth_dropout}')
+    if not 0.0 <= depth_valid <= 1.0:
+        raise ValueError(f'depth_valid must be in [0, 1], got {depth_valid}')
+    hole_seeds = np.random.default_rng(seed)
     labels: LabelSet = segmenter.labels
     cm = ConfusionMatrix(labels.num_classes, labels.ignore_index, device=str(segmenter.device))
     segmenters = scaled_segmenters(segmenter, scales)
@@ -141,6 +148,8 @@ def evaluate(
                 keep = (~drop).view(-1, 1, 1, 1).to(depth_m.device)
                 depth_m = depth_m * keep  # core.depth.missing_depth: every pixel invalid
                 valid = (valid if valid is not None else depth_m > 0) & keep
+        if needs_depth and depth_valid < 1.0:
+            depth_m, valid = _with_holes(rgb, depth_m, valid, depth_valid, hole_seeds)
         if len(segmenters) == 1 and not flip:
             logits = segmenter.predict_logits(rgb, depth_m, K, valid)
         else:
@@ -150,6 +159,23 @@ def evaluate(
     scores = cm.compute()
     scores['confusion'] = cm.matrix.cpu().tolist()
     return scores
+
+
+def _with_holes(rgb: torch.Tensor, depth_m: torch.Tensor, valid: torch.Tensor | None,
+                fraction: float, seeds: np.random.Generator
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``degrade_depth`` of each image: depth ``[B, 1, H, W]``, RGB uint8 ``[B, 3, H, W]``."""
+    from training.data.holes import degrade_depth
+
+    d = depth_m.detach().cpu().float().numpy().reshape(depth_m.shape[0], *depth_m.shape[-2:])
+    v = (d > 0) if valid is None else valid.detach().cpu().numpy().reshape(d.shape)
+    images = rgb.detach().cpu().permute(0, 2, 3, 1).numpy()
+    out_d, out_v = np.empty_like(d), np.empty(d.shape, bool)
+    for i in range(d.shape[0]):
+        rng = np.random.default_rng(int(seeds.integers(2**63)))
+        out_d[i], out_v[i] = degrade_depth(d[i], v[i], images[i], fraction, rng)
+    return (torch.from_numpy(out_d)[:, None].to(depth_m.device),
+            torch.from_numpy(out_v)[:, None].to(depth_m.device))
 
 
 def plot_confusion(cm: Sequence[Sequence[int]], labels: LabelSet, path: str | Path,
@@ -233,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--flip', action='store_true', help='also average mirrored images')
     parser.add_argument('--depth-dropout', type=float, default=0.0, metavar='P',
                         help='remove the depth of each image with probability P (depth models)')
+    parser.add_argument('--depth-valid', type=float, nargs='+', default=[], metavar='F',
+                        help='also score with only fraction F of the valid depth kept, in '
+                             'realistic holes (training/data/holes.py), e.g. 0.75 0.5 0.25 0; '
+                             'JSON key by_depth_valid (depth models)')
     parser.add_argument('--json', metavar='OUT', help='write the scores as JSON here')
     parser.add_argument('--png', metavar='OUT',
                         help='confusion matrix image (default: beside --json, *_confusion.png)')
@@ -253,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.depth_scale > 0:
             raise ValueError(f'--depth-scale must be > 0, got {args.depth_scale}')
+        bad = [f for f in args.depth_valid if not 0.0 <= f <= 1.0]
+        if bad:
+            raise ValueError(f'--depth-valid fractions must be in [0, 1], got {bad}')
         device = resolve_device(args.device)
         segmenter = Segmenter.from_checkpoint(args.checkpoint, device=device)
         dataset = _dataset(args.data, args.split, segmenter, args.depth_scale, args.nyu_depth,
@@ -265,10 +298,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     scales = MULTISCALE if args.multiscale else (1.0,)
     labels = segmenter.labels
 
-    def run(dropout: float, desc: str) -> dict[str, Any]:
+    def run(dropout: float, desc: str, depth_valid: float = 1.0) -> dict[str, Any]:
         loader = val_loader(dataset, args.batch_size, args.num_workers)
         return evaluate(segmenter, loader, scales, args.flip, dropout, args.seed,
-                        progress=not args.quiet, desc=desc)
+                        progress=not args.quiet, desc=desc, depth_valid=depth_valid)
 
     scores = run(args.depth_dropout, 'eval')
     result: dict[str, Any] = {
@@ -293,6 +326,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result['depth_missing'] = _report(degraded, labels)
         lines.append(f'  depth missing: mIoU {degraded["miou"]:.4f}, '
                      f'pixel acc {degraded["pixel_acc"]:.4f}')
+    if segmenter.needs_depth and args.depth_valid:
+        result['by_depth_valid'] = {}
+        for fraction in args.depth_valid:
+            holed = run(args.depth_dropout, f'eval (depth valid {fraction:g})', fraction)
+            result['by_depth_valid'][f'{fraction:g}'] = holed['miou']
+            lines.append(f'  depth valid {fraction:g}: mIoU {holed["miou"]:.4f}')
     width = max(len(n) for n in labels.names)
     for name, iou in zip(labels.names, scores['iou']):
         lines.append(f'  {name:<{width}}  {"-" if math.isnan(iou) else f"{iou:.4f}"}')

@@ -122,3 +122,31 @@ def test_cli_renders_nyu_like_by_default_and_honours_world(tmp_path, monkeypatch
         assert built[-1] == world and json.loads(out.read_text())['world'] == world
     with pytest.raises(SystemExit):
         main(common + ['--world', 'mars'])
+
+
+def test_depth_valid_zero_equals_missing_depth_and_one_is_unchanged():
+    segmenter = _segmenter('fusion')
+    ds = _dataset(2)
+    none = evaluate(segmenter, val_loader(ds, 2, 0), depth_valid=0.0, progress=False)
+    dropped = evaluate(segmenter, val_loader(ds, 2, 0), depth_dropout=1.0, progress=False)
+    assert none['confusion'] == dropped['confusion']
+    full = evaluate(segmenter, val_loader(ds, 2, 0), depth_valid=1.0, progress=False)
+    assert full['confusion'] == evaluate(segmenter, val_loader(ds, 2, 0),
+                                         progress=False)['confusion']
+    half = evaluate(segmenter, val_loader(ds, 2, 0), depth_valid=0.5, progress=False)
+    assert half['confusion'] != full['confusion']
+
+
+def test_cli_scores_by_depth_valid_fraction(tmp_path):
+    segmenter = _segmenter('fusion')
+    ckpt = tmp_path / 'model.safetensors'
+    save_checkpoint(ckpt, segmenter.model, {'labels': SYNTHETIC_LABELS, 'input_size': (64, 80),
+                                             'provenance': {}})
+    out = tmp_path / 'scores.json'
+    common = ['--checkpoint', str(ckpt), '--data', 'synthetic', '--split', 'val',
+              '--max-images', '2', '--num-workers', '0', '--quiet', '--device', 'cpu']
+    assert main([*common, '--json', str(out), '--depth-valid', '0.5', '0']) == 0
+    report = json.loads(out.read_text())
+    assert set(report['by_depth_valid']) == {'0.5', '0'}
+    assert report['by_depth_valid']['0'] == pytest.approx(report['depth_missing']['miou'])
+    assert main([*common, '--depth-valid', '1.5']) == 2
