@@ -124,6 +124,8 @@ def export_onnx_files(out: Path, names: Sequence[str]) -> list[Path]:
 def node_commands(out: Path, names: Sequence[str]) -> str:
     """The node command lines (ros2 launch and plain Python) that run the bundles of ``out``."""
     args = {BUNDLES[n]: str((out / f'{n}.safetensors').resolve()) for n in names}
+    if 'rgb' not in names:  # one model: the fusion model is its own fallback
+        args['rgb_fallback'] = 'fusion_model'
     launch = ' '.join(f'{k}:={v}' for k, v in args.items())
     plain = ' '.join(f'-p {k}:={v}' for k, v in args.items())
     return (f'  ros2 launch rgbd_seg_ros segment.launch.py camera:=realsense device:=cuda '
@@ -141,15 +143,20 @@ def deploy(sources: dict[str, Path], out: Path, fp16: bool = True,
     :raises ValueError: no RGB model, a missing or broken checkpoint, models that the node
         would refuse together, or a bundle whose logits drift from its source.
     """
-    from rgbd_seg_ros.core.model_set import ModelSet
+    from rgbd_seg_ros.core.checkpoint import load_meta
+    from rgbd_seg_ros.core.model_set import ModelSet, trained_without_depth
 
-    if 'rgb' not in sources:
-        raise ValueError('--rgb is required: the node needs the RGB-only model as its fallback '
-                         '(train it with training/configs/*_rgb.yaml)')
     for name, path in sources.items():
         if not Path(path).is_file():
             raise ValueError(f'--{"fusion" if name == "rgbd" else name}: no such checkpoint '
                              f'{path}')
+    one_model = 'rgb' not in sources
+    if one_model and not ('rgbd' in sources
+                          and trained_without_depth(load_meta(sources['rgbd'])) > 0):
+        raise ValueError('--rgb is required: the node needs the RGB-only model as its fallback '
+                         '(train it with training/configs/*_rgb.yaml), unless --fusion was '
+                         'trained with depth dropout (data.depth_dropout_p > 0) and serves as '
+                         'its own fallback')
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o755)
     names = [n for n in BUNDLES if n in sources]
@@ -163,8 +170,10 @@ def deploy(sources: dict[str, Path], out: Path, fp16: bool = True,
                              f'{row["max_logit_diff"]:.3g} in the logits; deploy with --fp32')
         report['models'][name] = row
     try:  # the node's start-up checks (classes, modalities, sizes) on the written folder
-        models = ModelSet.from_paths(**{BUNDLES[n]: str(out / f'{n}.safetensors')
-                                        for n in BUNDLES if n in ('rgb', *names)})
+        paths = {BUNDLES[n]: str(out / f'{n}.safetensors') for n in BUNDLES if n in names}
+        if one_model:
+            paths.update(rgb_model='', rgb_fallback='fusion_model')
+        models = ModelSet.from_paths(**paths)
     except (ValueError, RuntimeError) as exc:
         raise ValueError(f'the node would refuse these models together: {exc}') from exc
     report['modes'] = list(models.modes)
@@ -181,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m tools.deploy',
                                      description=__doc__.split('\n\n')[0].strip())
     parser.add_argument('--fusion', help='RGB-D fusion checkpoint (rgbd mode)')
-    parser.add_argument('--rgb', help='RGB-only checkpoint (the fallback; required)')
+    parser.add_argument('--rgb', help='RGB-only checkpoint (the fallback; required unless '
+                        '--fusion was trained with depth dropout: one model)')
     parser.add_argument('--depth', help='depth-only checkpoint (RGB blackouts; optional)')
     parser.add_argument('--out', required=True, help='folder to write the bundles to')
     parser.add_argument('--onnx', action='store_true', help='also write ONNX graphs + ONNX.md')

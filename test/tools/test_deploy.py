@@ -32,11 +32,12 @@ TINY = ['model.backbone=test_convnext', 'model.pretrained=', 'model.embed_dim=16
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp('deploy_runs')
     out = {}
-    for name in ('rgb', 'rgbd'):
-        argv = ['--config', str(REPO / 'training' / 'configs' / f'demo_{name}.yaml'),
+    for name in ('rgb', 'rgbd', 'rgbd_dropout'):
+        config = name.removesuffix('_dropout')
+        argv = ['--config', str(REPO / 'training' / 'configs' / f'demo_{config}.yaml'),
                 '--out', str(root / name), '--max-iters', '2',
                 '--set', f'data.synthetic_cache={root / "frames"}']
-        for kv in TINY:
+        for kv in TINY + (['data.depth_dropout_p=0.3'] if name == 'rgbd_dropout' else []):
             argv += ['--set', kv]
         assert train_main(argv) == 0
         out[name] = root / name / 'model.safetensors'
@@ -77,6 +78,17 @@ def test_deploy_writes_checked_fp16_bundles_and_onnx(tmp_path, runs, capsys):
     assert got.shape == ref.shape and np.abs(got - ref).max() < 0.05  # fp16 weights
     doc = (out / 'ONNX.md').read_text()
     assert 'computed outside the graph' in doc and f'`hha` [B, 3, {h}, {w}]' in doc
+
+
+def test_a_depth_dropout_fusion_model_deploys_alone(tmp_path, runs, capsys):
+    out = tmp_path / 'one'
+    assert main(['--fusion', str(runs['rgbd_dropout']), '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert 'rgb_fallback:=fusion_model' in printed and 'rgb_model' not in printed
+    from rgbd_seg_ros.core.model_set import ModelSet
+
+    models = ModelSet.from_paths(str(out / 'rgbd.safetensors'), '', rgb_fallback='fusion_model')
+    assert models.same_model_fallback and models.modes == ('rgbd', 'rgb')
 
 
 def test_deploy_refuses_what_the_node_would(tmp_path, runs, capsys):
