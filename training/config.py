@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from rgbd_seg_ros.core.models.config import ModelConfig
 from training.data.config import DataConfig
 
-KNOWN_METHODS = ('supervised', 'primkd', 'cmkd', 'crodino')
+KNOWN_METHODS = ('supervised', 'primkd', 'cmkd', 'crodino', 'dropout_sd')
 KNOWN_AMP = ('off', 'bf16', 'fp16')
 KNOWN_ALIGNERS = ('conv1x1', 'masked')
 KNOWN_ORTHO = ('cos2_pixel', 'pooled_cos')
@@ -187,7 +187,7 @@ class CrodinoConfig:
 class TrainConfig:
     """Everything ``python -m training.train`` needs; written resolved to the run directory."""
 
-    method: str = 'supervised'  # 'supervised' | 'primkd' | 'cmkd' | 'crodino'
+    method: str = 'supervised'  # 'supervised' | 'primkd' | 'cmkd' | 'crodino' | 'dropout_sd'
     model: ModelConfig = field(default_factory=ModelConfig)  # the trained (student) model
     data: DataConfig = field(default_factory=DataConfig)  # training and validation data
     optim: OptimConfig = field(default_factory=OptimConfig)  # optimiser and lr schedule
@@ -198,8 +198,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _check_choice('method', self.method, KNOWN_METHODS)
         arch = self.model.arch
-        if self.method == 'primkd' and arch != 'fusion':
-            raise ValueError("method 'primkd' trains a fusion student: set model.arch=fusion")
+        if self.method in ('primkd', 'dropout_sd') and arch != 'fusion':
+            raise ValueError(f'method {self.method!r} trains a fusion student: set '
+                             'model.arch=fusion')
         if self.method in ('cmkd', 'crodino') and arch != 'single':
             raise ValueError(
                 f'method {self.method!r} trains single-modality models: set model.arch=single'

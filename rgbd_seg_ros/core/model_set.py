@@ -35,11 +35,14 @@ _WANTED = {'rgbd': 'an RGB-D fusion model (model.arch: fusion)',
 
 def trained_without_depth(meta: Any) -> float:
     """
-    The whole-depth dropout probability a checkpoint was trained with
-    (``provenance.config.data.depth_dropout_p``; 0.0 when it records none): above 0 the model
-    has seen ``core.depth.missing_depth`` in training.
+    The share of training passes a checkpoint saw ``core.depth.missing_depth`` in
+    (``provenance.config.data.depth_dropout_p``, or 0.5 for method ``dropout_sd``: every batch
+    twice, with and without depth; 0.0 when it records neither): above 0 it was trained for
+    missing depth.
     """
     config = (getattr(meta, 'provenance', None) or {}).get('config') or {}
+    if config.get('method') == 'dropout_sd':
+        return 0.5
     try:
         return float((config.get('data') or {}).get('depth_dropout_p') or 0.0)
     except (TypeError, ValueError):

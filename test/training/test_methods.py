@@ -543,3 +543,47 @@ def test_a_missing_teacher_names_the_key_and_the_command(tmp_path, capsys):
     assert 'distill.teacher: no checkpoint at' in err
     assert ('python -m training.train --config training/configs/synthetic_rgb.yaml --out '
             f'{tmp_path / "synthetic" / "rgb"}') in err
+
+
+# ------------------------------------------------------------- dropout_sd (issue 40 item 2)
+
+def test_dropout_sd_run_is_accepted_as_its_own_fallback(tmp_path, capsys):
+    from rgbd_seg_ros.core.model_set import ModelSet
+
+    assert _run(tmp_path, 'method=dropout_sd', 'model.arch=fusion') == 0
+    text = (tmp_path / 'metrics.csv').read_text()
+    assert ',train,ce_missing,' in text and ',train,sd,' in text
+    models = ModelSet.from_paths(str(tmp_path / 'model.safetensors'), '',
+                                 rgb_fallback='fusion_model')
+    assert models.same_model_fallback
+    assert _run(tmp_path / 'single', 'method=dropout_sd') == 2  # a single-modality model
+    assert 'trains a fusion student' in capsys.readouterr().err
+
+
+def test_dropout_sd_loss_in_closed_form():
+    """loss = CE(full) + CE(missing) + w * KL(full || missing); the missing pass sees no depth."""
+    from training.losses import kl_distillation, segmentation_ce
+    from training.methods import DepthDropoutSDTask
+    from training.methods.base import make_inputs
+    from training.methods.selfdistill import without_depth
+
+    torch.manual_seed(0)
+    student = create_model(ModelConfig(**SMALL, arch='fusion'))
+    task = DepthDropoutSDTask(student, DistillConfig(logit_weight=0.7, temperature=2.0)).eval()
+    batch = _batch()
+    out = task(batch)
+    full = student(make_inputs(batch, student.modalities))
+    missing_batch = without_depth(batch)
+    assert not missing_batch['depth_m'].any() and not missing_batch['valid'].any()
+    assert batch['depth_m'].all()  # the input batch is left as it was
+    missing = student(make_inputs(missing_batch, student.modalities))
+    expected = (segmentation_ce(full, batch['label']) + segmentation_ce(missing, batch['label'])
+                + 0.7 * kl_distillation(missing, full, 2.0))
+    torch.testing.assert_close(out['loss'], expected)
+    # the full-input prediction is the teacher: no gradient flows into it through the KL term
+    task.zero_grad()
+    out['sd'].backward()
+    grads = [p.grad for p in student.parameters() if p.grad is not None]
+    assert grads  # the missing-depth pass gets the gradient
+    cached = dict(batch, hha=torch.full((2, 3, 64, 80), 7, dtype=torch.uint8))
+    assert (without_depth(cached)['hha'][:, 0] == 255).all()

@@ -1,7 +1,7 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 """
-Training methods as task objects: supervised, primkd, cmkd, crodino.
+Training methods as task objects: supervised, primkd, cmkd, crodino, dropout_sd.
 
 ``create_task(cfg)`` builds the models of a ``TrainConfig`` (student(s), frozen teacher, side
 branches) into one ``Task``; ``task(batch)`` returns ``{'loss': ..., <named parts>}``.
@@ -23,13 +23,14 @@ from training.methods.base import Task
 from training.methods.cmkd import CrossModalKDTask
 from training.methods.crodino import CrodinoTask
 from training.methods.primkd import PrimKDTask
+from training.methods.selfdistill import DepthDropoutSDTask
 from training.methods.supervised import SupervisedTask
 
 LOG = logging.getLogger(__name__)
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
 
-__all__ = ['CrodinoTask', 'CrossModalKDTask', 'PrimKDTask', 'SupervisedTask', 'Task',
-           'create_task', 'load_teacher', 'student_model']
+__all__ = ['CrodinoTask', 'CrossModalKDTask', 'DepthDropoutSDTask', 'PrimKDTask',
+           'SupervisedTask', 'Task', 'create_task', 'load_teacher', 'student_model']
 
 
 def _teacher_hint(path: str) -> str:
@@ -106,11 +107,16 @@ def _crodino(cfg: TrainConfig) -> Task:
     return CrodinoTask(rgb_model, depth_model, cfg.crodino)
 
 
+def _dropout_sd(cfg: TrainConfig) -> Task:
+    return DepthDropoutSDTask(student_model(cfg.model, cfg.train.seed), cfg.distill)
+
+
 _BUILDERS: dict[str, Callable[[TrainConfig], Task]] = {
     'supervised': _supervised,
     'primkd': _primkd,
     'cmkd': _cmkd,
     'crodino': _crodino,
+    'dropout_sd': _dropout_sd,
 }
 
 
