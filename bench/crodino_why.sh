@@ -2,10 +2,11 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 #
-# Why CroDiNo-KD's RGB model loses to the RGB baseline on the full protocol (docs/results.md,
-# "Why CroDiNo-KD loses"): which part of the joint training costs it. Each line is an ablation
-# variant of bench.methods that reuses the baselines and pretraining of the main run in the
-# same folder, so run the main benchmark first with the same PROTOCOL, WORLD, OUT and flags:
+# Why CroDiNo-KD's RGB model loses to the RGB baseline on the full protocol
+# (bench/log/2026-12-05-full-protocol-depth_favoured.md, "Why CroDiNo-KD loses"): which part of
+# the joint training costs it. Each line is an ablation variant of bench.methods that reuses the
+# baselines and pretraining of the main run in the same folder, so run the main benchmark first
+# with the same PROTOCOL, WORLD, OUT and flags:
 #
 #   bash bench/crodino_why.sh [WORLD] [OUT] [bench.methods flags, e.g. --pretrain-iters 4000]
 #   JOBS=1 bash bench/crodino_why.sh nyu_like runs/bench_methods --pretrain-iters 4000

@@ -7,7 +7,7 @@ Two ``bench.methods`` reports side by side: a variant against the default, seed 
 
 prints, for every row label in both reports, the variant's test mIoU minus the default's on
 each shared seed (points), their mean and the half-width of its 95 % t-interval: the
-"vs default" columns of docs/results.md.
+"vs default" columns of the reports in bench/log/.
 ``--teacher-gap ROW=TEACHER`` (repeatable; one report) prints instead the correlation over the
 classes between ROW's per-class gain on its baseline and TEACHER's per-class IoU minus that
 baseline's: how much of a distilled row's per-class result its teacher's gaps explain.

@@ -2,11 +2,12 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
 #
-# Why PrimKD loses to the fusion baseline on the synthetic world (docs/results.md, "Full
-# protocol"): which of its two terms costs the fusion student, and whether the cost follows the
-# teacher's strength. Each line is an ablation variant of bench.methods that reuses the
-# baselines, teachers and pretraining of the main run in the same folder, so run the main
-# benchmark first with the same PROTOCOL, WORLD, OUT and extra flags:
+# Why PrimKD loses to the fusion baseline on the synthetic world
+# (bench/log/2026-12-04-full-protocol-nyu_like.md, "Why PrimKD loses"): which of its two terms
+# costs the fusion student, and whether the cost follows the teacher's strength. Each line is an
+# ablation variant of bench.methods that reuses the baselines, teachers and pretraining of the
+# main run in the same folder, so run the main benchmark first with the same PROTOCOL, WORLD,
+# OUT and extra flags:
 #
 #   bash bench/primkd_why.sh [WORLD] [OUT] [bench.methods flags, e.g. --pretrain-iters 4000]
 #   PROTOCOL=quick JOBS=1 bash bench/primkd_why.sh nyu_like runs/bench_methods

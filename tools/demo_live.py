@@ -39,7 +39,9 @@ class Script:
     rate: float = 10.0
     width: int = 160
     height: int = 120
-    seed: int = 2  # the first nyu_like room whose path passes the camera test (docs/results.md)
+    # the first nyu_like room whose path passes the camera test
+    # (bench/log/2026-12-07-demo-models-random-init.md)
+    seed: int = 2
     depth_stop: tuple[float, float] = (12.0, 20.0)  # depth not published
     depth_invalid: tuple[float, float] = (26.0, 30.0)  # depth published, all pixels invalid
     world: str = TEST_WORLD  # the synthetic world the camera renders (rgbd_seg_ros.sim.WORLDS)

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--depth', default='raw', choices=('raw', 'filled'),
                         help="synthetic depth to train and test on: 'raw' (the sensor's holes) "
                         "or 'filled' (in-painted guided by the image, as NYU's labelled set; "
-                        'it lowered the depth teacher here: docs/results.md)')
+                        'it lowered the depth teacher here: '
+                        'bench/log/2026-12-02-calibration-quick.md)')
     parser.add_argument('--no-pretrain', action='store_true',
                         help='random initialisation instead of the pretrained backbones')
     parser.add_argument('--no-depth-pretrain', action='store_true',
@@ -71,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--keep-last', action='store_true',
                         help="keep each finished run's last.safetensors (the resume state, with "
                         'the optimiser: 3x the weights; the 10-seed quick folder of '
-                        'docs/results.md with its ablations: 43 GB with them, 11 GB without)')
+                        'bench/log/2026-12-07-distillation-protocol.md with its ablations: '
+                        '43 GB with them, 11 GB without)')
     parser.add_argument('--device', default='cpu', help="evaluation device ('cpu', 'cuda')")
     parser.add_argument('--json', default=str(REPO / 'bench' / 'results' / 'methods.json'))
     return parser

@@ -79,7 +79,8 @@ def run_fingerprint(config: Path, sets: list[str], plan: Plan, legacy: bool = Fa
     inside the protocol's folder (``plan.out``) are written as ``{out}``, and a run that one of
     them names (a teacher, a pretraining) stands in by its own stamp's fingerprint: the hash
     follows what a run was trained from, not where the folder lies, so a folder of longer
-    teachers can share the baselines of another by hard links (docs/results.md) while a student
+    teachers can share the baselines of another by hard links
+    (bench/log/2026-12-06-quick-teacher-strength-nyu_like.md) while a student
     of another teacher is still refused. ``legacy``: the hash of the revision before (paths as
     they are, nothing chained), accepted for stamps written then.
     """

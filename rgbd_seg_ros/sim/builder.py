@@ -30,10 +30,11 @@ _CLASS_MATERIALS: dict[int, tuple[tuple[str, ...], tuple[float, ...],
 }
 # ``WorldStyle.distinct_furniture`` (replaces the table above): looks that also keep furniture
 # apart from the floor. 45 % of floors are wood, and tables and shelves drawing from the floors'
-# wood tones were the RGB model's weakest furniture (docs/results.md, calibration): dark woods or
-# laminates for tables, upholstery colours of their own for chairs, white, black, birch or sage
-# flat-pack shelves. label -> ((kind, probability, sRGB colours or None), ...); every instance
-# scales its colour by U(0.9, 1.1).
+# wood tones were the RGB model's weakest furniture
+# (bench/log/2026-12-04-calibrating-nyu_like.md): dark woods or laminates for tables, upholstery
+# colours of their own for chairs, white, black, birch or sage flat-pack shelves.
+# label -> ((kind, probability, sRGB colours or None), ...); every instance scales its colour by
+# U(0.9, 1.1).
 _Palette = tuple[tuple[float, float, float], ...]
 _DISTINCT_MATERIALS: dict[int, tuple[tuple[str, float, _Palette | None], ...]] = {
     C.TABLE: (('wood', 0.55, ((0.30, 0.19, 0.12), (0.55, 0.27, 0.16), (0.24, 0.15, 0.10))),

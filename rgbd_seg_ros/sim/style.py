@@ -9,8 +9,9 @@ each modality can tell apart. Three variants are shipped (``WORLDS``):
 ``nyu_like`` (the default, ``DEFAULT_WORLD``: every tool renders it unless told otherwise)
     Meant to give, at convergence, depth-only / RGB-only mIoU of 0.75-0.95 and RGB-D fusion /
     RGB-only of 1.05-1.20, the ratios of NYU Depth v2: RGB is the primary modality. The knobs are
-    set from those facts and from the full protocol's teachers (docs/results.md, calibration,
-    96x128: depth / RGB 0.816 in the window, RGB-D / RGB 1.212 just above it). The shipped demo
+    set from those facts and from the full protocol's teachers
+    (bench/log/2026-12-04-calibrating-nyu_like.md, 96x128: depth / RGB 0.816 in the window,
+    RGB-D / RGB 1.212 just above it). The shipped demo
     models (models/demo, ``training/configs/demo_*.yaml``) are trained on it. Cabinets have their
     own materials and handles; tables, chairs and shelves have looks of their own that also keep
     them apart from the floor (dark woods or laminates, upholstery colours, flat-pack paints:
@@ -21,7 +22,8 @@ each modality can tell apart. Three variants are shipped (``WORLDS``):
     quantised to 1/8 pixel (depth steps growing with the square of the distance: 0.1 m at 6 m),
     depth returned out to 8 m (beyond the 4.5 m of reliable range it is coarse, not missing; a
     4.5 m cut-off left the far walls of large rooms empty: depth / RGB 0.71 against 0.81 with the
-    8 m range, docs/results.md), wider projector shadows and more holes on dark surfaces.
+    8 m range, bench/log/2026-12-02-calibration-quick.md), wider projector shadows and more
+    holes on dark surfaces.
 ``nyu_like_v1``
     ``nyu_like`` before the furniture looks and door casings (tables in the floors' wood tones;
     measured: depth / RGB 0.82, RGB-D / RGB 1.25): the world of earlier demo models, kept so

@@ -359,7 +359,8 @@ def test_a_folder_linked_under_another_name_is_reused_and_its_teacher_checked(me
     methods.write_stamp(student / 'bench_time.json', 7.0,
                         methods.run_fingerprint(config, sets, plan))
     assert methods.train_run('primkd', 0, student, plan, ckpt) == 7.0
-    # the same runs in a folder of another name (a copy; `cp -al` in docs/results.md): reused
+    # the same runs in a folder of another name (a copy; `cp -al` in
+    # bench/log/2026-12-06-quick-teacher-strength-nyu_like.md): reused
     b = tmp_path / 'quick_nyu_like_tf3'
     shutil.copytree(a, b)
     plan_b = dataclasses.replace(plan, out=b)
