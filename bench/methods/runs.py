@@ -61,6 +61,8 @@ def run_sets(run: str, seed: int, plan: Plan, teacher: Path | None) -> list[str]
         sets.append(f'data.root={plan.root}')
     if teacher is not None:
         sets.append(f'distill.teacher={teacher}')
+    if plan.init == 'imagenet':  # every stream (the HHA one too) from ImageNet weights
+        sets += [f'model.backbone={plan.backbone_name}', 'model.pretrained=imagenet']
     if run not in PRETRAINS and plan.pretrain:
         sets.append(f'model.pretrained={plan.backbone("rgb")}')
         if plan.depth_pretrain:

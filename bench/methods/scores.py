@@ -52,9 +52,15 @@ def test_scores(path: Path, plan: Plan) -> dict[str, Any]:
                                  labels=segmenter.labels)
     scores = evaluate(segmenter, val_loader(ds, 8, 0), progress=False)
     names = segmenter.labels.names
-    return {'miou': scores['miou'], 'pixel_acc': scores['pixel_acc'],
-            'per_class': {n: (None if math.isnan(v) else float(v))
-                          for n, v in zip(names, scores['iou'])}}
+    out = {'miou': scores['miou'], 'pixel_acc': scores['pixel_acc'],
+           'per_class': {n: (None if math.isnan(v) else float(v))
+                         for n, v in zip(names, scores['iou'])}}
+    if plan.depth_valid and segmenter.needs_depth:  # the same holes for every arm and seed
+        out['by_depth_valid'] = {
+            f'{f:g}': evaluate(segmenter, val_loader(ds, 8, 0), progress=False,
+                               depth_valid=f, seed=0)['miou']
+            for f in plan.depth_valid}
+    return out
 
 
 def _class_delta(scores: dict[str, dict[int, Any]], key: str, base_key: str, c: str,
@@ -98,6 +104,11 @@ def build_rows(methods: list[str], seeds: list[int], scores: dict[str, dict[int,
             'miou_ci95': stats['ci95'], 'per_seed': per_seed, 'per_class': per_class,
             'wall_s': statistics.fmean(wall) if wall else None,
         }
+        if done and 'by_depth_valid' in scores[key][done[0]]:  # mean over seeds per fraction
+            fractions = scores[key][done[0]]['by_depth_valid']
+            row['by_depth_valid'] = {
+                f: statistics.fmean(scores[key][s]['by_depth_valid'][f] for s in done)
+                for f in fractions}
         base_key = f'{baseline}/model' if baseline else None
         if base_key and base_key in scores:
             pairs = [scores[key][s]['miou'] - scores[base_key][s]['miou']

@@ -382,3 +382,28 @@ def test_a_folder_linked_under_another_name_is_reused_and_its_teacher_checked(me
     assert json.loads((rgb / 'bench_time.json').read_text())['fingerprint'] == \
         methods.run_fingerprint(config, sets, plan) != legacy
     assert json.loads(twin.read_text())['fingerprint'] == legacy
+
+
+def test_protocol_v2_smoke_from_imagenet_with_depth_valid_curves(methods, tmp_path):
+    """--init imagenet: every arm on one ImageNet backbone, no pretraining runs; the fusion arms
+    (plain, dropout + self-distillation) scored at depth-valid fractions."""
+    out = tmp_path / 'v2.json'
+    rc = methods.main(['--protocol', 'smoke', '--seeds', '0', '--init', 'imagenet',
+                       '--methods', 'rgb,rgbd,rgbd_dropout_sd', '--depth-valid', '1,0.5,0',
+                       '--out', str(tmp_path / 'runs'), '--json', str(out)])
+    assert rc == 0
+    report = json.loads(out.read_text())
+    assert report['protocol']['init'] == 'imagenet'
+    assert report['protocol']['backbone'] == 'mobilenetv2_100'
+    assert report['protocol']['pretrained'] is False and not report['pretrain']
+    folder = tmp_path / 'runs' / 'smoke_nyu_like_imagenet_mobilenetv2_100' / 'seed0'
+    config = (folder / 'rgbd_dropout_sd' / 'config.yaml').read_text()
+    assert 'method: dropout_sd' in config and 'backbone: mobilenetv2_100' in config
+    assert 'pretrained: imagenet' in config
+    rows = {r['method']: r for r in report['rows']}
+    assert set(rows) == {'rgb', 'rgbd', 'rgbd_dropout_sd'}
+    assert 'by_depth_valid' not in rows['rgb']
+    for arm in ('rgbd', 'rgbd_dropout_sd'):
+        assert set(rows[arm]['by_depth_valid']) == {'1', '0.5', '0'}
+        assert rows[arm]['by_depth_valid']['1'] == pytest.approx(rows[arm]['miou_mean'])
+    assert rows['rgbd_dropout_sd']['baseline'] == 'rgbd'
