@@ -1,13 +1,13 @@
 # Copyright 2026 rgbd_seg_ros developers
 # SPDX-License-Identifier: Apache-2.0
-"""
+r"""
 mIoU against the fraction of valid depth: every depth-taking arm at depth-valid fractions (1.0,
 0.75, 0.5, 0.25, 0.0 by default; realistic holes, ``training/data/holes.py``) against the
 RGB-only arms, the crossing point (the valid fraction below which the best RGB arm beats the
 best depth-taking arm: the data-driven ``min_valid_depth_ratio``), a plot and JSON.
 
-    .venv/bin/python bench/depth_valid.py --arm rgbd=models/demo/rgbd.safetensors \\
-        --arm rgb=models/demo/rgb.safetensors --images 64 \\
+    .venv/bin/python bench/depth_valid.py --arm rgbd=models/demo/rgbd.safetensors \
+        --arm rgb=models/demo/rgb.safetensors --images 64 \
         --json bench/results/depth_valid_demo.json --png bench/results/depth_valid_demo.png
 
 Every arm sees the same test images and, at each fraction, the same holes (seeded per image).

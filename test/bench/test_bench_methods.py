@@ -385,8 +385,10 @@ def test_a_folder_linked_under_another_name_is_reused_and_its_teacher_checked(me
 
 
 def test_protocol_v2_smoke_from_imagenet_with_depth_valid_curves(methods, tmp_path):
-    """--init imagenet: every arm on one ImageNet backbone, no pretraining runs; the fusion arms
-    (plain, dropout + self-distillation) scored at depth-valid fractions."""
+    """
+    --init imagenet: every arm on one ImageNet backbone, no pretraining runs; the fusion arms
+    (plain, dropout + self-distillation) scored at depth-valid fractions.
+    """
     out = tmp_path / 'v2.json'
     rc = methods.main(['--protocol', 'smoke', '--seeds', '0', '--init', 'imagenet',
                        '--methods', 'rgb,rgbd,rgbd_dropout_sd', '--depth-valid', '1,0.5,0',
