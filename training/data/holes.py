@@ -28,7 +28,7 @@ EDGE_BONUS = 1.0  # depth discontinuities go first
 BLOB_GRID = 6  # cells of the blob field along the shorter side
 
 
-def _discontinuities(depth_m: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def depth_discontinuities(depth_m: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Pixels next to a depth jump of more than 5 % (bool ``[H, W]``)."""
     d = np.where(valid, depth_m, 0.0)
     jump = np.zeros(d.shape, bool)
@@ -63,7 +63,7 @@ def hole_propensity(depth_m: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
     blob = np.clip(cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
     wt = WEIGHTS if weights is None else weights
     p = (wt['far'] * far + wt['dark'] * dark + wt['shiny'] * shiny + wt['blob'] * blob
-         + EDGE_BONUS * _discontinuities(depth_m, valid))
+         + EDGE_BONUS * depth_discontinuities(depth_m, valid))
     return (p + 1e-4 * rng.random((h, w))).astype(np.float32)
 
 

@@ -217,15 +217,9 @@ def depth_holes(depth_m: np.ndarray, valid: np.ndarray, rng: np.random.Generator
     if rate > 0:
         hole |= rng.random((h, w), dtype=np.float32) < rate
     if rng.random() < edge_p:
-        d = np.where(valid, depth_m, 0.0)
-        jump = np.zeros((h, w), bool)
-        jx = np.abs(np.diff(d, axis=1)) > 0.05 * np.maximum(d[:, 1:], d[:, :-1])
-        jy = np.abs(np.diff(d, axis=0)) > 0.05 * np.maximum(d[1:], d[:-1])
-        jump[:, 1:] |= jx
-        jump[:, :-1] |= jx
-        jump[1:] |= jy
-        jump[:-1] |= jy
-        hole |= jump
+        from training.data.holes import depth_discontinuities
+
+        hole |= depth_discontinuities(depth_m, valid)
     new_valid = valid & ~hole
     return np.where(new_valid, depth_m, 0.0).astype(np.float32), new_valid
 
