@@ -73,9 +73,8 @@ class MissingDepthFallback:
                 return_confidence: bool = False) -> Any:
         """``fusion.predict`` on ``rgb`` uint8 ``[H, W, 3]`` with depth missing."""
         h, w = rgb.shape[:2]
-        if intrinsics is None or (intrinsics.width, intrinsics.height) != (w, h):
-            intrinsics = CameraIntrinsics(float(w), float(w), (w - 1) / 2.0, (h - 1) / 2.0, w, h)
-        return self.fusion.predict(rgb, missing_depth(h, w), intrinsics,
+        nominal = CameraIntrinsics(float(w), float(w), (w - 1) / 2.0, (h - 1) / 2.0, w, h)
+        return self.fusion.predict(rgb, missing_depth(h, w), nominal,
                                    return_confidence=return_confidence)
 
 

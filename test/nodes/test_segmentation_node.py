@@ -368,25 +368,12 @@ def test_one_model_node_falls_back_to_its_fusion_model_without_depth(tmp_path, r
     fusion = tiny_checkpoint('node_fusion_dropout', input_size=(CAMERA_HEIGHT, CAMERA_WIDTH),
                              arch='fusion', fusion='se_add', depth_modality='hha',
                              provenance={'config': {'data': {'depth_dropout_p': 0.3}}})
-    node_log, cam_log = tmp_path / 'node.log', tmp_path / 'camera.log'
-    params = node_params(tmp_path, {'fusion': fusion, 'rgb': ''}, rgb_fallback='fusion_model')
-    with RosTestContext(ros_domain_id) as ros:
-        probe = attach_probe(ros.node)
-        node = start_module(NODE, ros_domain_id, params, node_log)
-        camera = None
-        try:
-            wait_node_ready(ros, probe, node, node_log)
-            camera = start_module(CAMERA, ros_domain_id, camera_params(
-                tmp_path, depth_stop_start=2.0, depth_stop_end=4.0), cam_log)
-            assert ros.spin_until(lambda: len(probe.rgb) > 0, 60.0), cam_log.read_text()
-            started = time.monotonic()
-            ros.spin_until(lambda: time.monotonic() - started > 5.5, 8.0)
-        finally:
-            if camera is not None:
-                stop_process(camera)
-            node_rc = stop_process(node)
-    log = node_log.read_text()
-    assert node_rc == 0, log
+    with node_then_camera(tmp_path, ros_domain_id, {'fusion': fusion, 'rgb': ''},
+                          {'rgb_fallback': 'fusion_model'},
+                          {'depth_stop_start': 2.0, 'depth_stop_end': 4.0}) as (ros, probe, log):
+        assert ros.spin_until(lambda: len(probe.rgb) > 0, 60.0), log.read_text()
+        started = time.monotonic()
+        ros.spin_until(lambda: time.monotonic() - started > 5.5, 8.0)
     check_labels_match_rgb(probe)
     rgb_by_stamp = {stamp_key(m.header.stamp): m for m in probe.rgb}
     reference = Segmenter.from_checkpoint(fusion)
